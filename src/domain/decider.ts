@@ -1,0 +1,21 @@
+// Emmett-style deciders: decide(command, state) → events; evolve(state, event) → state.
+// Both are pure: time, ids and randomness arrive in the command. evolve never throws.
+
+/** A message: events are past tense, commands imperative. */
+export type Message<Type extends string = string, Data = unknown> = {
+  type: Type;
+  data: Data;
+  metadata?: Record<string, unknown>;
+};
+
+export type Decider<Command extends Message, Event extends Message, State> = {
+  initialState: () => State;
+  evolve: (state: State, event: Event) => State;
+  /** Returns the new events; throws DomainError when the command must be refused. */
+  decide: (command: Command, state: State) => Event[];
+};
+
+/** Exhaustiveness guard for switches over unions. */
+export const assertNever = (x: never): never => {
+  throw new Error(`unexpected value: ${JSON.stringify(x)}`);
+};
