@@ -1,0 +1,84 @@
+// Events of the one-time-code aggregate (SMS and email). Plain JSON, times in epoch ms.
+// No code and no destination in clear: the code only as a keyed HMAC, the destination encrypted
+// (plus a masked form for display). Every outcome event repeats the code's reference (OtpRef), so a
+// projection or webhook needs no other event to describe it.
+import type { Message } from '../decider.ts';
+
+export type OtpChannel = 'sms' | 'email';
+export const OTP_CHANNELS: readonly OtpChannel[] = ['sms', 'email'];
+
+/** What identifies and describes one issued code. */
+export type OtpRef = {
+  otpId: string;
+  channel: OtpChannel;
+  /** e.g. "login", "signup", "payment". */
+  purpose: string;
+  /** The tenant's user id (webhooks call it externalUserId), or null. */
+  userId: string | null;
+  /** "+82 10-****-5678" or "u***@example.com". */
+  masked: string;
+  /** ISO region of a phone number; null for email. */
+  country: string | null;
+  issuedAt: number;
+};
+
+export type OtpIssued = Message<'OtpIssued', OtpRef & {
+  /** keyring.hmac('otp-code', `${stream}:${code}`) — never the code. */
+  codeHash: string;
+  /** keyring.encrypt('destination', normalised destination). */
+  destinationEnc: string;
+  expiresAt: number;
+  maxAttempts: number;
+  /** The pending code this one replaced, if any. */
+  supersedes: string | null;
+}>;
+
+export type OtpDeliverySucceeded = Message<'OtpDeliverySucceeded', OtpRef & {
+  provider: string;
+  providerId: string | null;
+  deliveredAt: number;
+}>;
+
+export type OtpDeliveryFailed = Message<'OtpDeliveryFailed', OtpRef & {
+  provider: string;
+  /** A short, sanitised reason ("http 503", "timeout"): never a provider message that may echo the destination. */
+  reason: string;
+  failedAt: number;
+}>;
+
+export type OtpAttemptFailed = Message<'OtpAttemptFailed', OtpRef & {
+  /** Wrong attempts on this code so far, including this one. */
+  attempts: number;
+  attemptsRemaining: number;
+  attemptedAt: number;
+}>;
+
+export type OtpVerified = Message<'OtpVerified', OtpRef & {
+  /** Wrong attempts before the right one. */
+  attempts: number;
+  attemptsRemaining: number;
+  verifiedAt: number;
+}>;
+
+export type OtpLocked = Message<'OtpLocked', OtpRef & {
+  attempts: number;
+  lockedAt: number;
+}>;
+
+/** Someone tried a code past its lifetime (recorded once per code). */
+export type OtpExpired = Message<'OtpExpired', OtpRef & {
+  expiresAt: number;
+  attemptedAt: number;
+}>;
+
+export type OtpEvent = OtpIssued | OtpDeliverySucceeded | OtpDeliveryFailed | OtpAttemptFailed | OtpVerified | OtpLocked | OtpExpired;
+
+export const OTP_EVENT_TYPES: readonly OtpEvent['type'][] = [
+  'OtpIssued',
+  'OtpDeliverySucceeded',
+  'OtpDeliveryFailed',
+  'OtpAttemptFailed',
+  'OtpVerified',
+  'OtpLocked',
+  'OtpExpired',
+];

@@ -1,0 +1,4 @@
+export * from './events.ts';
+export * from './stream.ts';
+export * from './decider.ts';
+export * from './outcome.ts';
