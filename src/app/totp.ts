@@ -1,0 +1,108 @@
+// TOTP application service: otplib does the crypto, the decider keeps the rules (confirm on first
+// code, no step accepted twice, growing delays after failures).
+import { generateSecret, generateURI, verify } from 'otplib';
+import QRCode from 'qrcode';
+import type { Keyring } from '../crypto/keyring.ts';
+import { DomainError } from '../domain/errors.ts';
+import { retryAfterSeconds, totpDecider, totpStreamName } from '../domain/totp/decider.ts';
+import type { TotpAlgorithm, TotpCommand } from '../domain/totp/types.ts';
+import { handleCommand, loadState } from '../eventstore/handle-command.ts';
+import type { EventStore } from '../eventstore/port.ts';
+
+/** Who is calling; all four fields go into every event's metadata. */
+export type CallerInfo = { tenantId: string; keyId: string; requestId: string; clientIp: string };
+
+export type TotpSettings = { algorithm?: TotpAlgorithm; digits?: 6 | 7 | 8; period?: number };
+
+export const TOTP_DEFAULTS = { algorithm: 'sha1', digits: 6, period: 30 } as const;
+
+export const metadataOf = (c: CallerInfo) => ({ tenantId: c.tenantId, keyId: c.keyId, requestId: c.requestId, clientIp: c.clientIp });
+
+export const requireUserId = (userId: unknown): string => {
+  if (typeof userId !== 'string' || userId.trim() === '') throw new DomainError('INVALID_ARGUMENT', 'userId is required');
+  if (userId.length > 256) throw new DomainError('INVALID_ARGUMENT', `userId must be at most 256 characters, got ${userId.length}`);
+  return userId;
+};
+
+/** "alice@example.com" → "a***@example.com"; anything else → first character + "***". */
+export const maskAccountName = (name: string): string => {
+  const at = name.lastIndexOf('@');
+  return at > 0 ? `${name[0]}***${name.slice(at)}` : `${name.slice(0, 1)}***`;
+};
+
+export type TotpService = ReturnType<typeof createTotpService>;
+
+export const createTotpService = (deps: { store: EventStore; keyring: Keyring; now: () => number }) => {
+  const { store, keyring, now } = deps;
+  const streamOf = (tenantId: string, userId: string) => totpStreamName(tenantId, keyring.hmac('user', requireUserId(userId)));
+  const run = (caller: CallerInfo, userId: string, command: TotpCommand) =>
+    handleCommand(store, streamOf(caller.tenantId, userId), totpDecider, command, { metadata: metadataOf(caller) });
+
+  return {
+    /** Starts (or restarts) an enrollment. The secret is returned once and stored only encrypted. */
+    setup: async (
+      caller: CallerInfo,
+      input: { userId: string; accountName: string; issuer?: string; defaultIssuer?: string; replace?: boolean; settings?: TotpSettings },
+    ) => {
+      const issuer = (input.issuer || input.defaultIssuer || 'SecureKey').trim();
+      const accountName = (input.accountName ?? '').trim();
+      if (!accountName) throw new DomainError('INVALID_ARGUMENT', 'accountName is required');
+      const { algorithm, digits, period } = { ...TOTP_DEFAULTS, ...input.settings };
+      const secret = generateSecret();
+      const res = await run(caller, input.userId, {
+        type: 'StartTotpEnrollment',
+        data: {
+          secretEnc: keyring.encrypt('totp', secret),
+          algorithm,
+          digits,
+          period,
+          issuer,
+          accountNameMasked: maskAccountName(accountName),
+          replace: input.replace === true,
+          now: now(),
+        },
+      });
+      const uri = generateURI({ issuer, label: accountName, secret, algorithm, digits, period });
+      const qrCodeDataUrl = await QRCode.toDataURL(uri);
+      return { uri, qrCodeDataUrl, secret, position: res.position };
+    },
+
+    /** A wrong token is verified:false with retryAfter (seconds before the next try); while the
+     * delay runs, RATE_LIMITED. */
+    verify: async (caller: CallerInfo, input: { userId: string; token: string }) => {
+      const stream = streamOf(caller.tenantId, input.userId);
+      const token = String(input.token ?? '').trim();
+      if (!token) throw new DomainError('INVALID_ARGUMENT', 'token is required');
+      const at = now();
+      const { state } = await loadState(store, stream, totpDecider);
+      let secretEnc = '';
+      let matchedStep: number | null = null;
+      if (state.status !== 'none' && retryAfterSeconds(state.throttle, at) === 0) {
+        const e = state.enrollment;
+        secretEnc = e.secretEnc;
+        if (token.length === e.digits && /^[0-9]+$/.test(token)) {
+          const result = await verify({
+            secret: keyring.decrypt('totp', e.secretEnc),
+            token,
+            algorithm: e.algorithm,
+            digits: e.digits as 6 | 7 | 8,
+            period: e.period,
+            epoch: Math.floor(at / 1000),
+            epochTolerance: e.period, // ±1 step
+            ...(state.status === 'confirmed' ? { afterTimeStep: state.lastStep } : {}),
+          });
+          if (result.valid && 'timeStep' in result) matchedStep = result.timeStep;
+        }
+      }
+      // The decider refuses NOT_ENROLLED / RATE_LIMITED and decides replay against the latest state.
+      const res = await handleCommand(store, stream, totpDecider, { type: 'VerifyTotpCode', data: { secretEnc, matchedStep, now: at } }, { metadata: metadataOf(caller) });
+      const verified = res.events.some((e) => e.type === 'TotpEnrollmentConfirmed' || e.type === 'TotpCodeAccepted');
+      return { verified, retryAfter: verified ? 0 : retryAfterSeconds(res.state.throttle, at), position: res.position };
+    },
+
+    remove: async (caller: CallerInfo, input: { userId: string }) => {
+      const res = await run(caller, input.userId, { type: 'RemoveTotpEnrollment', data: { now: now() } });
+      return { deleted: true, position: res.position };
+    },
+  };
+};
