@@ -1,0 +1,4 @@
+export * from './streams.ts';
+export * from './devices.ts';
+export * from './request.ts';
+export * from './inbox.ts';
