@@ -1,0 +1,71 @@
+// Read model of tenants and their API keys. Authentication looks keys up here by hash.
+import type { DatabaseSync } from 'node:sqlite';
+import type { TenantSettings } from '../../src/domain/tenant/index.ts';
+import type { StoredEvent } from '../../src/eventstore/port.ts';
+import type { Projection } from '../runtime.ts';
+
+export const tenantsProjection: Projection = {
+  name: 'tenants',
+  version: 1,
+  canHandle: ['TenantCreated', 'ApiKeyIssued', 'ApiKeyRevoked', 'TenantSettingsChanged', 'WebhookSecretRotated'],
+  init: (db) => {
+    db.exec(`
+      CREATE TABLE IF NOT EXISTS tenants (
+        tenant_id TEXT PRIMARY KEY, name TEXT NOT NULL, created_at INTEGER NOT NULL,
+        settings TEXT NOT NULL, webhook_secret_enc TEXT);
+      CREATE TABLE IF NOT EXISTS api_keys (
+        key_hash TEXT PRIMARY KEY, key_id TEXT NOT NULL UNIQUE, tenant_id TEXT NOT NULL,
+        name TEXT NOT NULL, prefix TEXT NOT NULL, created_at INTEGER NOT NULL, revoked INTEGER NOT NULL DEFAULT 0);
+      CREATE INDEX IF NOT EXISTS api_keys_tenant ON api_keys(tenant_id);`);
+  },
+  reset: (db) => db.exec('DELETE FROM tenants; DELETE FROM api_keys;'),
+  evolve: (db, event: StoredEvent) => {
+    const d = event.data as Record<string, any>;
+    switch (event.type) {
+      case 'TenantCreated':
+        db.prepare('INSERT OR IGNORE INTO tenants (tenant_id, name, created_at, settings) VALUES (?, ?, ?, ?)').run(d.tenantId, d.name, d.at, JSON.stringify(d.settings ?? {}));
+        break;
+      case 'ApiKeyIssued':
+        db.prepare('INSERT OR IGNORE INTO api_keys (key_hash, key_id, tenant_id, name, prefix, created_at) VALUES (?, ?, ?, ?, ?, ?)').run(d.keyHash, d.keyId, d.tenantId, d.name, d.prefix, d.at);
+        break;
+      case 'ApiKeyRevoked':
+        db.prepare('UPDATE api_keys SET revoked = 1 WHERE key_id = ? AND tenant_id = ?').run(d.keyId, d.tenantId);
+        break;
+      case 'TenantSettingsChanged': {
+        const row = db.prepare('SELECT settings FROM tenants WHERE tenant_id = ?').get(d.tenantId) as { settings: string } | undefined;
+        if (row) db.prepare('UPDATE tenants SET settings = ? WHERE tenant_id = ?').run(JSON.stringify({ ...JSON.parse(row.settings), ...d.settings }), d.tenantId);
+        break;
+      }
+      case 'WebhookSecretRotated':
+        db.prepare('UPDATE tenants SET webhook_secret_enc = ? WHERE tenant_id = ?').run(d.secretEnc, d.tenantId);
+        break;
+    }
+  },
+};
+
+export type TenantRow = {
+  tenantId: string;
+  name: string;
+  createdAt: number;
+  settings: TenantSettings;
+  webhookSecretEnc: string | null;
+};
+
+export type ApiKeyRow = { keyId: string; tenantId: string; name: string; prefix: string; createdAt: number; revoked: boolean };
+
+const toTenant = (r: any): TenantRow => ({ tenantId: r.tenant_id, name: r.name, createdAt: r.created_at, settings: JSON.parse(r.settings), webhookSecretEnc: r.webhook_secret_enc ?? null });
+const toKey = (r: any): ApiKeyRow => ({ keyId: r.key_id, tenantId: r.tenant_id, name: r.name, prefix: r.prefix, createdAt: r.created_at, revoked: r.revoked === 1 });
+
+export const findKeyByHash = (db: DatabaseSync, keyHash: string): ApiKeyRow | undefined => {
+  const r = db.prepare('SELECT * FROM api_keys WHERE key_hash = ?').get(keyHash);
+  return r ? toKey(r) : undefined;
+};
+
+export const getTenant = (db: DatabaseSync, tenantId: string): TenantRow | undefined => {
+  const r = db.prepare('SELECT * FROM tenants WHERE tenant_id = ?').get(tenantId);
+  return r ? toTenant(r) : undefined;
+};
+
+export const listTenants = (db: DatabaseSync): TenantRow[] => db.prepare('SELECT * FROM tenants ORDER BY created_at, tenant_id').all().map(toTenant);
+
+export const listKeys = (db: DatabaseSync, tenantId: string): ApiKeyRow[] => db.prepare('SELECT * FROM api_keys WHERE tenant_id = ? ORDER BY created_at, key_id').all(tenantId).map(toKey);

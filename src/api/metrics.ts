@@ -1,0 +1,54 @@
+// Prometheus metrics (prom-client): requests by method and code with latency histograms,
+// event store append latency, projection lag per projection.
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { EventStore } from '../eventstore/port.ts';
+
+export type Metrics = ReturnType<typeof createMetrics>;
+
+export const createMetrics = (opts: { projectionLag?: () => Promise<Record<string, number>> } = {}) => {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'securekey_' });
+  const requests = new Counter({
+    name: 'securekey_requests_total',
+    help: 'API calls by method, transport and result code',
+    labelNames: ['method', 'transport', 'code'] as const,
+    registers: [registry],
+  });
+  const duration = new Histogram({
+    name: 'securekey_request_duration_seconds',
+    help: 'API call latency by method',
+    labelNames: ['method', 'transport'] as const,
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [registry],
+  });
+  const appendDuration = new Histogram({
+    name: 'securekey_eventstore_append_duration_seconds',
+    help: 'Latency of event store appends (including group-commit wait)',
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+    registers: [registry],
+  });
+  const lagGauge = new Gauge({
+    name: 'securekey_projection_lag_events',
+    help: 'Events in the global log not yet applied, per projection',
+    labelNames: ['projection'] as const,
+    registers: [registry],
+    collect: async function () {
+      if (!opts.projectionLag) return;
+      for (const [name, lag] of Object.entries(await opts.projectionLag())) this.set({ projection: name }, lag);
+    },
+  });
+  return { registry, requests, duration, appendDuration, lagGauge };
+};
+
+/** The store, with append latency measured. */
+export const instrumentStore = (store: EventStore, metrics: Metrics): EventStore => ({
+  ...store,
+  appendToStream: async (stream, events, opts) => {
+    const end = metrics.appendDuration.startTimer();
+    try {
+      return await store.appendToStream(stream, events, opts);
+    } finally {
+      end();
+    }
+  },
+});

@@ -1,0 +1,103 @@
+// What every call goes through, whatever its transport: per-IP limits, authentication,
+// the call itself, and one log line + metrics. Errors leave as DomainError; each transport
+// renders them (Connect: ConnectError with an ErrorDetail; REST: the envelope).
+import type { HandlerContext } from '@connectrpc/connect';
+import type { Message } from '@bufbuild/protobuf';
+import type { DatabaseSync } from 'node:sqlite';
+import type { Logger } from 'pino';
+import { safeEqual } from '../crypto/keyring.ts';
+import { DomainError } from '../domain/errors.ts';
+import { findKeyByHash, getTenant } from '../../projections/tenants/index.ts';
+import { hashApiKey } from '../app/tenants.ts';
+import { callerKey, requestInfoKey, type Caller } from './context.ts';
+import { toDomainError } from './errors.ts';
+import type { Metrics } from './metrics.ts';
+import type { RateLimiter } from './rate-limit.ts';
+import type { Route } from './routes.ts';
+
+export type Handler = (req: Message, ctx: HandlerContext) => Promise<object>;
+
+export type PipelineDeps = {
+  readDb: () => DatabaseSync;
+  adminToken: string;
+  limiter: RateLimiter;
+  metrics: Metrics;
+  logger: Logger;
+};
+
+const bearer = (h: Headers) => {
+  const auth = h.get('authorization');
+  const m = auth ? /^Bearer\s+(\S+)$/i.exec(auth) : null;
+  return m?.[1];
+};
+
+export const authenticateTenant = (readDb: DatabaseSync, headers: Headers, info: { requestId: string; clientIp: string }): Caller => {
+  const key = headers.get('x-api-key') ?? bearer(headers);
+  if (!key) throw new DomainError('UNAUTHORIZED', 'missing API key: send "X-API-Key: 2fa_..." or "Authorization: Bearer 2fa_..."');
+  const row = findKeyByHash(readDb, hashApiKey(key));
+  if (!row || row.revoked) throw new DomainError('UNAUTHORIZED', 'unknown or revoked API key');
+  const tenant = getTenant(readDb, row.tenantId);
+  if (!tenant) throw new DomainError('UNAUTHORIZED', 'unknown or revoked API key');
+  return { tenantId: row.tenantId, keyId: row.keyId, tenant, ...info };
+};
+
+const authenticateAdmin = (adminToken: string, headers: Headers) => {
+  if (!adminToken) throw new DomainError('UNAUTHORIZED', 'the admin API is disabled: set SECUREKEY_ADMIN_TOKEN (or use `npm run admin`)');
+  const token = headers.get('x-admin-token') ?? bearer(headers);
+  if (!token || !safeEqual(token, adminToken)) throw new DomainError('UNAUTHORIZED', 'missing or wrong admin token');
+};
+
+const setLimitHeaders = (h: Headers, d: { limit: number; remaining: number; resetSeconds: number }) => {
+  h.set('ratelimit-limit', String(d.limit));
+  h.set('ratelimit-remaining', String(d.remaining));
+  h.set('ratelimit-reset', String(d.resetSeconds));
+};
+
+/** Applies the per-IP limits of a route; throws RATE_LIMITED (and sets Retry-After) when over. */
+export const applyLimits = (limiter: RateLimiter, route: Route, clientIp: string, responseHeader: Headers) => {
+  const buckets = ['global', ...(route.option.limit ? [route.option.limit] : [])];
+  let tightest: ReturnType<RateLimiter['hit']> | undefined;
+  for (const b of buckets) {
+    const d = limiter.hit(b, clientIp);
+    if (!tightest || !d.allowed || (tightest.allowed && d.remaining < tightest.remaining)) tightest = d;
+    if (!d.allowed) break;
+  }
+  if (!tightest) return;
+  setLimitHeaders(responseHeader, tightest);
+  if (!tightest.allowed) {
+    responseHeader.set('retry-after', String(tightest.resetSeconds));
+    throw new DomainError('RATE_LIMITED', `too many requests from this client; retry in ${tightest.resetSeconds} s`, { retryAfterSeconds: tightest.resetSeconds });
+  }
+};
+
+export const wrapHandler = (route: Route, impl: Handler | undefined, deps: PipelineDeps): Handler => {
+  const name = `${route.service.name}.${route.method.name}`;
+  return async (req, ctx) => {
+    const started = performance.now();
+    const info = ctx.values.get(requestInfoKey);
+    const transport = ctx.protocolName || 'rest';
+    let code = 'OK';
+    let tenantId: string | undefined;
+    try {
+      applyLimits(deps.limiter, route, info.clientIp, ctx.responseHeader);
+      if (route.option.admin) authenticateAdmin(deps.adminToken, ctx.requestHeader);
+      else {
+        const caller = authenticateTenant(deps.readDb(), ctx.requestHeader, info);
+        tenantId = caller.tenantId;
+        ctx.values.set(callerKey, caller);
+      }
+      if (!impl) throw new DomainError('UNIMPLEMENTED', `${name} is not implemented yet`);
+      return await impl(req, ctx);
+    } catch (err) {
+      const { error, internal } = toDomainError(err);
+      code = error.code;
+      if (internal) deps.logger.error({ requestId: info.requestId, method: name, err }, 'internal error');
+      throw error;
+    } finally {
+      const seconds = (performance.now() - started) / 1000;
+      deps.metrics.requests.inc({ method: name, transport, code });
+      deps.metrics.duration.observe({ method: name, transport }, seconds);
+      deps.logger.info({ requestId: info.requestId, method: name, transport, code, tenantId, ms: Math.round(seconds * 1000) }, 'call');
+    }
+  };
+};

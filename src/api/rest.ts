@@ -1,0 +1,198 @@
+// The REST transcoder: /api/v1/... JSON ↔ proto, built from the route table at start-up.
+// Success: { success: true, message, data }. Failure: { success: false, error, code }.
+// Bad JSON, oversized bodies, unknown routes and wrong verbs all answer in the envelope.
+import { create, fromJson, ScalarType, toJson, type DescField, type JsonValue } from '@bufbuild/protobuf';
+import { createContextValues, createHandlerContext } from '@connectrpc/connect';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
+import { DomainError } from '../domain/errors.ts';
+import { requestInfoKey, type RequestInfo } from './context.ts';
+import { ERROR_MAP, errorEnvelope, toDomainError } from './errors.ts';
+import type { Handler } from './pipeline.ts';
+import type { Route } from './routes.ts';
+
+export type AnyRequest = IncomingMessage | Http2ServerRequest;
+export type AnyResponse = ServerResponse | Http2ServerResponse;
+
+export const REST_PREFIX = '/api/v1';
+
+const scalarNames: Partial<Record<ScalarType, string>> = {
+  [ScalarType.STRING]: 'a string',
+  [ScalarType.BOOL]: 'true or false',
+  [ScalarType.INT32]: 'an integer',
+  [ScalarType.INT64]: 'an integer',
+  [ScalarType.DOUBLE]: 'a number',
+};
+
+const expectedOf = (f: DescField): string => {
+  if (f.fieldKind === 'list') return 'an array';
+  if (f.fieldKind === 'map') return 'an object';
+  if (f.fieldKind === 'message') {
+    if (f.message.typeName === 'google.protobuf.Timestamp') return 'an RFC 3339 timestamp string';
+    return 'an object';
+  }
+  if (f.fieldKind === 'scalar') return scalarNames[f.scalar] ?? 'a scalar';
+  return 'a valid value';
+};
+
+/** A message that names the field and what was expected — never echoes the value (it may be personal data). */
+const describeDecodeError = (err: unknown): string => {
+  const cause = (err as { cause?: { field?: () => unknown } }).cause;
+  const field = typeof cause?.field === 'function' ? (cause.field() as DescField) : undefined;
+  if (field && 'jsonName' in field) return `field "${field.jsonName}": expected ${expectedOf(field)}`;
+  return 'request body does not match the expected message';
+};
+
+export const send = (res: AnyResponse, status: number, body: unknown, headers: Record<string, string> = {}) => {
+  const text = JSON.stringify(body);
+  const out: Record<string, string> = { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', ...headers };
+  (res as ServerResponse).writeHead(status, out);
+  res.end(text);
+};
+
+export const sendError = (res: AnyResponse, e: DomainError, headers: Record<string, string> = {}) => {
+  const h = { ...headers };
+  if (e.extras.retryAfterSeconds) h['retry-after'] = String(e.extras.retryAfterSeconds);
+  send(res, ERROR_MAP[e.code].http, errorEnvelope(e), h);
+};
+
+/** Reads the body up to `limit` bytes; rejects with PAYLOAD_TOO_LARGE past it. */
+const readBody = (req: AnyRequest, limit: number): Promise<Buffer> =>
+  new Promise((resolve, reject) => {
+    const declared = Number(req.headers['content-length']);
+    if (Number.isFinite(declared) && declared > limit) {
+      reject(new DomainError('PAYLOAD_TOO_LARGE', `request body exceeds ${limit} bytes`));
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > limit) {
+        req.removeAllListeners('data');
+        req.resume();
+        reject(new DomainError('PAYLOAD_TOO_LARGE', `request body exceeds ${limit} bytes`));
+        return;
+      }
+      chunks.push(c);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+
+const parseBody = (buf: Buffer): Record<string, JsonValue> => {
+  const text = buf.toString('utf8').trim();
+  if (!text) return {};
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw new DomainError('INVALID_ARGUMENT', 'malformed JSON in request body');
+  }
+  if (json === null || typeof json !== 'object' || Array.isArray(json)) throw new DomainError('INVALID_ARGUMENT', 'request body must be a JSON object');
+  return json as Record<string, JsonValue>;
+};
+
+/** Query string values as JSON, typed by the input message's fields. */
+const queryToJson = (route: Route, params: URLSearchParams): Record<string, JsonValue> => {
+  const out: Record<string, JsonValue> = {};
+  for (const [k, v] of params) {
+    const field = route.method.input.fields.find((f) => f.jsonName === k || f.name === k);
+    if (!field) continue;
+    if (field.fieldKind === 'scalar' && field.scalar === ScalarType.BOOL) out[field.jsonName] = v === 'true' || v === '1';
+    else if (field.fieldKind === 'list') out[field.jsonName] = [...((out[field.jsonName] as JsonValue[]) ?? []), v];
+    else out[field.jsonName] = v;
+  }
+  return out;
+};
+
+export type RestDeps = {
+  routes: { route: Route; handler: Handler }[];
+  bodyLimitBytes: number;
+  openapi: () => unknown;
+  requestInfo: (req: AnyRequest) => RequestInfo;
+  onRejected: (info: RequestInfo, code: string) => void;
+};
+
+const matchPath = (route: Route, parts: string[]): Record<string, string> | undefined => {
+  if (route.segments.length !== parts.length) return undefined;
+  const params: Record<string, string> = {};
+  for (let i = 0; i < parts.length; i++) {
+    const seg = route.segments[i]!;
+    if ('literal' in seg) {
+      if (seg.literal !== parts[i]) return undefined;
+    } else {
+      let v: string;
+      try {
+        v = decodeURIComponent(parts[i]!);
+      } catch {
+        return undefined;
+      }
+      params[seg.field] = v;
+    }
+  }
+  return params;
+};
+
+export const createRestHandler = (deps: RestDeps) => async (req: AnyRequest, res: AnyResponse) => {
+  const info = deps.requestInfo(req);
+  const baseHeaders = { 'x-request-id': info.requestId };
+  const url = new URL(req.url ?? '/', 'http://localhost');
+  try {
+    if (url.pathname === `${REST_PREFIX}/openapi.json` && req.method === 'GET') {
+      send(res, 200, deps.openapi(), baseHeaders);
+      return;
+    }
+    const parts = url.pathname.split('/').filter(Boolean);
+    const candidates = deps.routes.map((r) => ({ ...r, params: matchPath(r.route, parts) })).filter((r) => r.params);
+    if (candidates.length === 0) throw new DomainError('ROUTE_NOT_FOUND', `no route ${url.pathname}; see ${REST_PREFIX}/openapi.json`);
+    const hit = candidates.find((c) => c.route.verb === req.method);
+    if (!hit) {
+      const allow = [...new Set(candidates.map((c) => c.route.verb))].join(', ');
+      sendError(res, new DomainError('METHOD_NOT_ALLOWED', `${req.method} is not allowed on ${url.pathname}; use ${allow}`), { ...baseHeaders, allow });
+      deps.onRejected(info, 'METHOD_NOT_ALLOWED');
+      return;
+    }
+    const { route, handler } = hit;
+    const json = route.verb === 'GET' ? queryToJson(route, url.searchParams) : parseBody(await readBody(req, deps.bodyLimitBytes));
+    for (const [field, value] of Object.entries(hit.params!)) {
+      const f = route.method.input.fields.find((x) => x.name === field)!;
+      json[f.jsonName] = value;
+      if (f.name !== f.jsonName) delete json[f.name];
+    }
+    let input;
+    try {
+      input = fromJson(route.method.input, json, { ignoreUnknownFields: true });
+    } catch (err) {
+      throw new DomainError('INVALID_ARGUMENT', describeDecodeError(err));
+    }
+    const contextValues = createContextValues().set(requestInfoKey, info);
+    const headers = new Headers();
+    for (const [k, v] of Object.entries(req.headers)) {
+      if (k.startsWith(':') || v === undefined) continue;
+      headers.set(k, Array.isArray(v) ? v.join(', ') : v);
+    }
+    const ctx = createHandlerContext({
+      service: route.service,
+      method: route.method,
+      protocolName: 'rest',
+      requestMethod: req.method ?? 'POST',
+      url: url.toString(),
+      requestHeader: headers,
+      contextValues,
+    });
+    const responseHeaders = () => ({ ...Object.fromEntries(ctx.responseHeader), ...baseHeaders });
+    try {
+      const out = await handler(input, ctx);
+      const data = toJson(route.method.output, create(route.method.output, out as never), { alwaysEmitImplicit: true });
+      send(res, 200, { success: true, message: route.option.message || 'OK', data }, responseHeaders());
+    } catch (err) {
+      sendError(res, toDomainError(err).error, responseHeaders());
+    }
+  } catch (err) {
+    // Failures before the call (route, body, JSON): the pipeline never saw them, so count them here.
+    const { error } = toDomainError(err);
+    deps.onRejected(info, error.code);
+    sendError(res, error, baseHeaders);
+  }
+};

@@ -1,0 +1,53 @@
+// The route table, derived once from the proto descriptors: every RPC with its REST route option.
+// Connect registration, the REST transcoder and the OpenAPI document all read this one table.
+import { getOption, type DescMethodUnary, type DescService } from '@bufbuild/protobuf';
+import { AdminService } from '../gen/securekey/v1/admin_pb.js';
+import { http, type HttpRoute } from '../gen/securekey/v1/options_pb.js';
+import { EmailOtpService, SmsOtpService } from '../gen/securekey/v1/otp_pb.js';
+import { PushService } from '../gen/securekey/v1/push_pb.js';
+import { TotpService } from '../gen/securekey/v1/totp_pb.js';
+import { WebAuthnService } from '../gen/securekey/v1/webauthn_pb.js';
+
+export const SERVICES: DescService[] = [SmsOtpService, EmailOtpService, TotpService, WebAuthnService, PushService, AdminService];
+
+export type Route = {
+  service: DescService;
+  method: DescMethodUnary;
+  verb: 'GET' | 'POST' | 'DELETE' | 'PATCH';
+  path: string;
+  /** Path split into literal segments and {field} bindings (proto field names). */
+  segments: ({ literal: string } | { field: string })[];
+  option: HttpRoute;
+};
+
+const verbOf = (o: HttpRoute): [Route['verb'], string] | undefined => {
+  if (o.post) return ['POST', o.post];
+  if (o.get) return ['GET', o.get];
+  if (o.delete) return ['DELETE', o.delete];
+  if (o.patch) return ['PATCH', o.patch];
+  return undefined;
+};
+
+export const buildRoutes = (services: DescService[] = SERVICES): Route[] => {
+  const routes: Route[] = [];
+  for (const service of services) {
+    for (const method of service.methods) {
+      if (method.methodKind !== 'unary') throw new Error(`${service.typeName}.${method.name}: only unary methods are supported`);
+      const option = getOption(method, http);
+      const vp = verbOf(option);
+      if (!vp) throw new Error(`${service.typeName}.${method.name} has no (securekey.v1.http) route option`);
+      const [verb, path] = vp;
+      const segments = path
+        .split('/')
+        .filter(Boolean)
+        .map((s) => {
+          const m = /^\{([a-z_][a-z0-9_]*)\}$/.exec(s);
+          if (!m) return { literal: s };
+          if (!method.input.fields.some((f) => f.name === m[1])) throw new Error(`${path}: {${m[1]}} is not a field of ${method.input.typeName}`);
+          return { field: m[1]! };
+        });
+      routes.push({ service, method: method as DescMethodUnary, verb, path, segments, option });
+    }
+  }
+  return routes;
+};

@@ -1,0 +1,88 @@
+// AdminService: tenants, keys and settings (policies, webhooks and audit come with their issues).
+import { timestampFromMs } from '@bufbuild/protobuf/wkt';
+import type { DatabaseSync } from 'node:sqlite';
+import type { TenantService } from '../../app/tenants.ts';
+import { DomainError } from '../../domain/errors.ts';
+import type { TenantSettings } from '../../domain/tenant/index.ts';
+import { getTenant, listKeys, listTenants, type TenantRow } from '../../../projections/tenants/index.ts';
+import { requestInfoKey } from '../context.ts';
+import type { HandlerContext } from '@connectrpc/connect';
+
+export type AdminDeps = {
+  tenants: TenantService;
+  readDb: () => DatabaseSync;
+  /** Read-your-writes: resolves once the read models include this position. */
+  settle: (position: number) => Promise<void>;
+};
+
+const tenantView = (db: DatabaseSync, t: TenantRow) => ({
+  tenantId: t.tenantId,
+  name: t.name,
+  createdAt: timestampFromMs(t.createdAt),
+  settings: t.settings,
+  hasWebhookSecret: !!t.webhookSecretEnc,
+  keys: listKeys(db, t.tenantId).map((k) => ({ keyId: k.keyId, name: k.name, prefix: k.prefix, createdAt: timestampFromMs(k.createdAt), revoked: k.revoked })),
+});
+
+const required = (v: string, name: string) => {
+  if (!v) throw new DomainError('INVALID_ARGUMENT', `${name} is required`);
+  return v;
+};
+
+/** Proto message → plain settings object (only the fields that were set). */
+const settingsOf = (s: Record<string, unknown> | undefined): TenantSettings => {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(s ?? {})) {
+    if (k === '$typeName' || v === undefined) continue;
+    if (Array.isArray(v) && v.length === 0) continue;
+    out[k] = v;
+  }
+  return out as TenantSettings;
+};
+
+const meta = (ctx: HandlerContext) => ({ requestId: ctx.values.get(requestInfoKey).requestId, actor: 'admin' });
+
+export const createAdminImpl = (deps: AdminDeps) => {
+  const mustGet = (tenantId: string) => {
+    const db = deps.readDb();
+    const t = getTenant(db, required(tenantId, 'tenantId'));
+    if (!t) throw new DomainError('TENANT_NOT_FOUND', 'no such tenant');
+    return tenantView(db, t);
+  };
+  return {
+    createTenant: async (req: { name: string; webhookUrl: string; settings?: Record<string, unknown> }, ctx: HandlerContext) => {
+      const res = await deps.tenants.create({ name: req.name, webhookUrl: req.webhookUrl || undefined, settings: settingsOf(req.settings) }, meta(ctx));
+      await deps.settle(res.position);
+      return { tenantId: res.tenantId, keyId: res.keyId, apiKey: res.apiKey, webhookSecret: res.webhookSecret ?? '' };
+    },
+    listTenants: async () => {
+      const db = deps.readDb();
+      return { tenants: listTenants(db).map((t) => tenantView(db, t)) };
+    },
+    getTenant: async (req: { tenantId: string }) => mustGet(req.tenantId),
+    updateTenantSettings: async (req: { tenantId: string; settings?: Record<string, unknown> }, ctx: HandlerContext) => {
+      mustGet(req.tenantId);
+      const res = await deps.tenants.changeSettings(req.tenantId, settingsOf(req.settings), meta(ctx));
+      await deps.settle(res.position);
+      return mustGet(req.tenantId);
+    },
+    issueKey: async (req: { tenantId: string; name: string }, ctx: HandlerContext) => {
+      mustGet(req.tenantId);
+      const res = await deps.tenants.issueKey(req.tenantId, req.name || 'default', meta(ctx));
+      await deps.settle(res.position);
+      return { keyId: res.keyId, apiKey: res.apiKey };
+    },
+    revokeKey: async (req: { tenantId: string; keyId: string }, ctx: HandlerContext) => {
+      mustGet(req.tenantId);
+      const res = await deps.tenants.revokeKey(req.tenantId, required(req.keyId, 'keyId'), meta(ctx));
+      await deps.settle(res.position);
+      return { revoked: true };
+    },
+    rotateWebhookSecret: async (req: { tenantId: string }, ctx: HandlerContext) => {
+      mustGet(req.tenantId);
+      const res = await deps.tenants.rotateWebhookSecret(req.tenantId, meta(ctx));
+      await deps.settle(res.position);
+      return { webhookSecret: res.webhookSecret };
+    },
+  };
+};

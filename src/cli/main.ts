@@ -1,0 +1,104 @@
+// The admin CLI: `npm run admin -- <command>`. It works directly on the event store (the same
+// data directory as the server, which may be running): what it writes reaches the server's read
+// models through the store's subscription.
+import { parseArgs } from 'node:util';
+import { createKeyring } from '../crypto/keyring.ts';
+import { loadConfig, ConfigError } from '../config.ts';
+import { DomainError } from '../domain/errors.ts';
+import { createTenantService } from '../app/tenants.ts';
+import { openStore } from '../eventstore/open.ts';
+import { listTenantsFromLog } from './tenants-from-log.ts';
+
+const HELP = `SecureKey admin
+
+Usage: npm run admin -- <command> [options]
+
+  tenant create --name NAME [--webhook-url URL] [--json]   create a tenant; prints its first API key (shown once)
+  tenant list [--json]                                     list tenants and their keys (never the keys themselves)
+  key issue --tenant TENANT_ID [--name NAME] [--json]      issue another API key (shown once)
+  key revoke --tenant TENANT_ID --key KEY_ID [--json]      revoke a key; the server refuses it within a second
+
+The data directory and master key come from the same environment as the server
+(SECUREKEY_DATA_DIR, SECUREKEY_MASTER_KEY); see the README.`;
+
+type Out = (human: string, json: Record<string, unknown>) => void;
+
+const run = async (argv: string[]) => {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      name: { type: 'string' },
+      'webhook-url': { type: 'string' },
+      tenant: { type: 'string' },
+      key: { type: 'string' },
+      json: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  const [noun, verb] = positionals;
+  if (values.help || !noun) {
+    console.log(HELP);
+    return 0;
+  }
+  const out: Out = (human, json) => console.log(values.json ? JSON.stringify(json) : human);
+  const need = (v: string | undefined, flag: string): string => {
+    if (!v) throw new DomainError('INVALID_ARGUMENT', `--${flag} is required (see --help)`);
+    return v;
+  };
+
+  const config = loadConfig();
+  const store = await openStore(config);
+  try {
+    const tenants = createTenantService({ store, keyring: createKeyring(config.masterKey), now: () => Date.now() });
+    const meta = { actor: 'cli' };
+    switch (`${noun} ${verb ?? ''}`.trim()) {
+      case 'tenant create': {
+        const r = await tenants.create({ name: need(values.name, 'name'), webhookUrl: values['webhook-url'] }, meta);
+        const json = { tenantId: r.tenantId, keyId: r.keyId, apiKey: r.apiKey, ...(r.webhookSecret ? { webhookSecret: r.webhookSecret } : {}) };
+        out(
+          [`tenant ${r.tenantId} created`, `API key (shown once): ${r.apiKey}`, ...(r.webhookSecret ? [`webhook secret (shown once): ${r.webhookSecret}`] : [])].join('\n'),
+          json,
+        );
+        return 0;
+      }
+      case 'tenant list': {
+        const list = await listTenantsFromLog(store);
+        out(
+          list.length
+            ? list.map((t) => `${t.tenantId}  ${t.name}  keys: ${t.keys.map((k) => `${k.keyId}${k.revoked ? ' (revoked)' : ''}`).join(', ')}`).join('\n')
+            : 'no tenants yet: npm run admin -- tenant create --name NAME',
+          { tenants: list },
+        );
+        return 0;
+      }
+      case 'key issue': {
+        const r = await tenants.issueKey(need(values.tenant, 'tenant'), values.name ?? 'default', meta);
+        out(`key ${r.keyId} issued\nAPI key (shown once): ${r.apiKey}`, { keyId: r.keyId, apiKey: r.apiKey });
+        return 0;
+      }
+      case 'key revoke': {
+        await tenants.revokeKey(need(values.tenant, 'tenant'), need(values.key, 'key'), meta);
+        out(`key ${values.key} revoked`, { revoked: true, keyId: values.key });
+        return 0;
+      }
+      default:
+        console.error(`unknown command "${positionals.join(' ')}"\n\n${HELP}`);
+        return 2;
+    }
+  } finally {
+    await store.close();
+  }
+};
+
+try {
+  process.exitCode = await run(process.argv.slice(2));
+} catch (err) {
+  if (err instanceof DomainError || err instanceof ConfigError) {
+    console.error(`error: ${err.message}`);
+    process.exitCode = 1;
+  } else if (err instanceof Error && 'code' in err && err.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
+    console.error(`error: ${err.message}\n\n${HELP}`);
+    process.exitCode = 2;
+  } else throw err;
+}

@@ -1,0 +1,102 @@
+// One typed configuration, read from the environment and validated at start-up.
+// Every setting is documented in the README's configuration table.
+import { randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+
+export type Config = {
+  port: number;
+  host: string;
+  dataDir: string;
+  /** "sqlite" (embedded, default) or a kurrentdb:// / esdb:// connection string. */
+  eventStore: string;
+  /** Guards /api/v1/admin and the AdminService; the admin API is disabled when empty. */
+  adminToken: string;
+  /** 32+ bytes; from SECUREKEY_MASTER_KEY (base64 or hex), else a key file created once in the data dir. */
+  masterKey: Buffer;
+  trustProxy: boolean;
+  devMode: boolean;
+  logLevel: string;
+  bodyLimitBytes: number;
+  rateLimits: { global: number; send: number; verify: number; windowSeconds: number };
+  /** Time a request waits for the read models to catch up with its own write. */
+  readYourWritesTimeoutMs: number;
+  shutdownGraceMs: number;
+  env: Record<string, string | undefined>;
+};
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+const int = (env: Record<string, string | undefined>, name: string, dflt: number, min = 0): number => {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return dflt;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min) throw new ConfigError(`${name} must be an integer >= ${min}, got "${raw}"`);
+  return n;
+};
+
+const bool = (env: Record<string, string | undefined>, name: string, dflt: boolean): boolean => {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return dflt;
+  if (/^(1|true|yes|on)$/i.test(raw)) return true;
+  if (/^(0|false|no|off)$/i.test(raw)) return false;
+  throw new ConfigError(`${name} must be true or false, got "${raw}"`);
+};
+
+const parseKey = (raw: string): Buffer => {
+  const key = /^[0-9a-f]+$/i.test(raw) && raw.length >= 64 ? Buffer.from(raw, 'hex') : Buffer.from(raw, 'base64');
+  if (key.length < 32) throw new ConfigError('SECUREKEY_MASTER_KEY must encode at least 32 bytes (base64 or hex)');
+  return key;
+};
+
+/** The master key: from the environment, else from <dataDir>/master.key (created with mode 0600 on first use). */
+export const loadMasterKey = (env: Record<string, string | undefined>, dataDir: string): Buffer => {
+  if (env.SECUREKEY_MASTER_KEY) return parseKey(env.SECUREKEY_MASTER_KEY);
+  mkdirSync(dataDir, { recursive: true });
+  const file = join(dataDir, 'master.key');
+  if (!existsSync(file)) {
+    try {
+      writeFileSync(file, randomBytes(32).toString('base64') + '\n', { mode: 0o600, flag: 'wx' });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+  }
+  chmodSync(file, 0o600);
+  return parseKey(readFileSync(file, 'utf8').trim());
+};
+
+export const loadConfig = (env: Record<string, string | undefined> = process.env): Config => {
+  const dataDir = resolve(env.SECUREKEY_DATA_DIR || './data');
+  const eventStore = env.SECUREKEY_EVENTSTORE || 'sqlite';
+  if (eventStore !== 'sqlite' && !/^(kurrentdb|kurrent|esdb|esdb\+discover|kurrentdb\+discover):\/\//.test(eventStore)) {
+    throw new ConfigError(`SECUREKEY_EVENTSTORE must be "sqlite" or a kurrentdb:// connection string, got "${eventStore.split('://')[0]}://..."`);
+  }
+  const adminToken = env.SECUREKEY_ADMIN_TOKEN ?? '';
+  if (adminToken && adminToken.length < 16) throw new ConfigError('SECUREKEY_ADMIN_TOKEN must be at least 16 characters');
+  return {
+    port: int(env, 'PORT', 8080),
+    host: env.HOST || '0.0.0.0',
+    dataDir,
+    eventStore,
+    adminToken,
+    masterKey: loadMasterKey(env, dataDir),
+    trustProxy: bool(env, 'SECUREKEY_TRUST_PROXY', false),
+    devMode: bool(env, 'SECUREKEY_DEV_MODE', false),
+    logLevel: env.LOG_LEVEL || 'info',
+    bodyLimitBytes: int(env, 'SECUREKEY_BODY_LIMIT_BYTES', 64 * 1024, 1024),
+    rateLimits: {
+      global: int(env, 'SECUREKEY_RATE_LIMIT_GLOBAL', 100, 1),
+      send: int(env, 'SECUREKEY_RATE_LIMIT_SEND', 3, 1),
+      verify: int(env, 'SECUREKEY_RATE_LIMIT_VERIFY', 10, 1),
+      windowSeconds: int(env, 'SECUREKEY_RATE_LIMIT_WINDOW_SECONDS', 60, 1),
+    },
+    readYourWritesTimeoutMs: int(env, 'SECUREKEY_RYW_TIMEOUT_MS', 5000, 0),
+    shutdownGraceMs: int(env, 'SECUREKEY_SHUTDOWN_GRACE_MS', 10000, 0),
+    env,
+  };
+};

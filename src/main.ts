@@ -1,0 +1,113 @@
+// Composition root: reads config, wires the store, projections, services and the server.
+import { DatabaseSync } from 'node:sqlite';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import pino from 'pino';
+import { createTenantService } from './app/tenants.ts';
+import { createKeyring } from './crypto/keyring.ts';
+import { loadConfig, type Config, ConfigError } from './config.ts';
+import { openStore } from './eventstore/open.ts';
+import { createApp, type Impls } from './api/app.ts';
+import { createMetrics, instrumentStore } from './api/metrics.ts';
+import { createRateLimiter } from './api/rate-limit.ts';
+import { startServer } from './api/server.ts';
+import { createAdminImpl } from './api/services/admin.ts';
+import { AdminService } from './gen/securekey/v1/admin_pb.js';
+import { createProjectionRunner } from '../projections/runtime.ts';
+import { tenantsProjection } from '../projections/tenants/index.ts';
+
+const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+
+export const ALL_PROJECTIONS = [tenantsProjection];
+
+export type Running = { port: number; stop: () => Promise<void>; config: Config };
+
+export const startSecureKey = async (config: Config, opts: { logger?: pino.Logger } = {}): Promise<Running> => {
+  const logger = opts.logger ?? pino({ level: config.logLevel, base: { service: 'securekey' } });
+  const now = () => Date.now();
+  const keyring = createKeyring(config.masterKey);
+  let runnerRef: ReturnType<typeof createProjectionRunner> | undefined;
+  const metrics = createMetrics({ projectionLag: () => runnerRef?.lag() ?? Promise.resolve({}) });
+  const rawStore = await openStore(config);
+  const store = instrumentStore(rawStore, metrics);
+
+  const readDb = new DatabaseSync(join(config.dataDir, 'readmodels.db'));
+  readDb.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;');
+  const runner = createProjectionRunner({
+    store,
+    db: readDb,
+    projections: ALL_PROJECTIONS,
+    onError: (name, err) => logger.error({ projection: name, err }, 'projection failed; it stops advancing until fixed'),
+  });
+  runnerRef = runner;
+  await runner.start();
+
+  const settle = async (position: number) => {
+    if (position > 0) await runner.waitFor(position, config.readYourWritesTimeoutMs);
+  };
+  const tenants = createTenantService({ store, keyring, now });
+  const impls: Impls = {
+    [AdminService.typeName]: createAdminImpl({ tenants, readDb: () => readDb, settle }) as never,
+  };
+
+  const handle = createApp({
+    impls,
+    pipeline: {
+      readDb: () => readDb,
+      adminToken: config.adminToken,
+      limiter: createRateLimiter({ limits: config.rateLimits, windowSeconds: config.rateLimits.windowSeconds, now }),
+      metrics,
+      logger,
+    },
+    metrics,
+    bodyLimitBytes: config.bodyLimitBytes,
+    trustProxy: config.trustProxy,
+    version: pkg.version,
+    ready: async () => {
+      let storeOk = true;
+      try {
+        await store.ping();
+      } catch {
+        storeOk = false;
+      }
+      const lag = storeOk ? await runner.lag().catch(() => ({})) : {};
+      const caughtUp = storeOk && Object.values(lag).every((l) => l === 0);
+      return { ready: storeOk && caughtUp, checks: { store: storeOk ? 'ok' : 'unavailable', projectionLag: lag } };
+    },
+  });
+
+  const server = await startServer({ port: config.port, host: config.host, handle });
+  logger.info({ port: server.port, store: config.eventStore === 'sqlite' ? 'sqlite' : 'kurrentdb', dataDir: config.dataDir }, 'SecureKey listening');
+
+  let stopping: Promise<void> | undefined;
+  const stop = () =>
+    (stopping ??= (async () => {
+      logger.info({ inFlight: server.inFlight() }, 'shutting down: draining');
+      await server.close(config.shutdownGraceMs);
+      await runner.stop();
+      await store.close();
+      readDb.close();
+      logger.info('stopped');
+    })());
+  return { port: server.port, stop, config };
+};
+
+if (import.meta.main) {
+  try {
+    const running = await startSecureKey(loadConfig());
+    for (const sig of ['SIGTERM', 'SIGINT'] as const) {
+      process.once(sig, () => {
+        running.stop().then(
+          () => process.exit(0),
+          () => process.exit(1),
+        );
+      });
+    }
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(`configuration error: ${err.message}`);
+      process.exit(2);
+    }
+    throw err;
+  }
+}
