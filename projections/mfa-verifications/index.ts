@@ -1,0 +1,96 @@
+// Read model for MFA policies: which channels each user verified, and when. Fed by the success
+// event of every channel. Users are keyed by userKey = keyring.hmac('user', userId), the same
+// hash the TOTP, WebAuthn and push streams carry, so no user id is stored here.
+//
+// What each event must provide (tenant: metadata.tenantId; user: data.userId, metadata.userId,
+// or the userKey as the last dot-separated part of the stream name):
+//   OtpVerified                channel = data.channel (sms|email), data.userId (null: not counted),
+//                              data.purpose, time = data.verifiedAt
+//   TotpEnrollmentConfirmed,   channel totp, stream `totp-<tenant>.<userKey>`, time = data.at
+//   TotpCodeAccepted
+//   CredentialUsed             channel webauthn, stream `webauthn-<tenant>.<userKey>`, time = data.at
+//   PushApproved               channel push, data.userId, data.purpose, time = data.at
+import type { DatabaseSync } from 'node:sqlite';
+import type { StoredEvent } from '../../src/eventstore/port.ts';
+import type { Projection } from '../runtime.ts';
+
+/** Rows older than this (relative to the newest event) can no longer matter: policies look back at most a day. */
+const RETAIN_MS = 2 * 86_400_000;
+const PRUNE_EVERY = 1024;
+
+export type Verification = { tenantId: string; userKey: string; channel: string; purpose: string | null; at: number };
+
+const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
+const num = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
+const keyFromStream = (stream: string) => (stream.includes('.') ? stream.slice(stream.lastIndexOf('.') + 1) : undefined);
+
+/** Maps a success event to the verification it records (undefined: not one, or no user to credit). */
+export const toVerification = (event: StoredEvent, userKeyOf: (userId: string) => string): Verification | undefined => {
+  const d = event.data as Record<string, unknown>;
+  const m = event.metadata ?? {};
+  const tenantId = str(m.tenantId);
+  if (!tenantId) return undefined;
+  const userId = str(d.userId) ?? str(m.userId);
+  let channel: string;
+  let userKey = userId && userKeyOf(userId);
+  let at = num(d.at);
+  switch (event.type) {
+    case 'OtpVerified':
+      channel = d.channel === 'email' ? 'email' : 'sms';
+      at = num(d.verifiedAt) ?? at;
+      break;
+    case 'TotpEnrollmentConfirmed':
+    case 'TotpCodeAccepted':
+      channel = 'totp';
+      userKey ||= keyFromStream(event.streamName);
+      break;
+    case 'CredentialUsed':
+      channel = 'webauthn';
+      userKey ||= keyFromStream(event.streamName);
+      break;
+    case 'PushApproved':
+      channel = 'push';
+      break;
+    default:
+      return undefined;
+  }
+  if (!userKey) return undefined;
+  return { tenantId, userKey, channel, purpose: str(d.purpose) ?? null, at: at ?? event.recordedAt.getTime() };
+};
+
+export const MFA_VERIFICATION_EVENTS = ['OtpVerified', 'TotpEnrollmentConfirmed', 'TotpCodeAccepted', 'CredentialUsed', 'PushApproved'];
+
+/** userKeyOf must be (userId) => keyring.hmac('user', userId). */
+export const createMfaVerificationsProjection = (opts: { userKeyOf: (userId: string) => string }): Projection => ({
+  name: 'mfa-verifications',
+  version: 1,
+  canHandle: MFA_VERIFICATION_EVENTS,
+  init: (db) => {
+    db.exec(`
+      CREATE TABLE IF NOT EXISTS mfa_verifications (
+        position INTEGER PRIMARY KEY, tenant_id TEXT NOT NULL, user_key TEXT NOT NULL,
+        channel TEXT NOT NULL, purpose TEXT, verified_at INTEGER NOT NULL);
+      CREATE INDEX IF NOT EXISTS mfa_verifications_user ON mfa_verifications(tenant_id, user_key, verified_at);
+      CREATE INDEX IF NOT EXISTS mfa_verifications_time ON mfa_verifications(verified_at);`);
+  },
+  reset: (db) => db.exec('DELETE FROM mfa_verifications;'),
+  evolve: (db, event) => {
+    const v = toVerification(event, opts.userKeyOf);
+    if (!v) return;
+    // Idempotent on the global position: a replayed event is ignored.
+    db.prepare('INSERT OR IGNORE INTO mfa_verifications (position, tenant_id, user_key, channel, purpose, verified_at) VALUES (?, ?, ?, ?, ?, ?)').run(
+      event.position, v.tenantId, v.userKey, v.channel, v.purpose, v.at,
+    );
+    if (event.position % PRUNE_EVERY === 0) db.prepare('DELETE FROM mfa_verifications WHERE verified_at < ?').run(v.at - RETAIN_MS);
+  },
+});
+
+/** Channels verified for the user at or after sinceMs (epoch ms). */
+export const channelsVerifiedSince = (db: DatabaseSync, tenantId: string, userKey: string, sinceMs: number): Set<string> => {
+  const rows = db.prepare('SELECT DISTINCT channel FROM mfa_verifications WHERE tenant_id = ? AND user_key = ? AND verified_at >= ?').all(tenantId, userKey, sinceMs) as { channel: string }[];
+  return new Set(rows.map((r) => r.channel));
+};
+
+/** The `verifiedChannelsSince` that policy checks take, bound to a tenant. */
+export const verifiedChannelsReader = (db: DatabaseSync, tenantId: string, userKeyOf: (userId: string) => string) => (userId: string, sinceMs: number) =>
+  channelsVerifiedSince(db, tenantId, userKeyOf(userId), sinceMs);
