@@ -1,0 +1,73 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import http from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+
+const startChild = async (dataDir: string) => {
+  const child = spawn(process.execPath, ['src/main.ts'], {
+    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', SECUREKEY_DATA_DIR: dataDir, SECUREKEY_SHUTDOWN_GRACE_MS: '5000' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const lines: string[] = [];
+  let buf = '';
+  const port = await new Promise<number>((resolve, reject) => {
+    child.stdout.on('data', (c: Buffer) => {
+      buf += c.toString();
+      let i;
+      while ((i = buf.indexOf('\n')) >= 0) {
+        const line = buf.slice(0, i);
+        buf = buf.slice(i + 1);
+        lines.push(line);
+        const j = JSON.parse(line);
+        if (j.msg === 'SecureKey listening') resolve(j.port);
+      }
+    });
+    child.once('exit', (code) => reject(new Error(`server exited early with ${code}`)));
+  });
+  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  return { child, port, lines, exited };
+};
+
+test('SIGTERM: stops accepting, finishes the call in flight, closes the store, exits 0', async () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'securekey-sigterm-'));
+  try {
+    const { child, port, lines, exited } = await startChild(dataDir);
+    const body = JSON.stringify({ phone: '01012345678', purpose: 'login' });
+    // A call in flight: headers and half the body sent before SIGTERM.
+    const req = http.request({ host: '127.0.0.1', port, method: 'POST', path: '/api/v1/otp/send', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } });
+    const response = new Promise<{ status: number; body: string }>((resolve, reject) => {
+      req.on('response', (res) => {
+        let text = '';
+        res.on('data', (c) => (text += c));
+        res.on('end', () => resolve({ status: res.statusCode!, body: text }));
+      });
+      req.on('error', reject);
+    });
+    req.write(body.slice(0, 10));
+    await new Promise((r) => setTimeout(r, 200));
+    child.kill('SIGTERM');
+    await new Promise((r) => setTimeout(r, 300));
+    // New connections are refused while draining.
+    await assert.rejects(fetch(`http://127.0.0.1:${port}/healthz`));
+    req.end(body.slice(10));
+    const res = await response;
+    assert.equal(res.status, 401); // a complete answer in the envelope (no key was sent)
+    assert.equal(JSON.parse(res.body).code, 'UNAUTHORIZED');
+    assert.equal(await exited, 0);
+    assert.ok(lines.some((l) => JSON.parse(l).msg === 'stopped'));
+  } finally {
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+});
+
+test('a bad configuration stops start-up with a clear message and exit code 2', async () => {
+  const child = spawn(process.execPath, ['src/main.ts'], { env: { ...process.env, PORT: 'eighty' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let err = '';
+  child.stderr.on('data', (c) => (err += c));
+  const code = await new Promise((r) => child.once('exit', r));
+  assert.equal(code, 2);
+  assert.match(err, /PORT must be an integer/);
+});
