@@ -14,6 +14,8 @@ export type Config = {
   adminToken: string;
   /** 32+ bytes; from SECUREKEY_MASTER_KEY (base64 or hex), else a key file created once in the data dir. */
   masterKey: Buffer;
+  /** Public base URL (default http://localhost:PORT): default passkey RP id and origin, demo links. */
+  publicUrl: string;
   trustProxy: boolean;
   devMode: boolean;
   logLevel: string;
@@ -70,6 +72,17 @@ export const loadMasterKey = (env: Record<string, string | undefined>, dataDir: 
   return parseKey(readFileSync(file, 'utf8').trim());
 };
 
+const publicUrl = (raw: string | undefined): string => {
+  if (!raw) return '';
+  try {
+    const u = new URL(raw);
+    if (!/^https?:$/.test(u.protocol)) throw new Error();
+    return u.origin;
+  } catch {
+    throw new ConfigError(`SECUREKEY_PUBLIC_URL must be an http(s) URL, got "${raw}"`);
+  }
+};
+
 export const loadConfig = (env: Record<string, string | undefined> = process.env): Config => {
   const dataDir = resolve(env.SECUREKEY_DATA_DIR || './data');
   const eventStore = env.SECUREKEY_EVENTSTORE || 'sqlite';
@@ -85,6 +98,7 @@ export const loadConfig = (env: Record<string, string | undefined> = process.env
     eventStore,
     adminToken,
     masterKey: loadMasterKey(env, dataDir),
+    publicUrl: publicUrl(env.SECUREKEY_PUBLIC_URL),
     trustProxy: bool(env, 'SECUREKEY_TRUST_PROXY', false),
     devMode: bool(env, 'SECUREKEY_DEV_MODE', false),
     logLevel: env.LOG_LEVEL || 'info',

@@ -13,12 +13,30 @@ import { createRateLimiter } from './api/rate-limit.ts';
 import { startServer } from './api/server.ts';
 import { createAdminImpl } from './api/services/admin.ts';
 import { AdminService } from './gen/securekey/v1/admin_pb.js';
-import { createProjectionRunner } from '../projections/runtime.ts';
+import { createProjectionRunner, type Projection } from '../projections/runtime.ts';
 import { tenantsProjection } from '../projections/tenants/index.ts';
+import { createMfaVerificationsProjection, verifiedChannelsReader } from '../projections/mfa-verifications/index.ts';
+import { createPolicyService } from './app/policy.ts';
+import { createPushService } from './app/push.ts';
+import { createTotpService } from './app/totp.ts';
+import { createWebAuthnService } from './app/webauthn.ts';
+import { createPushSenderFromEnv } from './senders/push/index.ts';
+import type { ChannelDeps } from './api/services/common.ts';
+import { createPushImpl } from './api/services/push.ts';
+import { createTotpImpl } from './api/services/totp.ts';
+import { createWebAuthnImpl } from './api/services/webauthn.ts';
+import { PushService } from './gen/securekey/v1/push_pb.js';
+import { TotpService } from './gen/securekey/v1/totp_pb.js';
+import { WebAuthnService } from './gen/securekey/v1/webauthn_pb.js';
+import type { Keyring } from './crypto/keyring.ts';
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
 
-export const ALL_PROJECTIONS = [tenantsProjection];
+/** Every read model, in one list: the server runs them and replay rebuilds them. */
+export const allProjections = (keyring: Keyring): Projection[] => [
+  tenantsProjection,
+  createMfaVerificationsProjection({ userKeyOf: (userId) => keyring.hmac('user', userId) }),
+];
 
 export type Running = { port: number; stop: () => Promise<void>; config: Config };
 
@@ -36,7 +54,7 @@ export const startSecureKey = async (config: Config, opts: { logger?: pino.Logge
   const runner = createProjectionRunner({
     store,
     db: readDb,
-    projections: ALL_PROJECTIONS,
+    projections: allProjections(keyring),
     onError: (name, err) => logger.error({ projection: name, err }, 'projection failed; it stops advancing until fixed'),
   });
   runnerRef = runner;
@@ -46,8 +64,25 @@ export const startSecureKey = async (config: Config, opts: { logger?: pino.Logge
     if (position > 0) await runner.waitFor(position, config.readYourWritesTimeoutMs);
   };
   const tenants = createTenantService({ store, keyring, now });
+  const policies = createPolicyService({ store, now });
+  const userKeyOf = (userId: string) => keyring.hmac('user', userId);
+  let publicUrl = config.publicUrl;
+  const channel: ChannelDeps = {
+    settle,
+    settleHead: async () => settle(await store.headPosition()),
+    mfaGate: async (caller, v) => {
+      await policies.check(caller.tenantId, { userId: v.userId, purpose: v.purpose, channel: v.channel, verifiedChannelsSince: verifiedChannelsReader(readDb, caller.tenantId, userKeyOf) });
+    },
+    get publicUrl() {
+      return publicUrl;
+    },
+  };
+  const pushSender = createPushSenderFromEnv(config.env, { log: logger });
   const impls: Impls = {
-    [AdminService.typeName]: createAdminImpl({ tenants, readDb: () => readDb, settle }) as never,
+    [AdminService.typeName]: createAdminImpl({ tenants, policies, readDb: () => readDb, settle }) as never,
+    [TotpService.typeName]: createTotpImpl(createTotpService({ store, keyring, now }), channel) as never,
+    [WebAuthnService.typeName]: createWebAuthnImpl(createWebAuthnService({ store, keyring, now }), channel) as never,
+    [PushService.typeName]: createPushImpl(createPushService({ store, keyring, now, sender: pushSender, log: logger }), channel) as never,
   };
 
   const handle = createApp({
@@ -77,6 +112,7 @@ export const startSecureKey = async (config: Config, opts: { logger?: pino.Logge
   });
 
   const server = await startServer({ port: config.port, host: config.host, handle });
+  publicUrl ||= `http://localhost:${server.port}`;
   logger.info({ port: server.port, store: config.eventStore === 'sqlite' ? 'sqlite' : 'kurrentdb', dataDir: config.dataDir }, 'SecureKey listening');
 
   let stopping: Promise<void> | undefined;
@@ -85,6 +121,7 @@ export const startSecureKey = async (config: Config, opts: { logger?: pino.Logge
       logger.info({ inFlight: server.inFlight() }, 'shutting down: draining');
       await server.close(config.shutdownGraceMs);
       await runner.stop();
+      await pushSender.close();
       await store.close();
       readDb.close();
       logger.info('stopped');

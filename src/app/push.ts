@@ -238,13 +238,13 @@ export const createPushService = (deps: { store: EventStore; keyring: Keyring; n
       }
     },
 
-    verify: async (caller: Caller, input: { requestId: string; userId?: string }): Promise<{ verified: boolean; status: PushStatus }> => {
+    verify: async (caller: Caller, input: { requestId: string; userId?: string }): Promise<{ verified: boolean; status: PushStatus; userId: string; purpose: string }> => {
       const req = await loadRequest(caller, input.requestId);
       // A request of another user reads exactly like an unknown one.
       if (input.userId && input.userId !== req.userId) throw notFound();
       const status = pushStatusAt(req, now());
       if (status === 'expired' && req.status === 'pending') await recordExpiry(caller, req);
-      return { verified: status === 'approved', status };
+      return { verified: status === 'approved', status, userId: req.userId, purpose: req.purpose };
     },
   };
 };

@@ -2,6 +2,8 @@
 import { timestampFromMs } from '@bufbuild/protobuf/wkt';
 import type { DatabaseSync } from 'node:sqlite';
 import type { TenantService } from '../../app/tenants.ts';
+import type { PolicyService } from '../../app/policy.ts';
+import type { MfaPolicy } from '../../domain/policy/index.ts';
 import { DomainError } from '../../domain/errors.ts';
 import type { TenantSettings } from '../../domain/tenant/index.ts';
 import { getTenant, listKeys, listTenants, type TenantRow } from '../../../projections/tenants/index.ts';
@@ -10,6 +12,7 @@ import type { HandlerContext } from '@connectrpc/connect';
 
 export type AdminDeps = {
   tenants: TenantService;
+  policies: PolicyService;
   readDb: () => DatabaseSync;
   /** Read-your-writes: resolves once the read models include this position. */
   settle: (position: number) => Promise<void>;
@@ -39,6 +42,8 @@ const settingsOf = (s: Record<string, unknown> | undefined): TenantSettings => {
   }
   return out as TenantSettings;
 };
+
+const policyView = (p: MfaPolicy) => ({ name: p.name, match: { purpose: p.match.purpose ?? '', channels: p.match.channels ?? [] }, requiredChannels: p.requiredChannels, withinSeconds: p.withinSeconds });
 
 const meta = (ctx: HandlerContext) => ({ requestId: ctx.values.get(requestInfoKey).requestId, actor: 'admin' });
 
@@ -83,6 +88,24 @@ export const createAdminImpl = (deps: AdminDeps) => {
       const res = await deps.tenants.rotateWebhookSecret(req.tenantId, meta(ctx));
       await deps.settle(res.position);
       return { webhookSecret: res.webhookSecret };
+    },
+    putPolicy: async (req: { tenantId: string; name: string; match?: { purpose: string; channels: string[] }; requiredChannels: string[]; withinSeconds: number }, ctx: HandlerContext) => {
+      mustGet(req.tenantId);
+      const p = await deps.policies.put(
+        req.tenantId,
+        { name: req.name, match: { purpose: req.match?.purpose || undefined, channels: req.match?.channels ?? [] }, requiredChannels: req.requiredChannels, withinSeconds: req.withinSeconds || undefined } as never,
+        meta(ctx),
+      );
+      return policyView(p);
+    },
+    listPolicies: async (req: { tenantId: string }) => {
+      mustGet(req.tenantId);
+      return { policies: (await deps.policies.list(req.tenantId)).map(policyView) };
+    },
+    deletePolicy: async (req: { tenantId: string; name: string }, ctx: HandlerContext) => {
+      mustGet(req.tenantId);
+      await deps.policies.delete(req.tenantId, required(req.name, 'name'), meta(ctx));
+      return { deleted: true };
     },
   };
 };

@@ -1,0 +1,48 @@
+// PushService: proto ↔ src/app/push.ts. The MFA gate applies where the tenant learns the outcome
+// (/push/verify), with channel "push".
+import { timestampFromMs } from '@bufbuild/protobuf/wkt';
+import type { HandlerContext } from '@connectrpc/connect';
+import type { createPushService } from '../../app/push.ts';
+import { callerOf, type ChannelDeps } from './common.ts';
+
+type PushApp = ReturnType<typeof createPushService>;
+
+export const createPushImpl = (app: PushApp, deps: ChannelDeps) => ({
+  registerDevice: async (req: { userId: string; fcmToken: string; deviceName: string; platform: string }, ctx: HandlerContext) => {
+    const r = await app.registerDevice(callerOf(ctx), { userId: req.userId, fcmToken: req.fcmToken, platform: req.platform, deviceName: req.deviceName || undefined });
+    return { deviceId: r.deviceId };
+  },
+  listDevices: async (req: { userId: string }, ctx: HandlerContext) => {
+    const r = await app.listDevices(callerOf(ctx), { userId: req.userId });
+    return { devices: r.devices.map((d) => ({ deviceId: d.deviceId, deviceName: d.deviceName, platform: d.platform, stale: d.stale, registeredAt: timestampFromMs(d.registeredAt) })) };
+  },
+  removeDevice: async (req: { userId: string; deviceId: string }, ctx: HandlerContext) => {
+    await app.removeDevice(callerOf(ctx), { userId: req.userId, deviceId: req.deviceId });
+    return { removed: true };
+  },
+  sendPush: async (req: { userId: string; title: string; body: string; purpose: string }, ctx: HandlerContext) => {
+    const caller = callerOf(ctx);
+    const s = caller.tenant.settings;
+    const r = await app.send(caller, {
+      userId: req.userId,
+      title: req.title,
+      body: req.body || undefined,
+      purpose: req.purpose || undefined,
+      settings: { pushTtlSeconds: s.pushTtlSeconds, pushNumberMatching: s.pushNumberMatching, pushMaxPending: s.pushMaxPending },
+    });
+    return { requestId: r.requestId, expiresAt: timestampFromMs(r.expiresAt), status: r.status, number: r.number ?? 0 };
+  },
+  respondPush: async (req: { requestId: string; action: string; number: number; notMe: boolean }, ctx: HandlerContext) => {
+    const r = await app.respond(callerOf(ctx), { requestId: req.requestId, action: req.action, number: req.number || undefined, notMe: req.notMe });
+    return { status: r.status };
+  },
+  verifyPush: async (req: { requestId: string; userId: string }, ctx: HandlerContext) => {
+    const caller = callerOf(ctx);
+    const r = await app.verify(caller, { requestId: req.requestId, userId: req.userId || undefined });
+    if (r.verified) {
+      await deps.settleHead(); // the approval was recorded by an earlier /push/respond
+      await deps.mfaGate(caller, { userId: r.userId, channel: 'push', purpose: r.purpose });
+    }
+    return { verified: r.verified, status: r.status };
+  },
+});

@@ -1,0 +1,89 @@
+// WebAuthnService: proto ↔ src/app/webauthn.ts. Accepts the browser credential at the top level
+// (id, rawId, type, response) or wrapped as { userId, credential: {...} } — both shapes of the seed.
+import type { JsonObject } from '@bufbuild/protobuf';
+import { timestampFromMs } from '@bufbuild/protobuf/wkt';
+import type { HandlerContext } from '@connectrpc/connect';
+import type { RelyingParty, WebAuthnService } from '../../app/webauthn.ts';
+import { DomainError } from '../../domain/errors.ts';
+import type { Caller } from '../context.ts';
+import { callerOf, gateVerified, type ChannelDeps } from './common.ts';
+
+type CredentialFields = {
+  id: string;
+  rawId: string;
+  type: string;
+  response?: JsonObject;
+  clientExtensionResults?: JsonObject;
+  authenticatorAttachment: string;
+  credential?: JsonObject;
+};
+
+/** The browser credential, from either body shape. */
+const credentialOf = (req: CredentialFields): any => {
+  if (req.credential && Object.keys(req.credential).length) return req.credential;
+  if (!req.id && !req.rawId) throw new DomainError('INVALID_ARGUMENT', 'expected the browser credential: id, rawId, type and response at the top level, or {credential: {...}}');
+  if (!req.response) throw new DomainError('INVALID_ARGUMENT', 'response is required (the credential\'s response object)');
+  return {
+    id: req.id || req.rawId,
+    rawId: req.rawId || req.id,
+    type: req.type || 'public-key',
+    response: req.response,
+    clientExtensionResults: req.clientExtensionResults ?? {},
+    ...(req.authenticatorAttachment ? { authenticatorAttachment: req.authenticatorAttachment } : {}),
+  };
+};
+
+export const relyingPartyOf = (caller: Caller, publicUrl: string): RelyingParty => {
+  const s = caller.tenant.settings;
+  const url = new URL(publicUrl);
+  return {
+    id: s.webauthnRpId || url.hostname,
+    name: s.webauthnRpName || caller.tenant.name,
+    origins: s.webauthnOrigins?.length ? s.webauthnOrigins : [url.origin],
+  };
+};
+
+export const createWebAuthnImpl = (app: WebAuthnService, deps: ChannelDeps) => ({
+  registerOptions: async (req: { userId: string; userName: string; displayName: string }, ctx: HandlerContext) => {
+    const caller = callerOf(ctx);
+    const r = await app.registerOptions(caller, { userId: req.userId, userName: req.userName || undefined, displayName: req.displayName || undefined, rp: relyingPartyOf(caller, deps.publicUrl) });
+    return { publicKey: r.publicKey as unknown as JsonObject };
+  },
+  registerVerify: async (req: CredentialFields & { userId: string; deviceName: string }, ctx: HandlerContext) => {
+    const caller = callerOf(ctx);
+    const r = await app.registerVerify(caller, { userId: req.userId, credential: credentialOf(req), deviceName: req.deviceName || undefined, rp: relyingPartyOf(caller, deps.publicUrl) });
+    await deps.settle(r.position);
+    return { verified: r.verified, credentialId: r.credentialId };
+  },
+  authenticateOptions: async (req: { userId: string }, ctx: HandlerContext) => {
+    const caller = callerOf(ctx);
+    const r = await app.authenticateOptions(caller, { userId: req.userId || undefined, rp: relyingPartyOf(caller, deps.publicUrl) });
+    return { publicKey: r.publicKey as unknown as JsonObject };
+  },
+  authenticateVerify: async (req: CredentialFields & { userId: string }, ctx: HandlerContext) => {
+    const caller = callerOf(ctx);
+    const r = await app.authenticateVerify(caller, { userId: req.userId || undefined, credential: credentialOf(req), rp: relyingPartyOf(caller, deps.publicUrl) });
+    if (r.verified) await gateVerified(deps, caller, r.position, { userId: r.userId, channel: 'webauthn' });
+    else await deps.settle(r.position);
+    return { verified: r.verified, credentialId: r.credentialId, userId: r.userId };
+  },
+  listCredentials: async (req: { userId: string }, ctx: HandlerContext) => {
+    const r = await app.listCredentials(callerOf(ctx), { userId: req.userId });
+    return {
+      credentials: r.credentials.map((c) => ({
+        credentialId: c.credentialId,
+        deviceName: c.deviceName,
+        transports: c.transports,
+        aaguid: c.aaguid,
+        backedUp: c.backedUp,
+        createdAt: timestampFromMs(c.createdAt),
+        lastUsedAt: c.lastUsedAt === null ? undefined : timestampFromMs(c.lastUsedAt),
+      })),
+    };
+  },
+  removeCredential: async (req: { userId: string; credentialId: string }, ctx: HandlerContext) => {
+    const r = await app.removeCredential(callerOf(ctx), { userId: req.userId, credentialId: req.credentialId });
+    await deps.settle(r.position);
+    return { removed: true };
+  },
+});
