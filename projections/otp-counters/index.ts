@@ -1,0 +1,61 @@
+// Rate-limit counters for one-time codes (SMS pumping defences): one row per issued code, kept two
+// days. Codes whose delivery failed do not count (they cost nothing and the user must be able to
+// retry). The per-code attempt limit is NOT here: it stays in the aggregate, never eventually
+// consistent. Idempotent by construction (INSERT OR IGNORE on otpId, idempotent UPDATE).
+import type { DatabaseSync } from 'node:sqlite';
+import type { OtpDeliveryFailed, OtpIssued } from '../../src/domain/otp/events.ts';
+import { parseOtpStream } from '../../src/domain/otp/stream.ts';
+import type { StoredEvent } from '../../src/eventstore/port.ts';
+import type { Projection } from '../runtime.ts';
+
+/** Rows older than this (by event time, so a replay prunes alike) are deleted. */
+export const OTP_COUNTERS_RETENTION_MS = 2 * 24 * 3600 * 1000;
+
+export const otpCountersProjection: Projection = {
+  name: 'otp-counters',
+  version: 1,
+  canHandle: ['OtpIssued', 'OtpDeliveryFailed'],
+  init: (db) => {
+    db.exec(`
+      CREATE TABLE IF NOT EXISTS otp_sends (
+        otp_id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL, channel TEXT NOT NULL, destination_hash TEXT NOT NULL,
+        country TEXT, issued_at INTEGER NOT NULL, failed INTEGER NOT NULL DEFAULT 0);
+      CREATE INDEX IF NOT EXISTS otp_sends_destination ON otp_sends(tenant_id, destination_hash, issued_at);
+      CREATE INDEX IF NOT EXISTS otp_sends_tenant ON otp_sends(tenant_id, channel, issued_at);
+      CREATE INDEX IF NOT EXISTS otp_sends_issued ON otp_sends(issued_at);`);
+  },
+  reset: (db) => db.exec('DELETE FROM otp_sends'),
+  evolve: (db, event: StoredEvent) => {
+    const where = parseOtpStream(event.streamName);
+    if (!where) return;
+    if (event.type === 'OtpIssued') {
+      const d = event.data as OtpIssued['data'];
+      db.prepare('INSERT OR IGNORE INTO otp_sends (otp_id, tenant_id, channel, destination_hash, country, issued_at) VALUES (?, ?, ?, ?, ?, ?)')
+        .run(d.otpId, where.tenantId, where.channel, where.destinationHash, d.country, d.issuedAt);
+      db.prepare('DELETE FROM otp_sends WHERE issued_at < ?').run(d.issuedAt - OTP_COUNTERS_RETENTION_MS);
+    } else if (event.type === 'OtpDeliveryFailed') {
+      db.prepare('UPDATE otp_sends SET failed = 1 WHERE otp_id = ?').run((event.data as OtpDeliveryFailed['data']).otpId);
+    }
+  },
+};
+
+/** issuedAt (epoch ms, ascending) of the codes sent to one destination since sinceMs. */
+export const destinationSendTimes = (db: DatabaseSync, tenantId: string, destinationHash: string, sinceMs: number): number[] =>
+  (db.prepare('SELECT issued_at FROM otp_sends WHERE tenant_id = ? AND destination_hash = ? AND issued_at >= ? AND failed = 0 ORDER BY issued_at')
+    .all(tenantId, destinationHash, sinceMs) as { issued_at: number }[]).map((r) => r.issued_at);
+
+/** Codes sent to one destination since sinceMs. */
+export const countSends = (db: DatabaseSync, tenantId: string, destinationHash: string, sinceMs: number): number =>
+  (db.prepare('SELECT count(*) AS n FROM otp_sends WHERE tenant_id = ? AND destination_hash = ? AND issued_at >= ? AND failed = 0')
+    .get(tenantId, destinationHash, sinceMs) as { n: number }).n;
+
+/** Codes a tenant sent on a channel since sinceMs (e.g. the start of the UTC day for the daily quota). */
+export const countTenantSends = (db: DatabaseSync, tenantId: string, channel: 'sms' | 'email', sinceMs: number): number =>
+  (db.prepare('SELECT count(*) AS n FROM otp_sends WHERE tenant_id = ? AND channel = ? AND issued_at >= ? AND failed = 0')
+    .get(tenantId, channel, sinceMs) as { n: number }).n;
+
+/** The counters port of the OTP service (src/app/otp.ts) over this read model. */
+export const createOtpCountersFromDb = (db: DatabaseSync) => ({
+  destinationSends: (q: { tenantId: string; destinationHash: string; sinceMs: number }) => destinationSendTimes(db, q.tenantId, q.destinationHash, q.sinceMs),
+  tenantSends: (q: { tenantId: string; channel: 'sms' | 'email'; sinceMs: number }) => countTenantSends(db, q.tenantId, q.channel, q.sinceMs),
+});

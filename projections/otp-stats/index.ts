@@ -1,0 +1,78 @@
+// Per tenant, per UTC day (of issue), per country, per channel: codes sent, delivered, failed,
+// verified, locked, and the conversion (verified / sent) — so SMS pumping (many sends to a
+// country, few verifications) is visible. Outcome events carry the code's issuedAt and country,
+// so each is counted on the day and country of its code. Increments are guarded by the event's
+// global position, so applying an event twice changes nothing.
+import type { DatabaseSync } from 'node:sqlite';
+import type { OtpEvent, OtpRef } from '../../src/domain/otp/events.ts';
+import { parseOtpStream } from '../../src/domain/otp/stream.ts';
+import type { StoredEvent } from '../../src/eventstore/port.ts';
+import type { Projection } from '../runtime.ts';
+
+const COLUMN: Partial<Record<OtpEvent['type'], string>> = {
+  OtpIssued: 'sent',
+  OtpDeliverySucceeded: 'delivered',
+  OtpDeliveryFailed: 'failed',
+  OtpVerified: 'verified',
+  OtpLocked: 'locked',
+};
+
+/** UTC day of an epoch-ms time, "YYYY-MM-DD". */
+export const utcDay = (ms: number): string => new Date(ms).toISOString().slice(0, 10);
+
+export const otpStatsProjection: Projection = {
+  name: 'otp-stats',
+  version: 1,
+  canHandle: Object.keys(COLUMN),
+  init: (db) => {
+    db.exec(`
+      CREATE TABLE IF NOT EXISTS otp_stats_daily (
+        tenant_id TEXT NOT NULL, day TEXT NOT NULL, country TEXT NOT NULL, channel TEXT NOT NULL,
+        sent INTEGER NOT NULL DEFAULT 0, delivered INTEGER NOT NULL DEFAULT 0, failed INTEGER NOT NULL DEFAULT 0,
+        verified INTEGER NOT NULL DEFAULT 0, locked INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (tenant_id, day, country, channel));
+      CREATE TABLE IF NOT EXISTS otp_stats_position (id INTEGER PRIMARY KEY CHECK (id = 1), position INTEGER NOT NULL);`);
+  },
+  reset: (db) => db.exec('DELETE FROM otp_stats_daily; DELETE FROM otp_stats_position;'),
+  evolve: (db, event: StoredEvent) => {
+    const column = COLUMN[event.type as OtpEvent['type']];
+    const where = parseOtpStream(event.streamName);
+    if (!column || !where) return;
+    const seen = db.prepare('SELECT position FROM otp_stats_position WHERE id = 1').get() as { position: number } | undefined;
+    if (seen && event.position <= seen.position) return;
+    const d = event.data as OtpRef;
+    db.prepare(
+      `INSERT INTO otp_stats_daily (tenant_id, day, country, channel, ${column}) VALUES (?, ?, ?, ?, 1)
+       ON CONFLICT (tenant_id, day, country, channel) DO UPDATE SET ${column} = ${column} + 1`,
+    ).run(where.tenantId, utcDay(d.issuedAt), d.country ?? '', where.channel);
+    db.prepare('INSERT INTO otp_stats_position (id, position) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET position = excluded.position').run(event.position);
+  },
+};
+
+export type OtpStatsRow = {
+  day: string;
+  /** ISO region; "" for email. */
+  country: string;
+  channel: 'sms' | 'email';
+  sent: number;
+  delivered: number;
+  failed: number;
+  verified: number;
+  locked: number;
+  /** verified / sent (0 when nothing was sent). */
+  conversion: number;
+};
+
+/** A tenant's rows, newest day first; days are inclusive "YYYY-MM-DD". */
+export const getOtpStats = (
+  db: DatabaseSync,
+  tenantId: string,
+  filter: { fromDay?: string; toDay?: string; country?: string; channel?: 'sms' | 'email' } = {},
+): OtpStatsRow[] => {
+  const rows = db.prepare(
+    `SELECT day, country, channel, sent, delivered, failed, verified, locked FROM otp_stats_daily
+     WHERE tenant_id = ? AND day >= ? AND day <= ? AND (? IS NULL OR country = ?) AND (? IS NULL OR channel = ?)
+     ORDER BY day DESC, channel, country`,
+  ).all(tenantId, filter.fromDay ?? '0000-00-00', filter.toDay ?? '9999-99-99', filter.country ?? null, filter.country ?? null, filter.channel ?? null, filter.channel ?? null) as Omit<OtpStatsRow, 'conversion'>[];
+  return rows.map((r) => ({ ...r, conversion: r.sent > 0 ? r.verified / r.sent : 0 }));
+};

@@ -1,0 +1,299 @@
+// The OTP application service (SMS and email), transport-agnostic: the API maps requests to
+// send/verify and DomainErrors to statuses. Order of a send: normalise the destination → country
+// allow-list → tenant daily quota and per-destination caps (from the otp-counters projection) →
+// IssueOtp (the aggregate enforces the resend cooldown) → deliver → record the outcome. The code
+// is persisted (as an HMAC) before delivery; a provider failure is recorded (OtpDeliveryFailed,
+// which leaves that code unusable) and answered UNAVAILABLE.
+import { randomInt, randomUUID } from 'node:crypto';
+import type { Keyring } from '../crypto/keyring.ts';
+import { normaliseEmail, normalisePhone } from '../domain/destination.ts';
+import { DomainError } from '../domain/errors.ts';
+import { type OtpChannel, type OtpIssued, type OtpRef, otpDecider, otpStream, verifyAnswer } from '../domain/otp/index.ts';
+import type { TenantSettings } from '../domain/tenant/index.ts';
+import { handleCommand } from '../eventstore/handle-command.ts';
+import type { EventStore } from '../eventstore/port.ts';
+import type { EmailSender } from '../senders/email/port.ts';
+import type { SmsSender } from '../senders/sms/port.ts';
+import { deliveryFailureReason } from '../senders/sms/provider-error.ts';
+import { renderOtpEmail, renderOtpSms } from '../senders/templates.ts';
+
+/** Who is calling; all four go into every event's metadata. */
+export type Caller = { tenantId: string; keyId: string; requestId: string; clientIp: string };
+
+export type OtpSettings = {
+  /** Digits per code (4–10). */
+  length: number;
+  ttlSeconds: number;
+  /** Attempts per code before it locks. */
+  maxAttempts: number;
+  resendCooldownSeconds: number;
+  /** Sends to one destination per rolling hour / 24 h (0: no cap). */
+  perDestinationHour: number;
+  perDestinationDay: number;
+  /** SMS sends per tenant per UTC day (0: no quota). Email has no tenant quota. */
+  dailyQuota: number;
+  /** ISO regions phone numbers may belong to; empty: the default region only. */
+  allowedCountries: string[];
+  /** How national numbers are read. */
+  defaultRegion: string;
+  /** Shown in messages. Default "SecureKey". */
+  brandName?: string;
+  /** Adds the WebOTP line "@domain #code" to SMS. */
+  webOtpDomain?: string;
+};
+
+export const DEFAULT_OTP_SETTINGS: OtpSettings = Object.freeze({
+  length: 6,
+  ttlSeconds: 180,
+  maxAttempts: 5,
+  resendCooldownSeconds: 30,
+  perDestinationHour: 5,
+  perDestinationDay: 10,
+  dailyQuota: 1000,
+  allowedCountries: ['KR'],
+  defaultRegion: 'KR',
+});
+
+const RANGES: Record<'length' | 'ttlSeconds' | 'maxAttempts' | 'resendCooldownSeconds' | 'perDestinationHour' | 'perDestinationDay' | 'dailyQuota', [number, number]> = {
+  length: [4, 10],
+  ttlSeconds: [30, 3600],
+  maxAttempts: [1, 20],
+  resendCooldownSeconds: [0, 3600],
+  perDestinationHour: [0, 1000],
+  perDestinationDay: [0, 10_000],
+  dailyQuota: [0, 100_000_000],
+};
+const REGION = /^[A-Z]{2}$/;
+
+/** Defaults + the given values, checked. allowedCountries defaults to [defaultRegion]. Throws INVALID_ARGUMENT. */
+export const resolveOtpSettings = (partial: Partial<OtpSettings> = {}): OtpSettings => {
+  const defined = Object.fromEntries(Object.entries(partial).filter(([, v]) => v !== undefined)) as Partial<OtpSettings>;
+  const s: OtpSettings = { ...DEFAULT_OTP_SETTINGS, ...defined };
+  for (const [key, [min, max]] of Object.entries(RANGES) as [keyof typeof RANGES, [number, number]][]) {
+    const v = s[key];
+    if (!Number.isInteger(v) || v < min || v > max) throw new DomainError('INVALID_ARGUMENT', `OTP setting ${key}: expected an integer from ${min} to ${max}, got ${JSON.stringify(v)}`);
+  }
+  s.defaultRegion = String(s.defaultRegion).toUpperCase();
+  if (!REGION.test(s.defaultRegion)) throw new DomainError('INVALID_ARGUMENT', `OTP setting defaultRegion: expected an ISO region such as "KR", got ${JSON.stringify(partial.defaultRegion)}`);
+  const countries = (defined.allowedCountries ?? []).map((c) => String(c).toUpperCase());
+  const bad = countries.find((c) => !REGION.test(c));
+  if (bad !== undefined) throw new DomainError('INVALID_ARGUMENT', `OTP setting allowedCountries: expected ISO regions such as "KR", got ${JSON.stringify(bad)}`);
+  s.allowedCountries = countries.length > 0 ? countries : [s.defaultRegion];
+  return s;
+};
+
+/** The tenant aggregate's settings names → OtpSettings (unset stays unset). */
+export const otpSettingsFromTenant = (t: TenantSettings): Partial<OtpSettings> => ({
+  length: t.otpLength,
+  ttlSeconds: t.otpTtlSeconds,
+  maxAttempts: t.otpMaxAttempts,
+  resendCooldownSeconds: t.otpResendCooldownSeconds,
+  perDestinationHour: t.smsPerDestinationHour,
+  perDestinationDay: t.smsPerDestinationDay,
+  dailyQuota: t.smsDailyQuota,
+  allowedCountries: t.smsAllowedCountries,
+  defaultRegion: t.defaultRegion,
+});
+
+/** Read side of the abuse controls (projections/otp-counters: createOtpCountersFromDb). */
+export type OtpCounters = {
+  /** issuedAt (epoch ms, ascending) of codes delivered or pending to this destination since sinceMs. */
+  destinationSends: (q: { tenantId: string; destinationHash: string; sinceMs: number }) => number[] | Promise<number[]>;
+  /** Codes the tenant sent on the channel since sinceMs (failed deliveries excluded). */
+  tenantSends: (q: { tenantId: string; channel: OtpChannel; sinceMs: number }) => number | Promise<number>;
+};
+
+export type OtpServiceDeps = {
+  store: EventStore;
+  keyring: Keyring;
+  now: () => number;
+  smsSender: SmsSender;
+  emailSender: EmailSender;
+  counters: OtpCounters;
+  /** Default: generateOtpCode (crypto.randomInt). */
+  generateCode?: (length: number) => string;
+  /** Default: crypto.randomUUID. */
+  newId?: () => string;
+  /** Conflict retries per command (racing verifies). Default 64. */
+  maxRetries?: number;
+  /** pino-like; gets no code and no destination in clear. */
+  logger?: { warn: (obj: object, msg: string) => void };
+};
+
+export type SendOtpRequest = {
+  channel: OtpChannel;
+  /** Phone (national or E.164) for sms, address for email. */
+  destination: string;
+  /** Default "login". */
+  purpose?: string;
+  userId?: string;
+  locale?: string;
+  /** The tenant's settings; missing values take DEFAULT_OTP_SETTINGS. */
+  settings?: Partial<OtpSettings>;
+};
+
+export type SendOtpResult = {
+  /** Seconds until the code expires. */
+  expiresIn: number;
+  /** Epoch ms. */
+  expiresAt: number;
+  /** Seconds until a new code may be requested. */
+  resendAfter: number;
+  /** The masked destination. */
+  to: string;
+  /** Global position of the last appended event (read-your-writes). */
+  position: number;
+};
+
+export type VerifyOtpRequest = {
+  channel: OtpChannel;
+  destination: string;
+  code: string;
+  /** Only defaultRegion is used (to read a national number). */
+  settings?: Partial<OtpSettings>;
+};
+
+export type VerifyOtpResult = {
+  verified: boolean;
+  attemptsRemaining: number;
+  /** Set when verified. */
+  userId?: string;
+  purpose?: string;
+  position: number;
+};
+
+export type OtpService = {
+  send: (caller: Caller, req: SendOtpRequest) => Promise<SendOtpResult>;
+  verify: (caller: Caller, req: VerifyOtpRequest) => Promise<VerifyOtpResult>;
+};
+
+/** A code of `length` digits from the CSPRNG (uniform, leading zeros kept). */
+export const generateOtpCode = (length: number): string => String(randomInt(0, 10 ** length)).padStart(length, '0');
+
+/** The code's keyed hash, bound to its stream (equal codes on two streams hash differently). */
+export const hashOtpCode = (keyring: Keyring, stream: string, code: string): string => keyring.hmac('otp-code', `${stream}:${code}`);
+
+const PURPOSE = /^[A-Za-z0-9_.-]{1,64}$/;
+const HOUR = 3600_000;
+const DAY = 24 * HOUR;
+
+const metadataOf = (c: Caller) => ({ tenantId: c.tenantId, keyId: c.keyId, requestId: c.requestId, clientIp: c.clientIp });
+
+const checkChannel = (channel: unknown): OtpChannel => {
+  if (channel === 'sms' || channel === 'email') return channel;
+  throw new DomainError('INVALID_ARGUMENT', `expected channel "sms" or "email", got ${JSON.stringify(channel)}`);
+};
+
+/** Normalised destination, its masked form and (phones) its country. */
+const destinationOf = (channel: OtpChannel, input: string, defaultRegion: string) => {
+  if (channel === 'sms') {
+    const p = normalisePhone(input, defaultRegion);
+    return { normalised: p.e164, masked: p.masked, country: p.country as string | null };
+  }
+  const e = normaliseEmail(input);
+  return { normalised: e.address, masked: e.masked, country: null };
+};
+
+export const createOtpService = (deps: OtpServiceDeps): OtpService => {
+  const { store, keyring, counters } = deps;
+  const generateCode = deps.generateCode ?? generateOtpCode;
+  const newId = deps.newId ?? randomUUID;
+  const maxRetries = deps.maxRetries ?? 64;
+
+  const checkLimits = async (caller: Caller, channel: OtpChannel, destinationHash: string, s: OtpSettings, now: number) => {
+    if (channel === 'sms' && s.dailyQuota > 0) {
+      const dayStart = now - (now % DAY);
+      const sent = await counters.tenantSends({ tenantId: caller.tenantId, channel, sinceMs: dayStart });
+      if (sent >= s.dailyQuota) {
+        const retryAfterSeconds = Math.ceil((dayStart + DAY - now) / 1000);
+        throw new DomainError('TENANT_QUOTA_EXCEEDED', `the tenant's daily SMS quota of ${s.dailyQuota} is used up; it resets at 00:00 UTC (in ${retryAfterSeconds} s)`, { retryAfterSeconds });
+      }
+    }
+    const times = await counters.destinationSends({ tenantId: caller.tenantId, destinationHash, sinceMs: now - DAY });
+    let retryAt = 0;
+    const exceeded: string[] = [];
+    for (const [cap, window, label] of [[s.perDestinationHour, HOUR, 'hour'], [s.perDestinationDay, DAY, '24 hours']] as const) {
+      const inWindow = times.filter((t) => t > now - window);
+      if (cap > 0 && inWindow.length >= cap) {
+        exceeded.push(`${cap} per ${label}`);
+        retryAt = Math.max(retryAt, (inWindow[inWindow.length - cap] as number) + window);
+      }
+    }
+    if (exceeded.length > 0) {
+      const retryAfterSeconds = Math.max(1, Math.ceil((retryAt - now) / 1000));
+      throw new DomainError('DESTINATION_LIMIT', `too many codes were sent to this destination (limit ${exceeded.join(', ')}); retry in ${retryAfterSeconds} s`, { retryAfterSeconds });
+    }
+  };
+
+  const deliver = async (channel: OtpChannel, to: string, req: SendOtpRequest, s: OtpSettings, code: string, purpose: string) => {
+    const ctx = { code, purpose, locale: req.locale, ttlSeconds: s.ttlSeconds, brandName: s.brandName, webOtpDomain: s.webOtpDomain };
+    const sender = channel === 'sms' ? deps.smsSender : deps.emailSender;
+    try {
+      const r = channel === 'sms' ? await deps.smsSender.send({ to, text: renderOtpSms(ctx) }) : await deps.emailSender.send({ to, ...renderOtpEmail(ctx) });
+      return { provider: sender.name, ok: true as const, providerId: r.providerId ?? null };
+    } catch (err) {
+      return { provider: sender.name, ok: false as const, reason: deliveryFailureReason(err) };
+    }
+  };
+
+  const send: OtpService['send'] = async (caller, req) => {
+    const channel = checkChannel(req.channel);
+    const s = resolveOtpSettings(req.settings);
+    const purpose = req.purpose?.trim() || 'login';
+    if (!PURPOSE.test(purpose)) throw new DomainError('INVALID_ARGUMENT', 'expected purpose as 1–64 letters, digits, "_", "-" or "." (e.g. "login")');
+    const userId = req.userId?.trim() || null;
+    if (userId !== null && userId.length > 256) throw new DomainError('INVALID_ARGUMENT', `expected userId of at most 256 characters, got ${userId.length}`);
+
+    const dest = destinationOf(channel, req.destination, s.defaultRegion);
+    if (channel === 'sms' && !s.allowedCountries.includes(dest.country as string)) {
+      throw new DomainError('COUNTRY_NOT_ALLOWED', `sending to numbers of ${dest.country} is not enabled for this tenant (allowed: ${s.allowedCountries.join(', ')})`);
+    }
+    const destinationHash = keyring.hmac('destination', dest.normalised);
+    await checkLimits(caller, channel, destinationHash, s, deps.now());
+
+    const stream = otpStream(caller.tenantId, channel, destinationHash);
+    const code = generateCode(s.length);
+    const metadata = metadataOf(caller);
+    const issued = await handleCommand(store, stream, otpDecider, {
+      type: 'IssueOtp',
+      data: {
+        otpId: newId(),
+        channel,
+        purpose,
+        userId,
+        masked: dest.masked,
+        country: dest.country,
+        codeHash: hashOtpCode(keyring, stream, code),
+        destinationEnc: keyring.encrypt('destination', dest.normalised),
+        now: deps.now(),
+        policy: { ttlSeconds: s.ttlSeconds, maxAttempts: s.maxAttempts, resendCooldownSeconds: s.resendCooldownSeconds },
+      },
+    }, { metadata, maxRetries });
+    const { data } = issued.events[0] as OtpIssued;
+    const ref: OtpRef = { otpId: data.otpId, channel, purpose, userId, masked: data.masked, country: data.country, issuedAt: data.issuedAt };
+
+    const outcome = await deliver(channel, dest.normalised, req, s, code, purpose);
+    const recorded = await handleCommand(store, stream, otpDecider, { type: 'RecordOtpDelivery', data: { ref, now: deps.now(), ...outcome } }, { metadata, maxRetries });
+    if (!outcome.ok) {
+      deps.logger?.warn({ tenantId: caller.tenantId, requestId: caller.requestId, channel, to: dest.masked, provider: outcome.provider, reason: outcome.reason }, 'otp delivery failed');
+      throw new DomainError('UNAVAILABLE', `the ${channel === 'sms' ? 'SMS' : 'email'} provider did not take the message (${outcome.reason}); no code was sent, retry later`);
+    }
+    return { expiresIn: s.ttlSeconds, expiresAt: data.expiresAt, resendAfter: s.resendCooldownSeconds, to: dest.masked, position: recorded.position };
+  };
+
+  const verify: OtpService['verify'] = async (caller, req) => {
+    const channel = checkChannel(req.channel);
+    const code = typeof req.code === 'string' ? req.code.trim() : '';
+    if (!/^\d{1,12}$/.test(code)) throw new DomainError('INVALID_ARGUMENT', 'expected the code as a string of digits (e.g. "123456")');
+    const region = req.settings?.defaultRegion ?? DEFAULT_OTP_SETTINGS.defaultRegion;
+    const dest = destinationOf(channel, req.destination, region);
+    const stream = otpStream(caller.tenantId, channel, keyring.hmac('destination', dest.normalised));
+    const res = await handleCommand(store, stream, otpDecider, { type: 'VerifyOtp', data: { candidateHash: hashOtpCode(keyring, stream, code), now: deps.now() } }, { metadata: metadataOf(caller), maxRetries });
+    const answer = verifyAnswer(res.events);
+    return answer.verified
+      ? { verified: true, attemptsRemaining: answer.attemptsRemaining, purpose: answer.purpose, ...(answer.userId !== null && { userId: answer.userId }), position: res.position }
+      : { verified: false, attemptsRemaining: answer.attemptsRemaining, position: res.position };
+  };
+
+  return { send, verify };
+};
