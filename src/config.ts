@@ -17,6 +17,8 @@ export type Config = {
   /** Public base URL (default http://localhost:PORT): default passkey RP id and origin, demo links. */
   publicUrl: string;
   trustProxy: boolean;
+  /** Serve the demo page at /demo/. */
+  demo: boolean;
   devMode: boolean;
   logLevel: string;
   bodyLimitBytes: number;
@@ -100,6 +102,7 @@ export const loadConfig = (env: Record<string, string | undefined> = process.env
     masterKey: loadMasterKey(env, dataDir),
     publicUrl: publicUrl(env.SECUREKEY_PUBLIC_URL),
     trustProxy: bool(env, 'SECUREKEY_TRUST_PROXY', false),
+    demo: bool(env, 'SECUREKEY_DEMO', true),
     devMode: bool(env, 'SECUREKEY_DEV_MODE', false),
     logLevel: env.LOG_LEVEL || 'info',
     bodyLimitBytes: int(env, 'SECUREKEY_BODY_LIMIT_BYTES', 64 * 1024, 1024),

@@ -12,6 +12,7 @@ import { createMetrics, instrumentStore } from './api/metrics.ts';
 import { createRateLimiter } from './api/rate-limit.ts';
 import { startServer } from './api/server.ts';
 import { createAdminImpl } from './api/services/admin.ts';
+import { createDemoRoute } from './api/demo.ts';
 import { AdminService } from './gen/securekey/v1/admin_pb.js';
 import { createProjectionRunner, type Projection } from '../projections/runtime.ts';
 import { tenantsProjection } from '../projections/tenants/index.ts';
@@ -98,6 +99,7 @@ export const startSecureKey = async (config: Config, opts: { logger?: pino.Logge
     bodyLimitBytes: config.bodyLimitBytes,
     trustProxy: config.trustProxy,
     version: pkg.version,
+    extraRoutes: [createDemoRoute({ enabled: config.demo })],
     ready: async () => {
       let storeOk = true;
       try {
