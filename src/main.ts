@@ -24,6 +24,13 @@ import { createWebAuthnService } from './app/webauthn.ts';
 import { createPushSenderFromEnv } from './senders/push/index.ts';
 import type { ChannelDeps } from './api/services/common.ts';
 import { createPushImpl } from './api/services/push.ts';
+import { createEmailOtpImpl, createSmsOtpImpl } from './api/services/otp.ts';
+import { createOtpService } from './app/otp.ts';
+import { createSmsSenderFromEnv } from './senders/sms/index.ts';
+import { createEmailSenderFromEnv } from './senders/email/index.ts';
+import { EmailOtpService, SmsOtpService } from './gen/securekey/v1/otp_pb.js';
+import { createOtpCountersFromDb, otpCountersProjection } from '../projections/otp-counters/index.ts';
+import { otpStatsProjection } from '../projections/otp-stats/index.ts';
 import { createTotpImpl } from './api/services/totp.ts';
 import { createWebAuthnImpl } from './api/services/webauthn.ts';
 import { PushService } from './gen/securekey/v1/push_pb.js';
@@ -36,6 +43,8 @@ const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url),
 /** Every read model, in one list: the server runs them and replay rebuilds them. */
 export const allProjections = (keyring: Keyring): Projection[] => [
   tenantsProjection,
+  otpCountersProjection,
+  otpStatsProjection,
   createMfaVerificationsProjection({ userKeyOf: (userId) => keyring.hmac('user', userId) }),
 ];
 
@@ -79,8 +88,24 @@ export const startSecureKey = async (config: Config, opts: { logger?: pino.Logge
     },
   };
   const pushSender = createPushSenderFromEnv(config.env, { log: logger });
+  // Abuse counters come from projections: wait until they include every earlier send.
+  const countersDb = createOtpCountersFromDb(readDb);
+  const otp = createOtpService({
+    store,
+    keyring,
+    now,
+    logger,
+    smsSender: createSmsSenderFromEnv(config.env, { log: (line) => logger.info({ sender: 'console-sms' }, line) }),
+    emailSender: createEmailSenderFromEnv(config.env, { log: (line) => logger.info({ sender: 'console-email' }, line) }),
+    counters: {
+      destinationSends: async (q) => (await channel.settleHead(), countersDb.destinationSends(q)),
+      tenantSends: async (q) => (await channel.settleHead(), countersDb.tenantSends(q)),
+    },
+  });
   const impls: Impls = {
     [AdminService.typeName]: createAdminImpl({ tenants, policies, readDb: () => readDb, settle }) as never,
+    [SmsOtpService.typeName]: createSmsOtpImpl(otp, channel) as never,
+    [EmailOtpService.typeName]: createEmailOtpImpl(otp, channel) as never,
     [TotpService.typeName]: createTotpImpl(createTotpService({ store, keyring, now }), channel) as never,
     [WebAuthnService.typeName]: createWebAuthnImpl(createWebAuthnService({ store, keyring, now }), channel) as never,
     [PushService.typeName]: createPushImpl(createPushService({ store, keyring, now, sender: pushSender, log: logger }), channel) as never,
