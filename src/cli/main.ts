@@ -8,6 +8,7 @@ import { DomainError } from '../domain/errors.ts';
 import { createTenantService } from '../app/tenants.ts';
 import { openStore } from '../eventstore/open.ts';
 import { listTenantsFromLog } from './tenants-from-log.ts';
+import { POLICY_HELP, POLICY_OPTIONS, runPolicyCommand } from './policies.ts';
 
 const HELP = `SecureKey admin
 
@@ -17,6 +18,7 @@ Usage: npm run admin -- <command> [options]
   tenant list [--json]                                     list tenants and their keys (never the keys themselves)
   key issue --tenant TENANT_ID [--name NAME] [--json]      issue another API key (shown once)
   key revoke --tenant TENANT_ID --key KEY_ID [--json]      revoke a key; the server refuses it within a second
+${POLICY_HELP}
 
 The data directory and master key come from the same environment as the server
 (SECUREKEY_DATA_DIR, SECUREKEY_MASTER_KEY); see the README.`;
@@ -32,6 +34,7 @@ const run = async (argv: string[]) => {
       'webhook-url': { type: 'string' },
       tenant: { type: 'string' },
       key: { type: 'string' },
+      ...POLICY_OPTIONS,
       json: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -82,6 +85,10 @@ const run = async (argv: string[]) => {
         out(`key ${values.key} revoked`, { revoked: true, keyId: values.key });
         return 0;
       }
+      case 'policy put':
+      case 'policy list':
+      case 'policy delete':
+        return await runPolicyCommand(verb, values, { store, out, need, meta });
       default:
         console.error(`unknown command "${positionals.join(' ')}"\n\n${HELP}`);
         return 2;
