@@ -8,6 +8,8 @@ export type Config = {
   port: number;
   host: string;
   dataDir: string;
+  /** Names this node's read-model file when several server processes share a data directory. */
+  nodeId: string;
   /** "sqlite" (embedded, default) or a kurrentdb:// / esdb:// connection string. */
   eventStore: string;
   /** Guards /api/v1/admin and the AdminService; the admin API is disabled when empty. */
@@ -74,6 +76,12 @@ export const loadMasterKey = (env: Record<string, string | undefined>, dataDir: 
   return parseKey(readFileSync(file, 'utf8').trim());
 };
 
+const nodeId = (raw: string | undefined): string => {
+  if (!raw) return '';
+  if (!/^[A-Za-z0-9_-]{1,32}$/.test(raw)) throw new ConfigError(`SECUREKEY_NODE_ID must be 1-32 letters, digits, _ or -, got "${raw}"`);
+  return raw;
+};
+
 const publicUrl = (raw: string | undefined): string => {
   if (!raw) return '';
   try {
@@ -98,6 +106,7 @@ export const loadConfig = (env: Record<string, string | undefined> = process.env
     host: env.HOST || '0.0.0.0',
     dataDir,
     eventStore,
+    nodeId: nodeId(env.SECUREKEY_NODE_ID),
     adminToken,
     masterKey: loadMasterKey(env, dataDir),
     publicUrl: publicUrl(env.SECUREKEY_PUBLIC_URL),

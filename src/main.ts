@@ -1,5 +1,4 @@
 // Composition root: reads config, wires the store, projections, services and the server.
-import { DatabaseSync } from 'node:sqlite';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pino from 'pino';
@@ -14,7 +13,8 @@ import { startServer } from './api/server.ts';
 import { createAdminImpl } from './api/services/admin.ts';
 import { createDemoRoute } from './api/demo.ts';
 import { AdminService } from './gen/securekey/v1/admin_pb.js';
-import { createProjectionRunner, type Projection } from '../projections/runtime.ts';
+import { createProjectionRunner, openReadModelDb, type Projection } from '../projections/runtime.ts';
+import { StoreUnavailableError, type EventStore } from './eventstore/port.ts';
 import { tenantsProjection } from '../projections/tenants/index.ts';
 import { createMfaVerificationsProjection, verifiedChannelsReader } from '../projections/mfa-verifications/index.ts';
 import { createPolicyService } from './app/policy.ts';
@@ -50,25 +50,40 @@ export const allProjections = (keyring: Keyring): Projection[] => [
 
 export type Running = { port: number; stop: () => Promise<void>; config: Config };
 
-export const startSecureKey = async (config: Config, opts: { logger?: pino.Logger } = {}): Promise<Running> => {
+export type StartOptions = {
+  logger?: pino.Logger;
+  /** Tests: wrap the store (e.g. to inject faults). */
+  wrapStore?: (store: EventStore) => EventStore;
+};
+
+export const startSecureKey = async (config: Config, opts: StartOptions = {}): Promise<Running> => {
   const logger = opts.logger ?? pino({ level: config.logLevel, base: { service: 'securekey' } });
   const now = () => Date.now();
   const keyring = createKeyring(config.masterKey);
   let runnerRef: ReturnType<typeof createProjectionRunner> | undefined;
   const metrics = createMetrics({ projectionLag: () => runnerRef?.lag() ?? Promise.resolve({}) });
   const rawStore = await openStore(config);
-  const store = instrumentStore(rawStore, metrics);
+  const store = instrumentStore(opts.wrapStore ? opts.wrapStore(rawStore) : rawStore, metrics);
 
-  const readDb = new DatabaseSync(join(config.dataDir, 'readmodels.db'));
-  readDb.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;');
+  // Each node builds its own read models (SECUREKEY_NODE_ID names the file when several share a data dir).
+  const readDb = openReadModelDb(join(config.dataDir, config.nodeId ? `readmodels-${config.nodeId}.db` : 'readmodels.db'));
   const runner = createProjectionRunner({
     store,
     db: readDb,
     projections: allProjections(keyring),
-    onError: (name, err) => logger.error({ projection: name, err }, 'projection failed; it stops advancing until fixed'),
+    onError: (name, err) =>
+      name === '*'
+        ? logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'projections: store error, retrying with backoff')
+        : logger.error({ projection: name, err }, 'projection failed; it stops advancing until fixed'),
   });
   runnerRef = runner;
-  await runner.start();
+  try {
+    await runner.start(); // catch up before serving, so that keys and settings are current
+  } catch (err) {
+    if (!(err instanceof StoreUnavailableError)) throw err;
+    // Start anyway: /readyz says not ready, calls answer 503, and the runner keeps retrying.
+    logger.warn({ err: err.message }, 'event store unavailable at start-up; serving 503 until it is back');
+  }
 
   const settle = async (position: number) => {
     if (position > 0) await runner.waitFor(position, config.readYourWritesTimeoutMs);

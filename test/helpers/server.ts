@@ -5,13 +5,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { loadConfig } from '../../src/config.ts';
-import { startSecureKey } from '../../src/main.ts';
+import { startSecureKey, type StartOptions } from '../../src/main.ts';
 
 export const ADMIN_TOKEN = 'test-admin-token-0123456789';
 
 export type TestServer = Awaited<ReturnType<typeof startTestServer>>;
 
-export const startTestServer = async (env: Record<string, string> = {}, opts: { dataDir?: string; keepData?: boolean } = {}) => {
+export const startTestServer = async (env: Record<string, string> = {}, opts: { dataDir?: string; keepData?: boolean; wrapStore?: StartOptions['wrapStore'] } = {}) => {
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'securekey-test-'));
   const config = loadConfig({
     PORT: '0',
@@ -28,7 +28,7 @@ export const startTestServer = async (env: Record<string, string> = {}, opts: { 
   });
   const logs: string[] = [];
   const logger = pino({ level: 'info' }, { write: (line: string) => void logs.push(line) });
-  const running = await startSecureKey(config, { logger });
+  const running = await startSecureKey(config, { logger, wrapStore: opts.wrapStore });
   const url = `http://127.0.0.1:${running.port}`;
 
   const post = async (path: string, body: unknown, headers: Record<string, string> = {}) => {
