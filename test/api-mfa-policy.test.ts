@@ -1,11 +1,13 @@
 // Tenant MFA policies end to end: defined through the admin API (and the admin CLI on the same data
 // directory), enforced on the live server's verifications with the seed's MFA_REQUIRED envelope on
-// REST and PERMISSION_DENIED + ErrorDetail on gRPC. Channels used: push and TOTP (SMS OTP is not
-// wired to the API yet).
+// REST and PERMISSION_DENIED + ErrorDetail on gRPC. Channels used: SMS (through a local HTTP SMS
+// gateway that captures {to, text}), push (console sender) and TOTP.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -25,11 +27,28 @@ const exec = promisify(execFile);
 let s: TestServer;
 const dataDir = mkdtempSync(join(tmpdir(), 'securekey-mfa-'));
 const masterKey = randomBytes(32).toString('base64');
+/** What the SMS gateway received. */
+const sms: { to: string; text: string }[] = [];
+const gateway = createServer((req, res) => {
+  let body = '';
+  req.setEncoding('utf8');
+  req.on('data', (c: string) => (body += c));
+  req.on('end', () => {
+    sms.push(JSON.parse(body));
+    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ id: `m${sms.length}` }));
+  });
+});
 before(async () => {
-  s = await startTestServer({ SECUREKEY_MASTER_KEY: masterKey }, { dataDir });
+  await new Promise<void>((r) => gateway.listen(0, '127.0.0.1', r));
+  s = await startTestServer(
+    { SECUREKEY_MASTER_KEY: masterKey, SECUREKEY_SMS_PROVIDER: 'http', SECUREKEY_SMS_HTTP_URL: `http://127.0.0.1:${(gateway.address() as AddressInfo).port}/sms` },
+    { dataDir },
+  );
 });
 after(async () => {
   await s.stop();
+  gateway.closeAllConnections();
+  await new Promise((r) => gateway.close(r));
   rmSync(dataDir, { recursive: true, force: true });
 });
 
@@ -53,6 +72,25 @@ const approvedPush = async (key: string, userId: string, purpose?: string) => {
   const r = await s.call(key, '/api/v1/push/respond', { requestId, action: 'approve' });
   assert.equal(r.body.data.status, 'approved');
   return requestId;
+};
+
+let phones = 0;
+/** A fresh Korean mobile number in national form, and its E.164 form. */
+const newPhone = () => {
+  const rest = String(10_000_000 + ++phones * 7919 + Math.floor(Math.random() * 1000)).slice(-8);
+  return { national: `010${rest}`, e164: `+8210${rest}` };
+};
+
+/** Sends an SMS OTP with userId and purpose (the gateway captures the text), then verifies the code. */
+const smsVerify = async (key: string, userId: string, purpose: string) => {
+  const phone = newPhone();
+  const sent = await s.call(key, '/api/v1/otp/send', { phone: phone.national, purpose, userId });
+  assert.equal(sent.status, 200, JSON.stringify(sent.body));
+  const message = sms.findLast((m) => m.to === phone.e164);
+  assert.ok(message, 'the gateway received the SMS');
+  const code = /\b(\d{6})\b/.exec(message.text)?.[1];
+  assert.ok(code, `a code in ${JSON.stringify(message.text)}`);
+  return s.call(key, '/api/v1/otp/verify', { phone: phone.national, code });
 };
 
 /** Enrols TOTP for the user and verifies the current code (the first verification confirms the enrolment). */
@@ -194,20 +232,47 @@ describe('MFA_REQUIRED on live verifications', () => {
     assert.equal(after.status, 200, JSON.stringify(after.body));
     assert.equal(after.body.data.verified, true);
   });
+});
 
-  test('outside the window the missing channel is required again', async () => {
+describe('the issue scenario: payment requires sms + totp', () => {
+  test("SMS alone answers MFA_REQUIRED with requiredChannels [totp]; TOTP then succeeds, and the next SMS for payment passes", async () => {
+    const t = await s.createTenant('shop-sms');
+    await putPolicy(t.tenantId, { name: POLICY, match: { purpose: 'payment' }, requiredChannels: ['sms', 'totp'], withinSeconds: 300 });
+    const userId = newUser();
+    assertMfaRequired(await smsVerify(t.apiKey, userId, 'payment'), ['totp'], [POLICY]);
+
+    const totp = await totpVerify(t.apiKey, userId);
+    assert.equal(totp.status, 200, JSON.stringify(totp.body));
+    assert.equal(totp.body.data.verified, true);
+
+    const next = await smsVerify(t.apiKey, userId, 'payment');
+    assert.equal(next.status, 200, JSON.stringify(next.body));
+    assert.equal(next.body.data.verified, true);
+
+    // Login codes are not matched; an SMS without userId cannot be tied to a user and is not gated.
+    assert.equal((await smsVerify(t.apiKey, newUser(), 'login')).body.data.verified, true);
+    const anonymous = newPhone();
+    await s.call(t.apiKey, '/api/v1/otp/send', { phone: anonymous.national, purpose: 'payment' });
+    const code = /\b(\d{6})\b/.exec(sms.findLast((m) => m.to === anonymous.e164)!.text)![1];
+    assert.equal((await s.call(t.apiKey, '/api/v1/otp/verify', { phone: anonymous.national, code })).body.data.verified, true);
+  });
+
+  test('outside the window the missing channels are required again', async () => {
     const w = await s.createTenant('short-window');
-    await putPolicy(w.tenantId, { name: 'payment within 3 s', match: { purpose: 'payment' }, requiredChannels: ['push', 'totp'], withinSeconds: 3 });
+    const name = 'payment: sms + totp within 3 s';
+    await putPolicy(w.tenantId, { name, match: { purpose: 'payment' }, requiredChannels: ['sms', 'totp'], withinSeconds: 3 });
     const userId = newUser();
     assert.equal((await totpVerify(w.apiKey, userId)).body.data.verified, true);
-    const totpAnsweredAt = Date.now(); // the server recorded the TOTP verification before this
-    const requestId = await approvedPush(w.apiKey, userId, 'payment');
-    const inTime = await s.call(w.apiKey, '/api/v1/push/verify', { requestId });
+    const inTime = await smsVerify(w.apiKey, userId, 'payment');
     assert.equal(inTime.status, 200, JSON.stringify(inTime.body));
     assert.equal(inTime.body.data.verified, true);
+    const requestId = await approvedPush(w.apiKey, userId, 'payment');
+    assert.equal((await s.call(w.apiKey, '/api/v1/push/verify', { requestId })).body.data.verified, true);
+    const lastAnsweredAt = Date.now(); // every verification above was recorded before this
 
-    await new Promise((r) => setTimeout(r, Math.max(0, totpAnsweredAt + 3_100 - Date.now())));
-    assertMfaRequired(await s.call(w.apiKey, '/api/v1/push/verify', { requestId }), ['totp'], ['payment within 3 s']);
+    await new Promise((r) => setTimeout(r, Math.max(0, lastAnsweredAt + 3_100 - Date.now())));
+    assertMfaRequired(await smsVerify(w.apiKey, userId, 'payment'), ['totp'], [name]);
+    assertMfaRequired(await s.call(w.apiKey, '/api/v1/push/verify', { requestId }), ['totp'], [name]);
   });
 });
 
