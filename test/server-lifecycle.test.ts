@@ -5,36 +5,12 @@ import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-
-const startChild = async (dataDir: string) => {
-  const child = spawn(process.execPath, ['src/main.ts'], {
-    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', SECUREKEY_DATA_DIR: dataDir, SECUREKEY_SHUTDOWN_GRACE_MS: '5000' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const lines: string[] = [];
-  let buf = '';
-  const port = await new Promise<number>((resolve, reject) => {
-    child.stdout.on('data', (c: Buffer) => {
-      buf += c.toString();
-      let i;
-      while ((i = buf.indexOf('\n')) >= 0) {
-        const line = buf.slice(0, i);
-        buf = buf.slice(i + 1);
-        lines.push(line);
-        const j = JSON.parse(line);
-        if (j.msg === 'SecureKey listening') resolve(j.port);
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`server exited early with ${code}`)));
-  });
-  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
-  return { child, port, lines, exited };
-};
+import { startChildServer } from './helpers/child-server.ts';
 
 test('SIGTERM: stops accepting, finishes the call in flight, closes the store, exits 0', async () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'securekey-sigterm-'));
   try {
-    const { child, port, lines, exited } = await startChild(dataDir);
+    const { child, port, lines, exited } = await startChildServer({ SECUREKEY_DATA_DIR: dataDir, SECUREKEY_SHUTDOWN_GRACE_MS: '5000' });
     const body = JSON.stringify({ phone: '01012345678', purpose: 'login' });
     // A call in flight: headers and half the body sent before SIGTERM.
     const req = http.request({ host: '127.0.0.1', port, method: 'POST', path: '/api/v1/otp/send', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } });

@@ -1,0 +1,78 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { startChildServer, type ChildServer } from './helpers/child-server.ts';
+import { startSmsCapture } from './helpers/sms-capture.ts';
+
+const ADMIN = 'multi-node-admin-token-123456';
+
+describe('two server processes sharing one data directory', () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'securekey-nodes-'));
+  let a: ChildServer;
+  let b: ChildServer;
+  let sms: Awaited<ReturnType<typeof startSmsCapture>>;
+  let apiKey: string;
+  const post = async (node: ChildServer, path: string, body: unknown) => {
+    const r = await fetch(node.url + path, { method: 'POST', headers: { 'content-type': 'application/json', 'x-api-key': apiKey }, body: JSON.stringify(body) });
+    return { status: r.status, body: (await r.json()) as any };
+  };
+
+  before(async () => {
+    sms = await startSmsCapture();
+    const env = {
+      SECUREKEY_DATA_DIR: dataDir,
+      SECUREKEY_ADMIN_TOKEN: ADMIN,
+      SECUREKEY_SMS_PROVIDER: 'http',
+      SECUREKEY_SMS_HTTP_URL: sms.url,
+      SECUREKEY_RATE_LIMIT_GLOBAL: '100000',
+      SECUREKEY_RATE_LIMIT_SEND: '100000',
+      SECUREKEY_RATE_LIMIT_VERIFY: '100000',
+    };
+    a = await startChildServer({ ...env, SECUREKEY_NODE_ID: 'a' });
+    b = await startChildServer({ ...env, SECUREKEY_NODE_ID: 'b' });
+    const r = await fetch(`${a.url}/api/v1/admin/tenants`, { method: 'POST', headers: { 'x-admin-token': ADMIN, 'content-type': 'application/json' }, body: '{"name":"nodes"}' });
+    apiKey = ((await r.json()) as { data: { apiKey: string } }).data.apiKey;
+  });
+  after(async () => {
+    await Promise.all([a?.stop(), b?.stop()]);
+    await sms.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  test('a key created through node A is accepted by node B within a second (B builds its own read models)', async () => {
+    const started = Date.now();
+    for (;;) {
+      const r = await post(b, '/api/v1/otp/send', { phone: '01011112222', purpose: 'login' });
+      if (r.status === 200) break;
+      assert.equal(r.status, 401);
+      assert.ok(Date.now() - started < 1000, 'node B did not see the key within a second');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  });
+
+  test('50 verifies with the right code, split across both processes: exactly one succeeds', async () => {
+    const phone = '01033334444';
+    assert.equal((await post(a, '/api/v1/otp/send', { phone, purpose: 'login' })).status, 200);
+    const code = sms.lastCode('+821033334444');
+    const results = await Promise.all(Array.from({ length: 50 }, (_, i) => post(i % 2 ? a : b, '/api/v1/otp/verify', { phone, code })));
+    const wins = results.filter((r) => r.status === 200 && r.body.data.verified === true);
+    assert.equal(wins.length, 1, JSON.stringify(results.map((r) => r.status)));
+    for (const r of results) if (r !== wins[0]) assert.equal(r.body.code, 'OTP_NOT_FOUND');
+  });
+
+  test('50 wrong codes across both processes: the attempt count is exact and the code locks at the limit', async () => {
+    const phone = '01055556666';
+    assert.equal((await post(b, '/api/v1/otp/send', { phone, purpose: 'login' })).status, 200);
+    const right = sms.lastCode('+821055556666');
+    const wrong = right === '000000' ? '111111' : '000000';
+    const results = await Promise.all(Array.from({ length: 50 }, (_, i) => post(i % 2 ? a : b, '/api/v1/otp/verify', { phone, code: wrong })));
+    const remaining = results.filter((r) => r.status === 200).map((r) => r.body.data.attemptsRemaining).sort();
+    const locked = results.filter((r) => r.status === 429 && r.body.code === 'TOO_MANY_ATTEMPTS');
+    assert.deepEqual(remaining, [1, 2, 3, 4], JSON.stringify(results.map((r) => [r.status, r.body.code ?? r.body.data])));
+    assert.equal(locked.length, 46);
+    const after = await post(a, '/api/v1/otp/verify', { phone, code: right });
+    assert.equal(after.status, 429);
+  });
+});
