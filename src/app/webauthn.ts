@@ -66,6 +66,10 @@ const requireRp = (rp: RelyingParty): RelyingParty => {
   return rp;
 };
 
+/** Options as plain JSON: @simplewebauthn/server leaves keys set to undefined (e.g. extensions),
+ * which a google.protobuf.Struct cannot carry. */
+const plainJson = <T>(v: T): T => JSON.parse(JSON.stringify(v)) as T;
+
 const credentialIn = (state: WebAuthnState, id: string) => (Object.hasOwn(state.credentials, id) ? state.credentials[id] : undefined);
 
 const credentialView = (c: WebAuthnState['credentials'][string]) => ({
@@ -142,7 +146,7 @@ export const createWebAuthnService = (deps: { store: EventStore; keyring: Keyrin
         supportedAlgorithmIDs: SUPPORTED_ALGORITHM_IDS,
       });
       const res = await runUser(caller, userId, { type: 'IssueChallenge', data: { kind: 'registration', challenge: publicKey.challenge, now: now() } });
-      return { publicKey, position: res.position };
+      return { publicKey: plainJson(publicKey), position: res.position };
     },
 
     registerVerify: async (
@@ -216,7 +220,7 @@ export const createWebAuthnService = (deps: { store: EventStore; keyring: Keyrin
           { type: 'IssueDiscoverableChallenge', data: { challenge: publicKey.challenge, now: now() } },
           { metadata: metadataOf(caller) },
         );
-        return { publicKey, position: res.position };
+        return { publicKey: plainJson(publicKey), position: res.position };
       }
       const userId = requireUserId(input.userId);
       const { state } = await loadState(store, userStream(caller.tenantId, userId), webauthnDecider);
@@ -227,7 +231,7 @@ export const createWebAuthnService = (deps: { store: EventStore; keyring: Keyrin
         userVerification: 'preferred',
       });
       const res = await runUser(caller, userId, { type: 'IssueChallenge', data: { kind: 'authentication', challenge: publicKey.challenge, now: now() } });
-      return { publicKey, position: res.position };
+      return { publicKey: plainJson(publicKey), position: res.position };
     },
 
     /** userId may be omitted after discoverable options; the result then names the user. */
