@@ -71,7 +71,11 @@ export const createApp = (deps: AppDeps) => {
   };
   const onRejected = (_info: RequestInfo, code: string) => deps.metrics.requests.inc({ method: 'rest', transport: 'rest', code });
   const openapiDoc = buildOpenApi(routes, { version: deps.version });
-  const rest = createRestHandler({ routes: wrapped, bodyLimitBytes: deps.bodyLimitBytes, openapi: () => openapiDoc, requestInfo, onRejected });
+  const onInternal = (info: RequestInfo, err: unknown) => {
+    deps.metrics.requests.inc({ method: 'rest', transport: 'rest', code: 'INTERNAL' });
+    deps.pipeline.logger.error({ requestId: info.requestId, err }, 'internal error while rendering a response');
+  };
+  const rest = createRestHandler({ routes: wrapped, bodyLimitBytes: deps.bodyLimitBytes, openapi: () => openapiDoc, requestInfo, onRejected, onInternal });
 
   const connect = connectNodeAdapter({
     routes: (router) => {

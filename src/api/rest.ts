@@ -112,6 +112,8 @@ export type RestDeps = {
   openapi: () => unknown;
   requestInfo: (req: AnyRequest) => RequestInfo;
   onRejected: (info: RequestInfo, code: string) => void;
+  /** A bug outside the pipeline (e.g. a result that cannot be rendered as JSON). */
+  onInternal: (info: RequestInfo, err: unknown) => void;
 };
 
 const matchPath = (route: Route, parts: string[]): Record<string, string> | undefined => {
@@ -182,13 +184,22 @@ export const createRestHandler = (deps: RestDeps) => async (req: AnyRequest, res
       contextValues,
     });
     const responseHeaders = () => ({ ...Object.fromEntries(ctx.responseHeader), ...baseHeaders });
+    let out: object;
     try {
-      const out = await handler(input, ctx);
-      const data = toJson(route.method.output, create(route.method.output, out as never), { alwaysEmitImplicit: true });
-      send(res, 200, { success: true, message: route.option.message || 'OK', data }, responseHeaders());
+      out = await handler(input, ctx);
     } catch (err) {
-      sendError(res, toDomainError(err).error, responseHeaders());
+      sendError(res, toDomainError(err).error, responseHeaders()); // the pipeline logged and counted it
+      return;
     }
+    let data;
+    try {
+      data = toJson(route.method.output, create(route.method.output, out as never), { alwaysEmitImplicit: true });
+    } catch (err) {
+      deps.onInternal(info, err);
+      sendError(res, new DomainError('INTERNAL', 'internal error'), responseHeaders());
+      return;
+    }
+    send(res, 200, { success: true, message: route.option.message || 'OK', data }, responseHeaders());
   } catch (err) {
     // Failures before the call (route, body, JSON): the pipeline never saw them, so count them here.
     const { error } = toDomainError(err);

@@ -67,7 +67,9 @@ export const createAdminImpl = (deps: AdminDeps) => {
     getTenant: async (req: { tenantId: string }) => mustGet(req.tenantId),
     updateTenantSettings: async (req: { tenantId: string; settings?: Record<string, unknown> }, ctx: HandlerContext) => {
       mustGet(req.tenantId);
-      const res = await deps.tenants.changeSettings(req.tenantId, settingsOf(req.settings), meta(ctx));
+      const settings = settingsOf(req.settings);
+      if (Object.keys(settings).length === 0) throw new DomainError('INVALID_ARGUMENT', 'expected {"settings": {...}} with at least one setting (see TenantSettings in the OpenAPI document)');
+      const res = await deps.tenants.changeSettings(req.tenantId, settings, meta(ctx));
       await deps.settle(res.position);
       return mustGet(req.tenantId);
     },

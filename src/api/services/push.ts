@@ -30,7 +30,7 @@ export const createPushImpl = (app: PushApp, deps: ChannelDeps) => ({
       purpose: req.purpose || undefined,
       settings: { pushTtlSeconds: s.pushTtlSeconds, pushNumberMatching: s.pushNumberMatching, pushMaxPending: s.pushMaxPending },
     });
-    return { requestId: r.requestId, expiresAt: timestampFromMs(r.expiresAt), status: r.status, number: r.number ?? 0 };
+    return { requestId: r.requestId, expiresAt: timestampFromMs(r.expiresAt), status: r.status, number: r.number };
   },
   respondPush: async (req: { requestId: string; action: string; number: number; notMe: boolean }, ctx: HandlerContext) => {
     const r = await app.respond(callerOf(ctx), { requestId: req.requestId, action: req.action, number: req.number || undefined, notMe: req.notMe });

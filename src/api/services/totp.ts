@@ -16,10 +16,10 @@ export const createTotpImpl = (app: TotpService, deps: ChannelDeps) => ({
     await deps.settle(r.position);
     return { uri: r.uri, qrCodeDataUrl: r.qrCodeDataUrl, secret: r.secret };
   },
-  verifyTotp: async (req: { userId: string; token: string; code: string }, ctx: HandlerContext) => {
+  verifyTotp: async (req: { userId: string; token: string; code: string; purpose: string }, ctx: HandlerContext) => {
     const caller = callerOf(ctx);
     const r = await app.verify(caller, { userId: req.userId, token: req.token || req.code });
-    if (r.verified) await gateVerified(deps, caller, r.position, { userId: req.userId, channel: 'totp' });
+    if (r.verified) await gateVerified(deps, caller, r.position, { userId: req.userId, channel: 'totp', purpose: req.purpose || undefined });
     else await deps.settle(r.position);
     return { verified: r.verified, retryAfter: r.retryAfter };
   },

@@ -60,10 +60,10 @@ export const createWebAuthnImpl = (app: WebAuthnService, deps: ChannelDeps) => (
     const r = await app.authenticateOptions(caller, { userId: req.userId || undefined, rp: relyingPartyOf(caller, deps.publicUrl) });
     return { publicKey: r.publicKey as unknown as JsonObject };
   },
-  authenticateVerify: async (req: CredentialFields & { userId: string }, ctx: HandlerContext) => {
+  authenticateVerify: async (req: CredentialFields & { userId: string; purpose: string }, ctx: HandlerContext) => {
     const caller = callerOf(ctx);
     const r = await app.authenticateVerify(caller, { userId: req.userId || undefined, credential: credentialOf(req), rp: relyingPartyOf(caller, deps.publicUrl) });
-    if (r.verified) await gateVerified(deps, caller, r.position, { userId: r.userId, channel: 'webauthn' });
+    if (r.verified) await gateVerified(deps, caller, r.position, { userId: r.userId, channel: 'webauthn', purpose: req.purpose || undefined });
     else await deps.settle(r.position);
     return { verified: r.verified, credentialId: r.credentialId, userId: r.userId };
   },
