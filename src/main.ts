@@ -11,6 +11,7 @@ import { createMetrics, instrumentStore } from './api/metrics.ts';
 import { createRateLimiter } from './api/rate-limit.ts';
 import { startServer } from './api/server.ts';
 import { createAdminImpl } from './api/services/admin.ts';
+import { createOtpStatsImpl } from './api/services/admin-stats.ts';
 import { createDemoRoute } from './api/demo.ts';
 import { AdminService } from './gen/securekey/v1/admin_pb.js';
 import { createProjectionRunner, openReadModelDb, type Projection } from '../projections/runtime.ts';
@@ -118,7 +119,10 @@ export const startSecureKey = async (config: Config, opts: StartOptions = {}): P
     },
   });
   const impls: Impls = {
-    [AdminService.typeName]: createAdminImpl({ tenants, policies, readDb: () => readDb, settle }) as never,
+    [AdminService.typeName]: {
+      ...createAdminImpl({ tenants, policies, readDb: () => readDb, settle }),
+      ...createOtpStatsImpl({ readDb: () => readDb, settleHead: channel.settleHead, now }),
+    } as never,
     [SmsOtpService.typeName]: createSmsOtpImpl(otp, channel) as never,
     [EmailOtpService.typeName]: createEmailOtpImpl(otp, channel) as never,
     [TotpService.typeName]: createTotpImpl(createTotpService({ store, keyring, now }), channel) as never,
