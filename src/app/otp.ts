@@ -93,6 +93,8 @@ export const otpSettingsFromTenant = (t: TenantSettings): Partial<OtpSettings> =
   dailyQuota: t.smsDailyQuota,
   allowedCountries: t.smsAllowedCountries,
   defaultRegion: t.defaultRegion,
+  brandName: t.brandName,
+  webOtpDomain: t.otpWebDomain || undefined,
 });
 
 /** Read side of the abuse controls (projections/otp-counters: createOtpCountersFromDb). */

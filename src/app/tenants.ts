@@ -1,8 +1,10 @@
 // Tenants and API keys: used by the admin API and the admin CLI alike.
 import { createHash, randomBytes } from 'node:crypto';
-import { type ApiKeyRecord, type TenantSettings, tenantDecider, tenantStream } from '../domain/tenant/index.ts';
+import { type ApiKeyRecord, type TenantSettings, tenantDecider, tenantStream, validateSettings } from '../domain/tenant/index.ts';
 import type { Keyring } from '../crypto/keyring.ts';
-import { handleCommand } from '../eventstore/handle-command.ts';
+import { handleCommand, loadState } from '../eventstore/handle-command.ts';
+import { otpSettingsFromTenant, resolveOtpSettings } from './otp.ts';
+import { DomainError } from '../domain/errors.ts';
 import type { EventMetadata, EventStore } from '../eventstore/port.ts';
 
 export const API_KEY_PREFIX = '2fa_';
@@ -23,6 +25,10 @@ export type TenantService = ReturnType<typeof createTenantService>;
 
 export const createTenantService = (deps: { store: EventStore; keyring: Keyring; now: () => number }) => {
   const { store, keyring, now } = deps;
+  /** Settings a channel would refuse are refused here, before they can break every call of the tenant. */
+  const checkChannels = (settings: TenantSettings) => {
+    resolveOtpSettings(otpSettingsFromTenant(validateSettings(settings)));
+  };
   const run = (tenantId: string, command: Parameters<typeof tenantDecider.decide>[0], metadata: EventMetadata) =>
     handleCommand(store, tenantStream(tenantId), tenantDecider, command, { metadata: { ...metadata, tenantId } });
 
@@ -32,6 +38,7 @@ export const createTenantService = (deps: { store: EventStore; keyring: Keyring;
       const at = now();
       const { apiKey, record } = newKey('default', at);
       const settings = { ...input.settings, ...(input.webhookUrl ? { webhookUrl: input.webhookUrl } : {}) };
+      checkChannels(settings);
       const webhookSecret = settings.webhookUrl ? generateWebhookSecret() : undefined;
       const res = await run(
         tenantId,
@@ -50,6 +57,9 @@ export const createTenantService = (deps: { store: EventStore; keyring: Keyring;
       return { revoked: true, position: res.position };
     },
     changeSettings: async (tenantId: string, settings: TenantSettings, metadata: EventMetadata = {}) => {
+      const { state } = await loadState(store, tenantStream(tenantId), tenantDecider);
+      if (state.status !== 'active') throw new DomainError('TENANT_NOT_FOUND', 'no such tenant');
+      checkChannels({ ...state.settings, ...settings });
       const res = await run(tenantId, { type: 'ChangeTenantSettings', data: { settings, now: now() } }, metadata);
       return { position: res.position };
     },

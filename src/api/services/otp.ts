@@ -14,7 +14,7 @@ const send = (app: OtpService, deps: ChannelDeps, channel: Channel) => async (re
     purpose: req.purpose || undefined,
     userId: req.userId || undefined,
     locale: req.locale || undefined,
-    settings: otpSettingsFromTenant(caller.tenant.settings),
+    settings: { ...otpSettingsFromTenant(caller.tenant.settings), brandName: caller.tenant.settings.brandName || caller.tenant.name },
   });
   await deps.settle(r.position);
   return { expiresIn: r.expiresIn, expiresAt: timestampFromMs(r.expiresAt), resendAfter: r.resendAfter, to: r.to };

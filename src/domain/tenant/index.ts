@@ -7,6 +7,8 @@ import { DomainError } from '../errors.ts';
 /** Tenant settings as proto3 JSON (lowerCamelCase), partial: unset means the channel default. */
 export type TenantSettings = {
   webhookUrl?: string;
+  brandName?: string;
+  otpWebDomain?: string;
   otpLength?: number;
   otpTtlSeconds?: number;
   otpMaxAttempts?: number;
@@ -112,6 +114,11 @@ export const validateSettings = (s: TenantSettings): TenantSettings => {
         if (!Array.isArray(v) || !v.every((o) => typeof o === 'string' && /^https?:\/\/[^/]+$/.test(o))) bad(k, 'origins like "https://example.com" (scheme://host[:port], no path)');
         out[k] = v as string[];
         break;
+      case 'otpWebDomain':
+        if (typeof v !== 'string' || (v !== '' && !/^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/i.test(v))) bad(k, 'a domain name like "example.com"');
+        out[k] = (v as string).toLowerCase();
+        break;
+      case 'brandName':
       case 'totpIssuer':
       case 'webauthnRpId':
       case 'webauthnRpName':
