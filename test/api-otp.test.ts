@@ -190,18 +190,18 @@ describe('SMS and email OTP through the live API (HTTP gateway, SMTP)', () => {
     assertVerify(await verifySms(t, { phone: '010-1234-5678', code: gateway.lastCode('+821012345678') }), true, 5);
   });
 
-  test('the SMS text: brand, Korean by default or English on request, the code, and no WebOTP line while the tenant has no domain', async () => {
+  test('the SMS text: brand (the tenant name by default), Korean by default or English on request, the code, and no WebOTP line while the tenant has no domain', async () => {
     const t = await tenant('sms-text');
     await sendSms(t, { phone: '01022223333', purpose: 'login' });
     const ko = gateway.messages.at(-1)!;
     assert.equal(ko.headers.authorization, 'Bearer gateway-secret');
     assert.equal(ko.headers['content-type'], 'application/json');
-    assert.match(ko.text, /^\[SecureKey\] 로그인 인증번호는 \d{6} 입니다\. 3분 안에 입력해 주세요\.$/);
+    assert.match(ko.text, /^\[sms-text\] 로그인 인증번호는 \d{6} 입니다\. 3분 안에 입력해 주세요\.$/);
     await sendSms(t, { phone: '01033334444', purpose: 'payment', locale: 'en' });
     const en = gateway.messages.at(-1)!;
     assert.equal(en.to, '+821033334444');
-    assert.match(en.text, /^\[SecureKey\] Your payment code is \d{6}\. It expires in 3 minutes\.$/);
-    // The WebOTP line ("@example.com #123456") is rendered only for a tenant domain; TenantSettings has no field for one yet.
+    assert.match(en.text, /^\[sms-text\] Your payment code is \d{6}\. It expires in 3 minutes\.$/);
+    // The WebOTP line ("@example.com #123456") is rendered only for a tenant domain (otpWebDomain; test/api-tenant-settings.test.ts).
     assert.doesNotMatch(en.text, /\n@/);
   });
 
@@ -212,7 +212,7 @@ describe('SMS and email OTP through the live API (HTTP gateway, SMTP)', () => {
     const { rcptTo, mail } = smtp.received.at(-1)!;
     assert.deepEqual(rcptTo, ['Kim.Minji@example.com']);
     assert.equal(mail.from?.value[0]?.address, 'no-reply@securekey.test');
-    assert.equal(mail.subject, '[SecureKey] Your sign-up code');
+    assert.equal(mail.subject, '[email-case] Your sign-up code');
     const { text, html } = mailCodes(mail);
     assert.equal(text, html);
     // The local part is case-sensitive (RFC 5321): another local part is another destination.
