@@ -1,6 +1,9 @@
 // The push service on a real SQLite event store, delivering through the real FCM sender
 // (firebase-admin) to a local HTTPS stand-in for the FCM endpoint. Time is driven by `now`.
 import assert from 'node:assert/strict';
+
+/** verify's outcome (it also returns the request's userId and purpose, for the MFA gate). */
+const outcome = ({ verified, status }: { verified: boolean; status: string }) => ({ verified, status });
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -101,10 +104,10 @@ test('send → FCM data message → approve → verify answers verified, with ca
   assert.equal(m.android.ttl, '120s');
 
   clock += 5_000;
-  assert.deepEqual(await push.verify(caller(), { requestId: sent.requestId }), { verified: false, status: 'pending' });
+  assert.deepEqual(outcome(await push.verify(caller(), { requestId: sent.requestId })), { verified: false, status: 'pending' });
   assert.deepEqual(await push.respond(caller(), { requestId: sent.requestId, action: 'approve' }), { status: 'approved' });
-  assert.deepEqual(await push.verify(caller(), { requestId: sent.requestId }), { verified: true, status: 'approved' });
-  assert.deepEqual(await push.verify(caller(), { requestId: sent.requestId, userId }), { verified: true, status: 'approved' });
+  assert.deepEqual(outcome(await push.verify(caller(), { requestId: sent.requestId })), { verified: true, status: 'approved' });
+  assert.deepEqual(outcome(await push.verify(caller(), { requestId: sent.requestId, userId })), { verified: true, status: 'approved' });
 
   const stored = await store.readStream(pushRequestStream('tn_a', sent.requestId));
   assert.deepEqual(stored.map((e) => e.type), ['PushRequested', 'PushDelivered', 'PushApproved']);
@@ -117,7 +120,7 @@ test('deny, "not me", and a second response', async () => {
   await withDevice(userId);
   const a = await push.send(caller(), { userId, title: 'Login?' });
   assert.deepEqual(await push.respond(caller(), { requestId: a.requestId, action: 'deny' }), { status: 'denied' });
-  assert.deepEqual(await push.verify(caller(), { requestId: a.requestId }), { verified: false, status: 'denied' });
+  assert.deepEqual(outcome(await push.verify(caller(), { requestId: a.requestId })), { verified: false, status: 'denied' });
   await assert.rejects(push.respond(caller(), { requestId: a.requestId, action: 'approve' }), rejects('ALREADY_RESPONDED'));
 
   const b = await push.send(caller(), { userId, title: 'Login?' });
@@ -133,8 +136,8 @@ test('expiry: a response after the lifetime is PUSH_EXPIRED, verify says expired
   assert.equal(sent.expiresAt, clock + 60_000);
   clock += 60_000;
   await assert.rejects(push.respond(caller(), { requestId: sent.requestId, action: 'approve' }), rejects('PUSH_EXPIRED'));
-  assert.deepEqual(await push.verify(caller(), { requestId: sent.requestId }), { verified: false, status: 'expired' });
-  assert.deepEqual(await push.verify(caller(), { requestId: sent.requestId }), { verified: false, status: 'expired' });
+  assert.deepEqual(outcome(await push.verify(caller(), { requestId: sent.requestId })), { verified: false, status: 'expired' });
+  assert.deepEqual(outcome(await push.verify(caller(), { requestId: sent.requestId })), { verified: false, status: 'expired' });
   assert.deepEqual(await eventsOf('tn_a', sent.requestId), ['PushRequested', 'PushDelivered', 'PushExpired']);
   await assert.rejects(push.respond(caller(), { requestId: sent.requestId, action: 'approve' }), rejects('PUSH_EXPIRED'));
 });
@@ -197,12 +200,12 @@ test('number matching: send returns the number, the device gets three choices; r
   assert.ok(choices.includes(a.number!));
   await assert.rejects(push.respond(caller(), { requestId: a.requestId, action: 'approve' }), rejects('INVALID_ARGUMENT'));
   assert.deepEqual(await push.respond(caller(), { requestId: a.requestId, action: 'approve', number: a.number }), { status: 'approved' });
-  assert.deepEqual(await push.verify(caller(), { requestId: a.requestId }), { verified: true, status: 'approved' });
+  assert.deepEqual(outcome(await push.verify(caller(), { requestId: a.requestId })), { verified: true, status: 'approved' });
 
   const b = await push.send(caller(), { userId, title: 'Login?', settings });
   const wrong = b.number === 99 ? 98 : b.number! + 1;
   assert.deepEqual(await push.respond(caller(), { requestId: b.requestId, action: 'approve', number: wrong }), { status: 'denied' });
-  assert.deepEqual(await push.verify(caller(), { requestId: b.requestId }), { verified: false, status: 'denied' });
+  assert.deepEqual(outcome(await push.verify(caller(), { requestId: b.requestId })), { verified: false, status: 'denied' });
 });
 
 test('a dead token marks its device stale and never breaks delivery to the other device', async () => {
