@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { loadConfig } from '../src/config.ts';
 import { startSecureKey } from '../src/main.ts';
-import { startSmsCapture } from '../test/helpers/sms-capture.ts';
+import { startSmsGateway } from '../test/helpers/sms-gateway.ts';
 
 const total = Number(process.argv[2] ?? 2000);
 const concurrency = Number(process.argv[3] ?? 32);
@@ -17,7 +17,7 @@ const pct = (xs: number[], p: number) => xs[Math.min(xs.length - 1, Math.floor((
 
 export const benchApi = async () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'securekey-bench-'));
-  const sms = await startSmsCapture();
+  const sms = await startSmsGateway();
   const running = await startSecureKey(
     loadConfig({
       PORT: '0',

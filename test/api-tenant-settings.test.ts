@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { startTestServer, type TestServer } from './helpers/server.ts';
-import { startSmsCapture } from './helpers/sms-capture.ts';
+import { startSmsGateway } from './helpers/sms-gateway.ts';
 
 describe('tenant settings shape what the channels do', () => {
   let s: TestServer;
-  let sms: Awaited<ReturnType<typeof startSmsCapture>>;
+  let sms: Awaited<ReturnType<typeof startSmsGateway>>;
   before(async () => {
-    sms = await startSmsCapture();
+    sms = await startSmsGateway();
     s = await startTestServer({ SECUREKEY_SMS_PROVIDER: 'http', SECUREKEY_SMS_HTTP_URL: sms.url });
   });
   after(async () => {

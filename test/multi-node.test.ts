@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { startChildServer, type ChildServer } from './helpers/child-server.ts';
-import { startSmsCapture } from './helpers/sms-capture.ts';
+import { startSmsGateway } from './helpers/sms-gateway.ts';
 
 const ADMIN = 'multi-node-admin-token-123456';
 
@@ -12,7 +12,7 @@ describe('two server processes sharing one data directory', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'securekey-nodes-'));
   let a: ChildServer;
   let b: ChildServer;
-  let sms: Awaited<ReturnType<typeof startSmsCapture>>;
+  let sms: Awaited<ReturnType<typeof startSmsGateway>>;
   let apiKey: string;
   const post = async (node: ChildServer, path: string, body: unknown) => {
     const r = await fetch(node.url + path, { method: 'POST', headers: { 'content-type': 'application/json', 'x-api-key': apiKey }, body: JSON.stringify(body) });
@@ -20,7 +20,7 @@ describe('two server processes sharing one data directory', () => {
   };
 
   before(async () => {
-    sms = await startSmsCapture();
+    sms = await startSmsGateway();
     const env = {
       SECUREKEY_DATA_DIR: dataDir,
       SECUREKEY_ADMIN_TOKEN: ADMIN,
