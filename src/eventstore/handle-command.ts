@@ -3,6 +3,7 @@
 // number of times, so two racing commands are linearized by the store.
 import type { Decider, Message } from '../domain/decider.ts';
 import { DomainError } from '../domain/errors.ts';
+import { chainEvents, linkHashOf } from './chain.ts';
 import { type EventMetadata, type EventStore, type StoredEvent, WrongExpectedRevisionError } from './port.ts';
 
 export type CommandResult<E extends Message, S> = {
@@ -33,15 +34,18 @@ export const handleCommand = async <C extends Message, E extends Message, S>(
 ): Promise<CommandResult<E, S>> => {
   const maxRetries = opts.maxRetries ?? 20;
   for (let attempt = 0; ; attempt++) {
-    const { state, revision } = await loadState(store, stream, decider);
+    const { state, revision, events: history } = await loadState(store, stream, decider);
     const events = decider.decide(command, state);
     if (events.length === 0) return { events, state, revision, position: 0 };
     try {
-      const res = await store.appendToStream(
+      // Tamper evidence: each event is hash-linked to the previous one of its stream (chain.ts).
+      const chained = chainEvents(
         stream,
+        revision + 1,
+        linkHashOf(history[history.length - 1]),
         events.map((e) => ({ type: e.type, data: e.data as Record<string, unknown>, metadata: { ...opts.metadata, ...e.metadata } })),
-        { expectedRevision: revision === -1 ? 'no_stream' : revision },
       );
+      const res = await store.appendToStream(stream, chained, { expectedRevision: revision === -1 ? 'no_stream' : revision });
       return { events, state: events.reduce(decider.evolve, state), revision: res.nextExpectedRevision, position: res.position };
     } catch (err) {
       if (!(err instanceof WrongExpectedRevisionError)) throw err;

@@ -1,0 +1,144 @@
+// The audit trail: one row per meaningful event — who (tenant, API key or admin actor, user),
+// what (action), when, channel, outcome, client IP truncated (/24, /48) and the masked
+// destination. Keyed by the event's position, so applying an event twice changes nothing.
+import type { DatabaseSync } from 'node:sqlite';
+import { DomainError } from '../../src/domain/errors.ts';
+import type { StoredEvent } from '../../src/eventstore/port.ts';
+import { tenantOf, userOf } from '../../src/webhooks/events.ts';
+import { clampLimit, decodePageToken, encodePageToken } from '../webhooks/queries.ts';
+import type { Projection } from '../runtime.ts';
+import { AUDIT_ACTIONS } from './actions.ts';
+import { truncateIp } from './ip.ts';
+
+export type AuditRecord = {
+  position: number;
+  /** Epoch ms (the event's recorded time). */
+  at: number;
+  tenantId: string;
+  keyId: string | null;
+  /** "admin" or "cli" for operator actions; null for API-key calls. */
+  actor: string | null;
+  userId: string | null;
+  action: string;
+  eventType: string;
+  channel: string | null;
+  outcome: string;
+  clientIp: string | null;
+  destination: string | null;
+  stream: string;
+  requestId: string | null;
+};
+
+const str = (v: unknown) => (typeof v === 'string' && v !== '' ? v : null);
+
+export const auditProjection: Projection = {
+  name: 'audit',
+  version: 1,
+  canHandle: Object.keys(AUDIT_ACTIONS),
+  init: (db) =>
+    db.exec(`
+      CREATE TABLE IF NOT EXISTS audit_log (
+        position INTEGER PRIMARY KEY, at INTEGER NOT NULL, tenant_id TEXT NOT NULL, key_id TEXT, actor TEXT, user_id TEXT,
+        action TEXT NOT NULL, event_type TEXT NOT NULL, channel TEXT, outcome TEXT NOT NULL, client_ip TEXT, destination TEXT,
+        stream TEXT NOT NULL, request_id TEXT);
+      CREATE INDEX IF NOT EXISTS audit_tenant ON audit_log(tenant_id, position);
+      CREATE INDEX IF NOT EXISTS audit_tenant_user ON audit_log(tenant_id, user_id, position);
+      CREATE INDEX IF NOT EXISTS audit_tenant_at ON audit_log(tenant_id, at);`),
+  reset: (db) => db.exec('DELETE FROM audit_log'),
+  evolve: (db, e: StoredEvent) => {
+    const spec = AUDIT_ACTIONS[e.type];
+    const tenantId = tenantOf(e);
+    if (!spec || !tenantId) return;
+    const d = (e.data ?? {}) as Record<string, unknown>;
+    const m = e.metadata ?? {};
+    db.prepare(
+      `INSERT OR IGNORE INTO audit_log (position, at, tenant_id, key_id, actor, user_id, action, event_type, channel, outcome, client_ip, destination, stream, request_id)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    ).run(
+      e.position,
+      e.recordedAt.getTime(),
+      tenantId,
+      str(m.keyId),
+      str(m.actor),
+      userOf(e),
+      spec.action,
+      e.type,
+      spec.channel(d),
+      spec.outcome(d),
+      truncateIp(m.clientIp),
+      str(d.masked) ?? str(d.accountNameMasked),
+      e.streamName,
+      str(m.requestId),
+    );
+  },
+};
+
+const toRecord = (r: any): AuditRecord => ({
+  position: r.position,
+  at: r.at,
+  tenantId: r.tenant_id,
+  keyId: r.key_id,
+  actor: r.actor,
+  userId: r.user_id,
+  action: r.action,
+  eventType: r.event_type,
+  channel: r.channel,
+  outcome: r.outcome,
+  clientIp: r.client_ip,
+  destination: r.destination,
+  stream: r.stream,
+  requestId: r.request_id,
+});
+
+export type AuditFilter = {
+  /** Required for the API; the CLI export may omit it (every tenant). */
+  tenantId?: string;
+  userId?: string;
+  /** Epoch ms, inclusive. */
+  from?: number;
+  /** Epoch ms, exclusive. */
+  to?: number;
+};
+
+const where = (f: AuditFilter, after: number) => {
+  const parts: [string, string | number | undefined][] = [
+    ['position > ?', after],
+    ['tenant_id = ?', f.tenantId || undefined],
+    ['user_id = ?', f.userId || undefined],
+    ['at >= ?', f.from],
+    ['at < ?', f.to],
+  ];
+  const used = parts.filter(([, v]) => v !== undefined) as [string, string | number][];
+  return { sql: used.map(([c]) => c).join(' AND '), args: used.map(([, v]) => v) };
+};
+
+/** Oldest first, paginated. */
+export const queryAudit = (
+  db: DatabaseSync,
+  q: AuditFilter & { tenantId: string; limit?: number; pageToken?: string },
+): { records: AuditRecord[]; nextPageToken: string } => {
+  if (!q.tenantId) throw new DomainError('INVALID_ARGUMENT', 'tenantId is required');
+  if (q.from !== undefined && q.to !== undefined && q.from > q.to) throw new DomainError('INVALID_ARGUMENT', 'from: expected a time before to');
+  const limit = clampLimit(q.limit, 100, 1000);
+  const w = where(q, decodePageToken(q.pageToken) ?? 0);
+  const rows = db.prepare(`SELECT * FROM audit_log WHERE ${w.sql} ORDER BY position LIMIT ?`).all(...w.args, limit + 1);
+  const records = rows.slice(0, limit).map(toRecord);
+  return { records, nextPageToken: rows.length > limit ? encodePageToken(records[records.length - 1].position) : '' };
+};
+
+/** The audit trail as JSON Lines (one record per line, no newline inside), oldest first; for
+ * `admin audit export`. Reads in pages, so any size streams in constant memory. */
+export function* auditJsonLines(db: DatabaseSync, f: AuditFilter = {}, pageSize = 1000): Generator<string> {
+  let after = 0;
+  for (;;) {
+    const w = where(f, after);
+    const rows = db.prepare(`SELECT * FROM audit_log WHERE ${w.sql} ORDER BY position LIMIT ?`).all(...w.args, pageSize);
+    for (const r of rows) yield JSON.stringify(toRecord(r));
+    if (rows.length < pageSize) return;
+    after = (rows[rows.length - 1] as { position: number }).position;
+  }
+}
+
+/** Streams a user's events touched (for the auditor's history command). */
+export const auditStreamsOfUser = (db: DatabaseSync, tenantId: string, userId: string): string[] =>
+  (db.prepare('SELECT DISTINCT stream FROM audit_log WHERE tenant_id = ? AND user_id = ?').all(tenantId, userId) as { stream: string }[]).map((r) => r.stream);

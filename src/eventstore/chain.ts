@@ -1,0 +1,165 @@
+// Tamper evidence. Each event appended through handleCommand carries, in its metadata, `prevHash`
+// (the hash of the previous event of its stream, or GENESIS_HASH) and `hash` = sha256 over
+// canonical JSON of [prevHash, stream, revision, type, data, metadata without hash]. Editing,
+// removing or reordering an event then breaks its own hash or the link of the next event.
+// verifyChain walks the global log and reports what it finds; events appended without the chain
+// are reported as "unchained", not as failures. (Deleting the LAST events of a stream leaves no
+// trace in a per-stream chain; that needs an external anchor, e.g. a published head hash.)
+import { createHash } from 'node:crypto';
+import type { EventMetadata, EventStore, NewEvent, StoredEvent } from './port.ts';
+
+export const GENESIS_HASH = '0'.repeat(64);
+
+/** JSON with object keys sorted (recursively), after the same normalisation JSON storage applies
+ * (undefined dropped, Dates as strings, NaN as null), so a value hashes the same before and after
+ * a trip through the store. */
+export const canonicalJson = (value: unknown): string => JSON.stringify(sortKeys(JSON.parse(JSON.stringify(value ?? null))));
+
+const sortKeys = (v: unknown): unknown => {
+  if (Array.isArray(v)) return v.map(sortKeys);
+  if (v === null || typeof v !== 'object') return v;
+  const out: Record<string, unknown> = {};
+  for (const k of Object.keys(v).sort()) out[k] = sortKeys((v as Record<string, unknown>)[k]);
+  return out;
+};
+
+export type ChainInput = { prevHash: string; stream: string; revision: number; type: string; data: unknown; metadata: EventMetadata };
+
+export const eventHash = (e: ChainInput): string => {
+  const { hash: _omit, ...metadata } = e.metadata;
+  return createHash('sha256').update(canonicalJson([e.prevHash, e.stream, e.revision, e.type, e.data, metadata])).digest('hex');
+};
+
+/** The hash that links the next event to `last` (the stream's current last event, if any). */
+export const linkHashOf = (last: Pick<StoredEvent, 'metadata'> | undefined): string => {
+  const h = last?.metadata?.hash;
+  return typeof h === 'string' ? h : GENESIS_HASH;
+};
+
+/** Adds prevHash and hash to events about to be appended at revisions firstRevision, firstRevision+1, ... */
+export const chainEvents = (stream: string, firstRevision: number, prevHash: string, events: NewEvent[]): NewEvent[] => {
+  let prev = prevHash;
+  return events.map((e, i) => {
+    const metadata: EventMetadata = { ...e.metadata, prevHash: prev };
+    delete metadata.hash;
+    const hash = eventHash({ prevHash: prev, stream, revision: firstRevision + i, type: e.type, data: e.data, metadata });
+    prev = hash;
+    return { ...e, metadata: { ...metadata, hash } };
+  });
+};
+
+// ---- progress (shared by verifyChain and replay) ----
+
+export type Progress = {
+  done: number;
+  total: number;
+  elapsedMs: number;
+  /** Events per second so far. */
+  rate: number;
+  /** Estimated time left, ms (null until there is a rate). */
+  etaMs: number | null;
+};
+
+export const progressOf = (done: number, total: number, elapsedMs: number): Progress => {
+  const rate = elapsedMs > 0 ? (done * 1000) / elapsedMs : 0;
+  const left = Math.max(0, total - done);
+  return { done, total, elapsedMs, rate, etaMs: rate > 0 ? (left / rate) * 1000 : left === 0 ? 0 : null };
+};
+
+// ---- verification ----
+
+export type ChainProblemKind =
+  /** The stored hash does not match the event's content: the event was edited. */
+  | 'hash_mismatch'
+  /** prevHash does not match the previous event's hash: an event was removed, inserted or replaced before it. */
+  | 'broken_link'
+  /** A revision is skipped: events are missing. */
+  | 'revision_gap'
+  /** A revision comes again or goes backwards in log order: events were reordered or duplicated. */
+  | 'revision_order';
+
+export type ChainProblem = { kind: ChainProblemKind; stream: string; revision: number; position: number; eventId: string; type: string; detail: string };
+
+export type ChainReport = {
+  /** True when no problem was found (unchained events alone do not make it false). */
+  ok: boolean;
+  events: number;
+  streams: number;
+  chained: number;
+  /** Events without a hash (appended outside handleCommand, or before the chain existed). */
+  unchained: number;
+  unchainedSample: { stream: string; revision: number; position: number; type: string }[];
+  problems: ChainProblem[];
+  /** Problems found, including those beyond the listed ones. */
+  problemCount: number;
+  durationMs: number;
+};
+
+export type VerifyChainOptions = {
+  onProgress?: (p: Progress) => void;
+  /** Calls to onProgress are at most this often (ms). Default 250. */
+  progressEveryMs?: number;
+  pageSize?: number;
+  /** Problems listed in the report (all are counted). Default 1000. */
+  maxProblems?: number;
+  clock?: () => number;
+};
+
+/** Walks the whole log in order and checks every stream's chain. */
+export const verifyChain = async (store: EventStore, opts: VerifyChainOptions = {}): Promise<ChainReport> => {
+  const clock = opts.clock ?? (() => performance.now());
+  const pageSize = opts.pageSize ?? 1000;
+  const maxProblems = opts.maxProblems ?? 1000;
+  const every = opts.progressEveryMs ?? 250;
+  const started = clock();
+  const total = await store.headPosition();
+  const streams = new Map<string, { revision: number; hash: string | null }>();
+  const report: ChainReport = { ok: true, events: 0, streams: 0, chained: 0, unchained: 0, unchainedSample: [], problems: [], problemCount: 0, durationMs: 0 };
+  const problem = (e: StoredEvent, kind: ChainProblemKind, detail: string) => {
+    report.problemCount++;
+    if (report.problems.length < maxProblems) report.problems.push({ kind, stream: e.streamName, revision: e.revision, position: e.position, eventId: e.id, type: e.type, detail });
+  };
+  let lastReport = started;
+  let from = 0;
+  for (;;) {
+    const page = await store.readAll({ fromPosition: from, maxCount: pageSize });
+    if (page.length === 0) break;
+    for (const e of page) {
+      report.events++;
+      const prev = streams.get(e.streamName);
+      const expectedRevision = prev ? prev.revision + 1 : 0;
+      if (e.revision > expectedRevision) problem(e, 'revision_gap', `expected revision ${expectedRevision}, found ${e.revision}: ${e.revision - expectedRevision} event(s) missing`);
+      else if (e.revision < expectedRevision) problem(e, 'revision_order', `revision ${e.revision} comes after revision ${expectedRevision - 1} in the log`);
+      const hash = typeof e.metadata?.hash === 'string' ? e.metadata.hash : null;
+      if (hash === null) {
+        report.unchained++;
+        if (report.unchainedSample.length < 20) report.unchainedSample.push({ stream: e.streamName, revision: e.revision, position: e.position, type: e.type });
+        // A chained event followed by an unchained one: the hash was stripped, or an append bypassed handleCommand.
+        if (prev?.hash) problem(e, 'broken_link', 'event has no hash although the previous event of its stream is chained');
+      } else {
+        report.chained++;
+        const prevHash = typeof e.metadata.prevHash === 'string' ? e.metadata.prevHash : '';
+        const expectedPrev = prev?.hash ?? GENESIS_HASH;
+        // After an unchained predecessor, a chain starts again from GENESIS_HASH.
+        if (prevHash !== expectedPrev && !(prev && prev.hash === null && prevHash === GENESIS_HASH)) {
+          problem(e, 'broken_link', prev ? `prevHash does not match the hash of revision ${prev.revision}` : 'first event of the stream does not start the chain');
+        }
+        if (eventHash({ prevHash, stream: e.streamName, revision: e.revision, type: e.type, data: e.data, metadata: e.metadata }) !== hash) {
+          problem(e, 'hash_mismatch', 'content does not match its hash (edited)');
+        }
+      }
+      streams.set(e.streamName, { revision: Math.max(e.revision, prev?.revision ?? -1), hash });
+    }
+    from = page[page.length - 1].position;
+    const t = clock();
+    if (opts.onProgress && t - lastReport >= every) {
+      lastReport = t;
+      opts.onProgress(progressOf(from, Math.max(total, from), t - started));
+    }
+  }
+  report.streams = streams.size;
+  report.durationMs = clock() - started;
+  report.ok = report.problemCount === 0;
+  opts.onProgress?.(progressOf(from, Math.max(total, from), report.durationMs));
+  return report;
+};

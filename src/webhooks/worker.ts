@@ -1,0 +1,249 @@
+// The delivery worker: sends due deliveries (webhook_delivery_state, see projections/webhooks),
+// at least once. Each pick takes a lease (next_attempt_at pushed past the request's timeout), so a
+// crash mid-request means a retry after the lease, never a loss; several workers may share a db.
+// A failure retries with exponential backoff and jitter until the retry budget is spent (dead).
+// Concurrency is capped per tenant, and every tenant with due work is served on each pass, so a
+// slow or dead receiver only ever holds its own tenant's slots.
+import type { DatabaseSync } from 'node:sqlite';
+import type { Keyring } from '../crypto/keyring.ts';
+import { ensureWebhookSchema } from '../../projections/webhooks/index.ts';
+import { webhookHeaders } from './sign.ts';
+
+export type BackoffPolicy = {
+  /** Delay after the first failure, ms. */
+  baseMs: number;
+  /** Cap, ms. */
+  maxMs: number;
+  /** Growth per attempt. Default 2. */
+  factor?: number;
+};
+
+/** pino-compatible. */
+export type WebhookLog = {
+  info: (obj: object, msg: string) => void;
+  warn: (obj: object, msg: string) => void;
+};
+
+export type WebhookWorkerOptions = {
+  db: DatabaseSync;
+  keyring: Keyring;
+  /** Epoch ms. */
+  now: () => number;
+  fetch?: typeof globalThis.fetch;
+  log: WebhookLog;
+  /** Per request. */
+  timeoutMs: number;
+  /** Attempts before a delivery is dead (per (re)delivery round). */
+  maxAttempts: number;
+  backoff: BackoffPolicy;
+  /** In-flight requests per tenant. Default 4. */
+  perTenantConcurrency?: number;
+  /** In-flight requests overall. Default 64. */
+  concurrency?: number;
+  /** Longest sleep between passes (new deliveries are found this fast without kick()). Default 500. */
+  pollMs?: number;
+  /** A delivery still unsent this long after its event is dropped (dead) instead of sent, so a
+   * rebuilt database does not replay old history to receivers. Default 3 days. */
+  maxAgeMs?: number;
+  /** After a rotation, deliveries are also signed with the previous secret for this long. Default 24 h. */
+  secretGraceMs?: number;
+  /** [0, 1); jitter. Default Math.random. */
+  random?: () => number;
+};
+
+export type WebhookWorker = {
+  start: () => void;
+  /** Aborts requests in flight (they are retried on the next start, not counted) and waits for them. */
+  stop: () => Promise<void>;
+  /** Run a pass now (after a redeliver, or when the projector produced deliveries). */
+  kick: () => void;
+};
+
+/** Delay before the next attempt after `failures` failures: exponential, capped, "equal jitter"
+ * (between half and all of the step), so retries of many deliveries spread out. */
+export const backoffDelay = (failures: number, b: BackoffPolicy, random: () => number): number => {
+  const step = Math.min(b.maxMs, b.baseMs * (b.factor ?? 2) ** Math.max(0, failures - 1));
+  return Math.round(step / 2 + random() * (step / 2));
+};
+
+type Due = { delivery_id: string; tenant_id: string; event_id: string; body: string; created_at: number; attempts: number; round_attempts: number };
+type Endpoint = { url: string; secret_enc: string | null; previous_secret_enc: string | null; rotated_at: number | null };
+type Outcome = { ok: true; statusCode: number } | { ok: false; statusCode: number | null; error: string; final?: boolean };
+
+export const createWebhookWorker = (o: WebhookWorkerOptions): WebhookWorker => {
+  const { db, keyring, now, log } = o;
+  const doFetch = o.fetch ?? globalThis.fetch;
+  const perTenant = o.perTenantConcurrency ?? 4;
+  const maxInFlight = o.concurrency ?? 64;
+  const pollMs = o.pollMs ?? 500;
+  const maxAgeMs = o.maxAgeMs ?? 3 * 24 * 3600_000;
+  const graceMs = o.secretGraceMs ?? 24 * 3600_000;
+  const random = o.random ?? Math.random;
+  const leaseMs = o.timeoutMs + 5_000;
+  ensureWebhookSchema(db);
+
+  const q = {
+    dueTenants: db.prepare(
+      "SELECT tenant_id FROM webhook_delivery_state WHERE status = 'pending' AND next_attempt_at <= ? GROUP BY tenant_id ORDER BY MIN(next_attempt_at)",
+    ),
+    dueOfTenant: db.prepare(
+      `SELECT s.delivery_id, s.tenant_id, d.event_id, d.body, d.created_at, s.attempts, s.round_attempts
+       FROM webhook_delivery_state s JOIN webhook_deliveries d ON d.delivery_id = s.delivery_id
+       WHERE s.status = 'pending' AND s.tenant_id = ? AND s.next_attempt_at <= ? ORDER BY s.next_attempt_at, d.position LIMIT ?`,
+    ),
+    lease: db.prepare("UPDATE webhook_delivery_state SET next_attempt_at = ?, updated_at = ? WHERE delivery_id = ? AND status = 'pending' AND next_attempt_at <= ?"),
+    nextDue: db.prepare("SELECT MIN(next_attempt_at) AS t FROM webhook_delivery_state WHERE status = 'pending'"),
+    endpoint: db.prepare('SELECT url, secret_enc, previous_secret_enc, rotated_at FROM webhook_endpoints WHERE tenant_id = ?'),
+    attempt: db.prepare('INSERT OR REPLACE INTO webhook_attempts (delivery_id, attempt, at, status_code, error, duration_ms) VALUES (?, ?, ?, ?, ?, ?)'),
+    delivered: db.prepare(
+      "UPDATE webhook_delivery_state SET status = 'delivered', attempts = ?, round_attempts = ?, last_status_code = ?, last_error = NULL, delivered_at = ?, updated_at = ? WHERE delivery_id = ?",
+    ),
+    failed: db.prepare(
+      'UPDATE webhook_delivery_state SET status = ?, attempts = ?, round_attempts = ?, last_status_code = ?, last_error = ?, next_attempt_at = ?, updated_at = ? WHERE delivery_id = ?',
+    ),
+    release: db.prepare("UPDATE webhook_delivery_state SET next_attempt_at = ?, updated_at = ? WHERE delivery_id = ? AND status = 'pending'"),
+  };
+
+  const inFlight = new Map<string, Promise<void>>();
+  const perTenantInFlight = new Map<string, number>();
+  let stopAc: AbortController | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  let running = false;
+  let passQueued = false;
+
+  const record = (d: Due, started: number, out: Outcome) => {
+    const t = now();
+    const attempts = d.attempts + 1;
+    const round = d.round_attempts + 1;
+    const duration = Math.max(0, t - started);
+    db.exec('BEGIN IMMEDIATE');
+    try {
+      q.attempt.run(d.delivery_id, attempts, started, out.statusCode, out.ok ? null : out.error, duration);
+      if (out.ok) {
+        q.delivered.run(attempts, round, out.statusCode, t, t, d.delivery_id);
+      } else {
+        const dead = out.final === true || round >= o.maxAttempts;
+        q.failed.run(dead ? 'dead' : 'pending', attempts, round, out.statusCode, out.error, dead ? t : t + backoffDelay(round, o.backoff, random), t, d.delivery_id);
+      }
+      db.exec('COMMIT');
+    } catch (err) {
+      if (db.isTransaction) db.exec('ROLLBACK');
+      throw err;
+    }
+    const ctx = { deliveryId: d.delivery_id, tenantId: d.tenant_id, attempt: attempts, statusCode: out.statusCode };
+    if (out.ok) log.info(ctx, 'webhook delivered');
+    else log.warn({ ...ctx, error: out.error, dead: out.final === true || round >= o.maxAttempts }, 'webhook delivery failed');
+  };
+
+  // One HTTP attempt. Never throws.
+  const send = async (d: Due, signal: AbortSignal): Promise<Outcome | 'aborted'> => {
+    const ep = q.endpoint.get(d.tenant_id) as Endpoint | undefined;
+    if (!ep?.url) return { ok: false, statusCode: null, error: 'no webhook URL configured', final: true };
+    if (!ep.secret_enc) return { ok: false, statusCode: null, error: 'no webhook secret: rotate the webhook secret, then redeliver', final: true };
+    let secret: string;
+    let previousSecret: string | null = null;
+    try {
+      secret = keyring.decrypt('webhook-secret', ep.secret_enc);
+      if (ep.previous_secret_enc && ep.rotated_at !== null && now() - ep.rotated_at < graceMs) previousSecret = keyring.decrypt('webhook-secret', ep.previous_secret_enc);
+    } catch {
+      return { ok: false, statusCode: null, error: 'webhook secret cannot be decrypted with this master key', final: true };
+    }
+    const headers = webhookHeaders({ secret, previousSecret, body: d.body, t: Math.floor(now() / 1000), eventId: d.event_id, deliveryId: d.delivery_id });
+    const timeout = AbortSignal.timeout(o.timeoutMs);
+    try {
+      const res = await doFetch(ep.url, { method: 'POST', body: d.body, headers, redirect: 'manual', signal: AbortSignal.any([timeout, signal]) });
+      await res.body?.cancel().catch(() => {});
+      if (res.status >= 200 && res.status < 300) return { ok: true, statusCode: res.status };
+      return { ok: false, statusCode: res.status, error: `http ${res.status}` };
+    } catch (err) {
+      if (signal.aborted) return 'aborted';
+      if (timeout.aborted) return { ok: false, statusCode: null, error: `timeout after ${o.timeoutMs} ms` };
+      const cause = (err as { cause?: { code?: string } }).cause;
+      return { ok: false, statusCode: null, error: `network error${cause?.code ? `: ${cause.code}` : ''}` };
+    }
+  };
+
+  const attempt = async (d: Due, signal: AbortSignal) => {
+    const started = now();
+    if (d.attempts === 0 && d.round_attempts === 0 && started - d.created_at > maxAgeMs) {
+      record(d, started, { ok: false, statusCode: null, error: `not sent: the event is older than ${Math.round(maxAgeMs / 3600_000)} h`, final: true });
+      return;
+    }
+    const out = await send(d, signal);
+    if (out === 'aborted') {
+      q.release.run(now(), now(), d.delivery_id); // shutting down: due again at the next start
+      return;
+    }
+    record(d, started, out);
+  };
+
+  const launch = (d: Due, signal: AbortSignal) => {
+    perTenantInFlight.set(d.tenant_id, (perTenantInFlight.get(d.tenant_id) ?? 0) + 1);
+    const p = attempt(d, signal)
+      .catch((err) => log.warn({ deliveryId: d.delivery_id, err }, 'webhook worker could not record an attempt'))
+      .finally(() => {
+        inFlight.delete(d.delivery_id);
+        const n = (perTenantInFlight.get(d.tenant_id) ?? 1) - 1;
+        if (n > 0) perTenantInFlight.set(d.tenant_id, n);
+        else perTenantInFlight.delete(d.tenant_id);
+        schedule(0);
+      });
+    inFlight.set(d.delivery_id, p);
+  };
+
+  // One pass: every tenant with due work gets up to its free slots, oldest work first.
+  const pass = () => {
+    passQueued = false;
+    if (!running || !stopAc) return;
+    const signal = stopAc.signal;
+    try {
+      const t = now();
+      for (const { tenant_id } of q.dueTenants.all(t) as { tenant_id: string }[]) {
+        const free = Math.min(perTenant - (perTenantInFlight.get(tenant_id) ?? 0), maxInFlight - inFlight.size);
+        if (maxInFlight - inFlight.size <= 0) break;
+        if (free <= 0) continue;
+        for (const d of q.dueOfTenant.all(tenant_id, t, free) as Due[]) {
+          if (inFlight.has(d.delivery_id)) continue;
+          if (q.lease.run(t + leaseMs, t, d.delivery_id, t).changes !== 1) continue; // another worker took it
+          launch(d, signal);
+        }
+      }
+      const next = (q.nextDue.get() as { t: number | null }).t;
+      schedule(next === null ? pollMs : Math.min(pollMs, Math.max(0, next - now())));
+    } catch (err) {
+      log.warn({ err }, 'webhook worker pass failed; retrying');
+      schedule(pollMs);
+    }
+  };
+
+  const schedule = (ms: number) => {
+    if (!running) return;
+    if (ms <= 0) {
+      if (passQueued) return;
+      passQueued = true;
+      clearTimeout(timer);
+      setImmediate(pass);
+      return;
+    }
+    if (passQueued) return;
+    clearTimeout(timer);
+    timer = setTimeout(pass, ms);
+  };
+
+  return {
+    start: () => {
+      if (running) return;
+      running = true;
+      stopAc = new AbortController();
+      schedule(0);
+    },
+    stop: async () => {
+      if (!running) return;
+      running = false;
+      clearTimeout(timer);
+      stopAc?.abort();
+      await Promise.allSettled([...inFlight.values()]);
+    },
+    kick: () => schedule(0),
+  };
+};
