@@ -2,13 +2,26 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError, type Config } from '../config.ts';
+import { createKurrentDbEventStore } from './kurrentdb/index.ts';
 import type { EventStore } from './port.ts';
 import { createSqliteEventStore } from './sqlite/index.ts';
+
+const KURRENTDB = /^(kurrentdb|kurrent|kdb|esdb)(\+discover)?:\/\//i;
 
 export const openStore = async (config: Pick<Config, 'eventStore' | 'dataDir'>): Promise<EventStore> => {
   if (config.eventStore === 'sqlite') {
     mkdirSync(config.dataDir, { recursive: true });
     return createSqliteEventStore({ path: join(config.dataDir, 'events.db') });
   }
-  throw new ConfigError('the KurrentDB event store is not available in this build yet; use SECUREKEY_EVENTSTORE=sqlite');
+  if (KURRENTDB.test(config.eventStore)) {
+    // Connects lazily: an unreachable server makes calls fail with StoreUnavailableError, not start-up.
+    try {
+      return createKurrentDbEventStore({ connectionString: config.eventStore });
+    } catch (err) {
+      // The parser quotes the offending text, which may be part of a password: keep only where and what.
+      const where = String((err as Error).message).replace(/^Unexpected ".*" at/s, 'unexpected text at');
+      throw new ConfigError(`SECUREKEY_EVENTSTORE is not a valid KurrentDB connection string: ${where}`);
+    }
+  }
+  throw new ConfigError(`SECUREKEY_EVENTSTORE must be "sqlite" or a kurrentdb:// connection string, got "${config.eventStore.split('://')[0]}://..."`);
 };
