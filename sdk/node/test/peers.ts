@@ -3,7 +3,8 @@
 // - an SMTP server (smtp-server + mailparser) for SECUREKEY_SMTP_URL that records the mails;
 // - a stand-in browser holding a software passkey (test/fixtures/webauthn-authenticator.ts);
 // - an HTTP "outbox" on the gateway's port so that a non-Node test (Python) can read the codes
-//   and use the browser: GET /outbox/code?to=..., POST /browser/create|get {publicKey}.
+//   and use the browser: GET /outbox/code?to=..., GET /outbox/messages?to=...,
+//   POST /browser/create|get {publicKey}.
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { simpleParser } from 'mailparser';
@@ -74,6 +75,10 @@ export const startPeers = async () => {
         return reply(200, { id: `sms_${sms.length}` });
       }
       if (url.pathname === '/outbox/code') return reply(200, { code: lastCode(url.searchParams.get('to') ?? '') });
+      if (url.pathname === '/outbox/messages') {
+        const to = (url.searchParams.get('to') ?? '').toLowerCase();
+        return reply(200, { messages: [...sms, ...mail].filter((m) => m.to.toLowerCase() === to) });
+      }
       if (url.pathname === '/browser/create') return reply(200, authenticator.register(body.publicKey, { origin: ORIGIN }));
       if (url.pathname === '/browser/get') return reply(200, authenticator.authenticate(body.publicKey, { origin: ORIGIN }));
       return reply(404, { error: 'not found' });

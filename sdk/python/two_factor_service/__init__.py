@@ -1,0 +1,56 @@
+"""SecureKey Python SDK (standard library only): ``TwoFactorClient`` with sms, email, totp,
+webauthn and push, the option/result dataclasses, ``SecureKeyError`` and webhook helpers."""
+from ._transport import __version__
+from .client import TwoFactorClient
+from .errors import SecureKeyError
+from .models import (
+    PushRegisterDeviceOptions,
+    PushRegisterDeviceResult,
+    PushRespondResult,
+    PushSendOptions,
+    PushSendResult,
+    PushVerifyResult,
+    SendEmailOtpOptions,
+    SendOtpResult,
+    SendSmsOtpOptions,
+    TotpSetupOptions,
+    TotpSetupResult,
+    TotpVerifyOptions,
+    VerifyEmailOtpOptions,
+    VerifyResult,
+    VerifySmsOtpOptions,
+    WebAuthnAuthenticateFinishOptions,
+    WebAuthnAuthenticateStartOptions,
+    WebAuthnRegisterFinishOptions,
+    WebAuthnRegisterStartOptions,
+    WebAuthnVerifyResult,
+)
+from .webhook import verify_webhook_signature, verify_webhook_signature_v2
+
+__all__ = [
+    "__version__",
+    "TwoFactorClient",
+    "SecureKeyError",
+    "SendSmsOtpOptions",
+    "VerifySmsOtpOptions",
+    "SendEmailOtpOptions",
+    "VerifyEmailOtpOptions",
+    "TotpSetupOptions",
+    "TotpVerifyOptions",
+    "WebAuthnRegisterStartOptions",
+    "WebAuthnRegisterFinishOptions",
+    "WebAuthnAuthenticateStartOptions",
+    "WebAuthnAuthenticateFinishOptions",
+    "PushRegisterDeviceOptions",
+    "PushSendOptions",
+    "SendOtpResult",
+    "VerifyResult",
+    "TotpSetupResult",
+    "WebAuthnVerifyResult",
+    "PushRegisterDeviceResult",
+    "PushSendResult",
+    "PushRespondResult",
+    "PushVerifyResult",
+    "verify_webhook_signature",
+    "verify_webhook_signature_v2",
+]
