@@ -28,6 +28,7 @@ export type Config = {
   /** Time a request waits for the read models to catch up with its own write. */
   readYourWritesTimeoutMs: number;
   shutdownGraceMs: number;
+  webhooks: { timeoutMs: number; maxAttempts: number; backoffBaseMs: number; backoffMaxMs: number };
   env: Record<string, string | undefined>;
 };
 
@@ -96,7 +97,7 @@ const publicUrl = (raw: string | undefined): string => {
 export const loadConfig = (env: Record<string, string | undefined> = process.env): Config => {
   const dataDir = resolve(env.SECUREKEY_DATA_DIR || './data');
   const eventStore = env.SECUREKEY_EVENTSTORE || 'sqlite';
-  if (eventStore !== 'sqlite' && !/^(kurrentdb|kurrent|esdb|esdb\+discover|kurrentdb\+discover):\/\//.test(eventStore)) {
+  if (eventStore !== 'sqlite' && !/^(kurrentdb|kurrent|kdb|esdb)(\+discover)?:\/\//.test(eventStore)) {
     throw new ConfigError(`SECUREKEY_EVENTSTORE must be "sqlite" or a kurrentdb:// connection string, got "${eventStore.split('://')[0]}://..."`);
   }
   const adminToken = env.SECUREKEY_ADMIN_TOKEN ?? '';
@@ -123,6 +124,12 @@ export const loadConfig = (env: Record<string, string | undefined> = process.env
     },
     readYourWritesTimeoutMs: int(env, 'SECUREKEY_RYW_TIMEOUT_MS', 5000, 0),
     shutdownGraceMs: int(env, 'SECUREKEY_SHUTDOWN_GRACE_MS', 10000, 0),
+    webhooks: {
+      timeoutMs: int(env, 'SECUREKEY_WEBHOOK_TIMEOUT_MS', 10_000, 100),
+      maxAttempts: int(env, 'SECUREKEY_WEBHOOK_MAX_ATTEMPTS', 12, 1),
+      backoffBaseMs: int(env, 'SECUREKEY_WEBHOOK_BACKOFF_BASE_MS', 5_000, 10),
+      backoffMaxMs: int(env, 'SECUREKEY_WEBHOOK_BACKOFF_MAX_MS', 3_600_000, 10),
+    },
     env,
   };
 };

@@ -32,6 +32,11 @@ import { createEmailSenderFromEnv } from './senders/email/index.ts';
 import { EmailOtpService, SmsOtpService } from './gen/securekey/v1/otp_pb.js';
 import { createOtpCountersFromDb, otpCountersProjection } from '../projections/otp-counters/index.ts';
 import { otpStatsProjection } from '../projections/otp-stats/index.ts';
+import { auditProjection } from '../projections/audit/index.ts';
+import { webhooksProjection } from '../projections/webhooks/index.ts';
+import { createWebhookWorker } from './webhooks/worker.ts';
+import { runWhileLeader } from './webhooks/leader.ts';
+import { randomUUID } from 'node:crypto';
 import { createTotpImpl } from './api/services/totp.ts';
 import { createWebAuthnImpl } from './api/services/webauthn.ts';
 import { PushService } from './gen/securekey/v1/push_pb.js';
@@ -41,9 +46,14 @@ import type { Keyring } from './crypto/keyring.ts';
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
 
-/** Every read model, in one list: the server runs them and replay rebuilds them. */
+/** Webhook deliveries live in one database shared by every node of a data directory, so that
+ * whichever node delivers sees what was already delivered. */
+export const sharedProjections: Projection[] = [webhooksProjection];
+
+/** This node's read models (SECUREKEY_NODE_ID names their file): the server runs them and replay rebuilds them. */
 export const allProjections = (keyring: Keyring): Projection[] => [
   tenantsProjection,
+  auditProjection,
   otpCountersProjection,
   otpStatsProjection,
   createMfaVerificationsProjection({ userKeyOf: (userId) => keyring.hmac('user', userId) }),
@@ -61,30 +71,57 @@ export const startSecureKey = async (config: Config, opts: StartOptions = {}): P
   const logger = opts.logger ?? pino({ level: config.logLevel, base: { service: 'securekey' } });
   const now = () => Date.now();
   const keyring = createKeyring(config.masterKey);
-  let runnerRef: ReturnType<typeof createProjectionRunner> | undefined;
+  let runnerRef: { lag: () => Promise<Record<string, number>> } | undefined;
   const metrics = createMetrics({ projectionLag: () => runnerRef?.lag() ?? Promise.resolve({}) });
   const rawStore = await openStore(config);
   const store = instrumentStore(opts.wrapStore ? opts.wrapStore(rawStore) : rawStore, metrics);
 
   // Each node builds its own read models (SECUREKEY_NODE_ID names the file when several share a data dir).
   const readDb = openReadModelDb(join(config.dataDir, config.nodeId ? `readmodels-${config.nodeId}.db` : 'readmodels.db'));
+  const onProjectionError = (name: string, err: unknown) =>
+    name === '*'
+      ? logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'projections: store error, retrying with backoff')
+      : logger.error({ projection: name, err }, 'projection failed; it stops advancing until fixed');
   const runner = createProjectionRunner({
     store,
     db: readDb,
     projections: allProjections(keyring),
-    onError: (name, err) =>
-      name === '*'
-        ? logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'projections: store error, retrying with backoff')
-        : logger.error({ projection: name, err }, 'projection failed; it stops advancing until fixed'),
+    onError: onProjectionError,
   });
-  runnerRef = runner;
-  try {
-    await runner.start(); // catch up before serving, so that keys and settings are current
-  } catch (err) {
-    if (!(err instanceof StoreUnavailableError)) throw err;
-    // Start anyway: /readyz says not ready, calls answer 503, and the runner keeps retrying.
-    logger.warn({ err: err.message }, 'event store unavailable at start-up; serving 503 until it is back');
+  const webhookDb = openReadModelDb(join(config.dataDir, 'webhooks.db'));
+  const webhookRunner = createProjectionRunner({ store, db: webhookDb, projections: sharedProjections, onError: onProjectionError });
+  runnerRef = { lag: async () => ({ ...(await runner.lag()), ...(await webhookRunner.lag()) }) };
+  for (const r of [runner, webhookRunner]) {
+    try {
+      await r.start(); // catch up before serving, so that keys and settings are current
+    } catch (err) {
+      if (!(err instanceof StoreUnavailableError)) throw err;
+      // Start anyway: /readyz says not ready, calls answer 503, and the runner keeps retrying.
+      logger.warn({ err: err.message }, 'event store unavailable at start-up; serving 503 until it is back');
+    }
   }
+  const webhooks = createWebhookWorker({
+    db: webhookDb,
+    keyring,
+    now,
+    log: logger.child({ component: 'webhooks' }),
+    timeoutMs: config.webhooks.timeoutMs,
+    maxAttempts: config.webhooks.maxAttempts,
+    backoff: { baseMs: config.webhooks.backoffBaseMs, maxMs: config.webhooks.backoffMaxMs },
+  });
+  const leadership = runWhileLeader({
+    db: webhookDb,
+    name: 'webhook-delivery',
+    holder: `${config.nodeId || 'node'}:${process.pid}:${randomUUID()}`,
+    ttlMs: 10_000,
+    now,
+    onGain: () => {
+      logger.info('this node delivers webhooks');
+      webhooks.start();
+    },
+    onLose: () => webhooks.stop(),
+    onError: (err) => logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'webhook leader lease'),
+  });
 
   const settle = async (position: number) => {
     if (position > 0) await runner.waitFor(position, config.readYourWritesTimeoutMs);
@@ -120,7 +157,7 @@ export const startSecureKey = async (config: Config, opts: StartOptions = {}): P
   });
   const impls: Impls = {
     [AdminService.typeName]: {
-      ...createAdminImpl({ tenants, policies, readDb: () => readDb, settle }),
+      ...createAdminImpl({ tenants, policies, readDb: () => readDb, webhookDb: () => webhookDb, webhooks, settle, settleHead: channel.settleHead, now }),
       ...createOtpStatsImpl({ readDb: () => readDb, settleHead: channel.settleHead, now }),
     } as never,
     [SmsOtpService.typeName]: createSmsOtpImpl(otp, channel) as never,
@@ -151,7 +188,7 @@ export const startSecureKey = async (config: Config, opts: StartOptions = {}): P
       } catch {
         storeOk = false;
       }
-      const lag = storeOk ? await runner.lag().catch(() => ({})) : {};
+      const lag = storeOk ? await runnerRef!.lag().catch(() => ({})) : {};
       const caughtUp = storeOk && Object.values(lag).every((l) => l === 0);
       return { ready: storeOk && caughtUp, checks: { store: storeOk ? 'ok' : 'unavailable', projectionLag: lag } };
     },
@@ -166,10 +203,13 @@ export const startSecureKey = async (config: Config, opts: StartOptions = {}): P
     (stopping ??= (async () => {
       logger.info({ inFlight: server.inFlight() }, 'shutting down: draining');
       await server.close(config.shutdownGraceMs);
+      await leadership.stop();
+      await webhookRunner.stop();
       await runner.stop();
       await pushSender.close();
       await store.close();
       readDb.close();
+      webhookDb.close();
       logger.info('stopped');
     })());
   return { port: server.port, stop, config };

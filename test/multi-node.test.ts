@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { startChildServer, type ChildServer } from './helpers/child-server.ts';
 import { startSmsGateway } from './helpers/sms-gateway.ts';
+import { startNodeReceiver } from './fixtures/webhook-node-receiver.ts';
 
 const ADMIN = 'multi-node-admin-token-123456';
 
@@ -49,6 +50,35 @@ describe('two server processes sharing one data directory', () => {
       assert.equal(r.status, 401);
       assert.ok(Date.now() - started < 1000, 'node B did not see the key within a second');
       await new Promise((r) => setTimeout(r, 20));
+    }
+  });
+
+  test('webhooks: only one node delivers — each event arrives once although both nodes project it', async () => {
+    const receiver = await startNodeReceiver({ secret: 'unset' });
+    try {
+      const r = await fetch(`${a.url}/api/v1/admin/tenants`, { method: 'POST', headers: { 'x-admin-token': ADMIN, 'content-type': 'application/json' }, body: JSON.stringify({ name: 'hooked', webhookUrl: receiver.url }) });
+      const { apiKey: key, webhookSecret } = ((await r.json()) as { data: { apiKey: string; webhookSecret: string } }).data;
+      receiver.setSecret(webhookSecret);
+      const call = (node: ChildServer, path: string, body: unknown) =>
+        fetch(node.url + path, { method: 'POST', headers: { 'content-type': 'application/json', 'x-api-key': key }, body: JSON.stringify(body) });
+      await new Promise((r) => setTimeout(r, 1000)); // let node B see the new key
+      for (let i = 0; i < 6; i++) {
+        const node = i % 2 ? a : b;
+        const phone = `0109999000${i}`;
+        assert.equal((await call(node, '/api/v1/otp/send', { phone, purpose: 'login', userId: `u${i}` })).status, 200);
+        assert.equal((await call(node, '/api/v1/otp/verify', { phone, code: sms.lastCode(`+82${phone.slice(1)}`) })).status, 200);
+      }
+      const started = Date.now();
+      while (receiver.accepted.filter((x) => x.event === 'verification.succeeded').length < 6) {
+        assert.ok(Date.now() - started < 10_000, `only ${receiver.accepted.length} deliveries`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      await new Promise((r) => setTimeout(r, 1500)); // a second deliverer would have sent its copies by now
+      const ids = receiver.accepted.map((x) => x.eventId);
+      assert.equal(new Set(ids).size, ids.length, 'no event delivered twice');
+      assert.deepEqual(receiver.accepted.filter((x) => x.event === 'verification.succeeded').map((x) => x.data.externalUserId).sort(), ['u0', 'u1', 'u2', 'u3', 'u4', 'u5']);
+    } finally {
+      await receiver.close();
     }
   });
 

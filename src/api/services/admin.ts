@@ -8,12 +8,20 @@ import { DomainError } from '../../domain/errors.ts';
 import type { TenantSettings } from '../../domain/tenant/index.ts';
 import { getTenant, listKeys, listTenants, type TenantRow } from '../../../projections/tenants/index.ts';
 import { requestInfoKey } from '../context.ts';
+import { listDeliveries, redeliver, DELIVERY_STATUSES, type DeliveryStatus } from '../../../projections/webhooks/queries.ts';
+import { queryAudit } from '../../../projections/audit/index.ts';
+import { timestampMs, type Timestamp } from '@bufbuild/protobuf/wkt';
 import type { HandlerContext } from '@connectrpc/connect';
 
 export type AdminDeps = {
   tenants: TenantService;
   policies: PolicyService;
   readDb: () => DatabaseSync;
+  /** The shared webhook-deliveries database, and the worker to wake after a redeliver. */
+  webhookDb: () => DatabaseSync;
+  webhooks: { kick: () => void };
+  settleHead: () => Promise<void>;
+  now: () => number;
   /** Read-your-writes: resolves once the read models include this position. */
   settle: (position: number) => Promise<void>;
 };
@@ -90,6 +98,60 @@ export const createAdminImpl = (deps: AdminDeps) => {
       const res = await deps.tenants.rotateWebhookSecret(req.tenantId, meta(ctx));
       await deps.settle(res.position);
       return { webhookSecret: res.webhookSecret };
+    },
+    listWebhookDeliveries: async (req: { tenantId: string; status: string; limit: number; pageToken: string }) => {
+      mustGet(req.tenantId);
+      if (req.status && !DELIVERY_STATUSES.includes(req.status as DeliveryStatus)) throw new DomainError('INVALID_ARGUMENT', `status: expected one of ${DELIVERY_STATUSES.join(', ')}`);
+      await deps.settleHead();
+      const r = listDeliveries(deps.webhookDb(), { tenantId: req.tenantId, status: (req.status || undefined) as DeliveryStatus | undefined, limit: req.limit || undefined, pageToken: req.pageToken || undefined });
+      return {
+        nextPageToken: r.nextPageToken,
+        deliveries: r.deliveries.map((d) => ({
+          deliveryId: d.deliveryId,
+          event: d.event,
+          channel: d.channel,
+          status: d.status,
+          attempts: d.attempts,
+          lastStatusCode: d.lastStatusCode ?? 0,
+          lastError: d.lastError ?? '',
+          createdAt: timestampFromMs(d.createdAt),
+          nextAttemptAt: d.nextAttemptAt === null ? undefined : timestampFromMs(d.nextAttemptAt),
+          deliveredAt: d.deliveredAt === null ? undefined : timestampFromMs(d.deliveredAt),
+        })),
+      };
+    },
+    redeliverWebhook: async (req: { tenantId: string; deliveryId: string }) => {
+      mustGet(req.tenantId);
+      if (!redeliver(deps.webhookDb(), { tenantId: req.tenantId, deliveryId: required(req.deliveryId, 'deliveryId'), now: deps.now() })) throw new DomainError('NOT_FOUND', 'no such delivery for this tenant');
+      deps.webhooks.kick();
+      return { queued: true };
+    },
+    queryAudit: async (req: { tenantId: string; userId: string; from?: Timestamp; to?: Timestamp; limit: number; pageToken: string }) => {
+      mustGet(req.tenantId);
+      await deps.settleHead();
+      const r = queryAudit(deps.readDb(), {
+        tenantId: req.tenantId,
+        userId: req.userId || undefined,
+        from: req.from ? timestampMs(req.from) : undefined,
+        to: req.to ? timestampMs(req.to) : undefined,
+        limit: req.limit || undefined,
+        pageToken: req.pageToken || undefined,
+      });
+      return {
+        nextPageToken: r.nextPageToken,
+        records: r.records.map((a) => ({
+          position: BigInt(a.position),
+          at: timestampFromMs(a.at),
+          tenantId: a.tenantId,
+          keyId: a.keyId ?? a.actor ?? '',
+          userId: a.userId ?? '',
+          action: a.action,
+          channel: a.channel ?? '',
+          outcome: a.outcome,
+          clientIp: a.clientIp ?? '',
+          destination: a.destination ?? '',
+        })),
+      };
     },
     putPolicy: async (req: { tenantId: string; name: string; match?: { purpose: string; channels: string[] }; requiredChannels: string[]; withinSeconds: number }, ctx: HandlerContext) => {
       mustGet(req.tenantId);
