@@ -111,7 +111,10 @@ test('send → FCM data message → approve → verify answers verified, with ca
 
   const stored = await store.readStream(pushRequestStream('tn_a', sent.requestId));
   assert.deepEqual(stored.map((e) => e.type), ['PushRequested', 'PushDelivered', 'PushApproved']);
-  assert.deepEqual(stored[0]!.metadata, { tenantId: 'tn_a', keyId: 'key_1', requestId: c.requestId, clientIp: '203.0.113.7' });
+  const { hash, prevHash, ...metadata } = stored[0]!.metadata; // the hash chain (src/eventstore/chain.ts)
+  assert.match(String(hash), /^[0-9a-f]{64}$/);
+  assert.match(String(prevHash), /^0{64}$/);
+  assert.deepEqual(metadata, { tenantId: 'tn_a', keyId: 'key_1', requestId: c.requestId, clientIp: '203.0.113.7' });
   assert.equal(stored[2]!.data.userId, userId);
 });
 

@@ -78,7 +78,10 @@ describe('TOTP setup', () => {
     const confirmedEvents = await eventsOf('TotpEnrollmentConfirmed');
     const last = confirmedEvents.at(-1)!;
     assert.equal(last.data.step, step(clock));
-    assert.deepEqual(last.metadata, { tenantId: 'tn_demo', keyId: 'key_1', requestId: 'req_1', clientIp: '127.0.0.1' });
+    const { hash, prevHash, ...metadata } = last.metadata; // the hash chain (src/eventstore/chain.ts)
+    assert.match(String(hash), /^[0-9a-f]{64}$/);
+    assert.match(String(prevHash), /^[0-9a-f]{64}$/);
+    assert.deepEqual(metadata, { tenantId: 'tn_demo', keyId: 'key_1', requestId: 'req_1', clientIp: '127.0.0.1', userId });
   });
 
   test('setup on a pending enrollment replaces it: only the new secret works', async () => {

@@ -36,7 +36,7 @@ export const createTotpService = (deps: { store: EventStore; keyring: Keyring; n
   const { store, keyring, now } = deps;
   const streamOf = (tenantId: string, userId: string) => totpStreamName(tenantId, keyring.hmac('user', requireUserId(userId)));
   const run = (caller: CallerInfo, userId: string, command: TotpCommand) =>
-    handleCommand(store, streamOf(caller.tenantId, userId), totpDecider, command, { metadata: metadataOf(caller) });
+    handleCommand(store, streamOf(caller.tenantId, userId), totpDecider, command, { metadata: { ...metadataOf(caller), userId } });
 
   return {
     /** Starts (or restarts) an enrollment. The secret is returned once and stored only encrypted. */
@@ -95,7 +95,7 @@ export const createTotpService = (deps: { store: EventStore; keyring: Keyring; n
         }
       }
       // The decider refuses NOT_ENROLLED / RATE_LIMITED and decides replay against the latest state.
-      const res = await handleCommand(store, stream, totpDecider, { type: 'VerifyTotpCode', data: { secretEnc, matchedStep, now: at } }, { metadata: metadataOf(caller) });
+      const res = await handleCommand(store, stream, totpDecider, { type: 'VerifyTotpCode', data: { secretEnc, matchedStep, now: at } }, { metadata: { ...metadataOf(caller), userId: input.userId } });
       const verified = res.events.some((e) => e.type === 'TotpEnrollmentConfirmed' || e.type === 'TotpCodeAccepted');
       return { verified, retryAfter: verified ? 0 : retryAfterSeconds(res.state.throttle, at), position: res.position };
     },

@@ -96,7 +96,7 @@ export const createWebAuthnService = (deps: { store: EventStore; keyring: Keyrin
   const challengeStream = (tenantId: string, challenge: string) =>
     discoverableChallengeStreamName(tenantId, keyring.hmac('webauthn-challenge', challenge));
   const runUser = (caller: CallerInfo, userId: string, command: WebAuthnCommand) =>
-    handleCommand(store, userStream(caller.tenantId, userId), webauthnDecider, command, { metadata: metadataOf(caller) });
+    handleCommand(store, userStream(caller.tenantId, userId), webauthnDecider, command, { metadata: { ...metadataOf(caller), userId } });
 
   /** Checks an assertion's signature, origin, RP and user handle. The counter is left to the decider. */
   const checkAssertion = async (
