@@ -354,6 +354,40 @@ describe('webhook signatures', () => {
     assert.equal(verifyWebhookSignature(raw, seedExpected, ''), false);
   });
 
+  test('a real delivery from the live server passes both helpers, also after the seed receiver re-serialises the body', async () => {
+    const got: { raw: string; headers: Record<string, string | string[] | undefined> }[] = [];
+    const receiver = createServer(async (req, res) => {
+      const chunks: Buffer[] = [];
+      for await (const c of req) chunks.push(c as Buffer);
+      got.push({ raw: Buffer.concat(chunks).toString('utf8'), headers: req.headers });
+      res.writeHead(200).end();
+    });
+    await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
+    try {
+      const t = await s.createTenant('sdk-node-hooks', { webhookUrl: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/webhook/securekey` });
+      const client = new TwoFactorClient({ apiKey: t.apiKey, baseUrl: s.url });
+      const p = newPhone();
+      await client.sms.send({ phone: p.national, purpose: 'login', userId: 'user_hook' });
+      assert.equal((await client.sms.verify({ phone: p.national, code: peers.lastCode(p.e164) })).verified, true);
+      const deadline = Date.now() + 10_000;
+      while (!got.length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
+      const d = got[0];
+      assert.ok(d, 'a webhook delivery arrived');
+      const payload = JSON.parse(d.raw);
+      assert.equal(payload.channel, 'sms');
+      assert.equal(payload.data.externalUserId, 'user_hook');
+      assert.equal(verifyWebhookSignature(d.raw, d.headers['x-securekey-signature'], t.webhookSecret), true);
+      assert.equal(verifyWebhookSignature(JSON.stringify(payload), d.headers['x-securekey-signature'], t.webhookSecret), true);
+      assert.equal(verifyWebhookSignatureV2(d.raw, d.headers['x-securekey-signature-v2'], t.webhookSecret), true);
+      assert.equal(verifyWebhookSignature(d.raw, d.headers['x-securekey-signature'], 'not-the-secret'), false);
+    } finally {
+      await new Promise<void>((r) => {
+        receiver.close(() => r());
+        receiver.closeAllConnections();
+      });
+    }
+  });
+
   test('verifyWebhookSignatureV2 checks the timestamped signature, either secret during a rotation, and refuses stale timestamps', () => {
     const t = 1_800_000_000;
     const header = signV2([secret, 'previous-secret'], raw, t);

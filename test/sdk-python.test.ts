@@ -33,7 +33,7 @@ const run = (cmd: string, args: string[], opts: { cwd: string; env: NodeJS.Proce
   });
 
 test('python3 -m unittest: the seed Python snippets, errors, contract and offline tests all pass, none skipped', async () => {
-  const tenant = await s.createTenant('sdk-python', { settings: WEBAUTHN_SETTINGS });
+  const tenant = await s.createTenant('sdk-python', { settings: WEBAUTHN_SETTINGS, webhookUrl: `${peers.outboxUrl}/webhook` });
   const mfa = await s.createTenant('sdk-python-mfa');
   const policy = await s.admin('POST', `/api/v1/admin/tenants/${mfa.tenantId}/policies`, {
     name: '결제 시 추가 인증',
@@ -58,6 +58,7 @@ test('python3 -m unittest: the seed Python snippets, errors, contract and offlin
       SECUREKEY_TEST_API_KEY: tenant.apiKey,
       SECUREKEY_TEST_MFA_API_KEY: mfa.apiKey,
       SECUREKEY_TEST_OUTBOX_URL: peers.outboxUrl,
+      SECUREKEY_TEST_WEBHOOK_SECRET: tenant.webhookSecret,
     },
   });
   assert.equal(r.code, 0, r.output);

@@ -2,9 +2,10 @@
 // - an SMS gateway for SECUREKEY_SMS_PROVIDER=http that records {to, text};
 // - an SMTP server (smtp-server + mailparser) for SECUREKEY_SMTP_URL that records the mails;
 // - a stand-in browser holding a software passkey (test/fixtures/webauthn-authenticator.ts);
+// - a webhook receiver (POST /webhook) that records the raw body and headers;
 // - an HTTP "outbox" on the gateway's port so that a non-Node test (Python) can read the codes
-//   and use the browser: GET /outbox/code?to=..., GET /outbox/messages?to=...,
-//   POST /browser/create|get {publicKey}.
+//   and webhooks and use the browser: GET /outbox/code?to=..., GET /outbox/messages?to=...,
+//   GET /outbox/webhooks, POST /browser/create|get {publicKey}.
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { simpleParser } from 'mailparser';
@@ -56,6 +57,7 @@ export const asBrowserCredential = (c: CredentialJson) => {
 export const startPeers = async () => {
   const sms: Message[] = [];
   const mail: Message[] = [];
+  const webhooks: { raw: string; headers: IncomingMessage['headers'] }[] = [];
   const authenticator = createSoftAuthenticator({ origin: ORIGIN });
 
   const lastCode = (to: string): string => {
@@ -69,7 +71,13 @@ export const startPeers = async () => {
     const url = new URL(req.url ?? '/', 'http://x');
     const reply = (status: number, body: unknown) => res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
     try {
-      const body = req.method === 'POST' ? JSON.parse((await readBody(req)) || '{}') : {};
+      const raw = req.method === 'POST' ? await readBody(req) : '';
+      if (req.method === 'POST' && url.pathname === '/webhook') {
+        webhooks.push({ raw, headers: req.headers });
+        return reply(200, {});
+      }
+      if (url.pathname === '/outbox/webhooks') return reply(200, { webhooks });
+      const body = raw ? JSON.parse(raw) : {};
       if (req.method === 'POST' && url.pathname === '/sms') {
         sms.push({ to: String(body.to), text: String(body.text) });
         return reply(200, { id: `sms_${sms.length}` });
@@ -108,6 +116,8 @@ export const startPeers = async () => {
     authenticator,
     /** The last 6-digit code sent to a phone (E.164) or an email address. */
     lastCode,
+    /** Webhook deliveries received at `${outboxUrl}/webhook`: the raw body and the headers. */
+    webhooks,
     /** The outbox and browser endpoints, for tests in other languages. */
     outboxUrl: httpUrl,
     /** navigator as the seed's browser code uses it. */

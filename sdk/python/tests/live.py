@@ -19,9 +19,11 @@ URL = os.environ.get("SECUREKEY_TEST_URL", "")
 API_KEY = os.environ.get("SECUREKEY_TEST_API_KEY", "")
 MFA_API_KEY = os.environ.get("SECUREKEY_TEST_MFA_API_KEY", "")
 OUTBOX_URL = os.environ.get("SECUREKEY_TEST_OUTBOX_URL", "")
+#: The secret of API_KEY's tenant, whose webhooks go to the outbox.
+WEBHOOK_SECRET = os.environ.get("SECUREKEY_TEST_WEBHOOK_SECRET", "")
 
 requires_live_server = unittest.skipUnless(
-    URL and API_KEY and MFA_API_KEY and OUTBOX_URL,
+    URL and API_KEY and MFA_API_KEY and OUTBOX_URL and WEBHOOK_SECRET,
     "needs a live server: run through `npm test` (test/sdk-python.test.ts)",
 )
 
@@ -64,3 +66,8 @@ def messages_to(to: str) -> list:
 
 def openapi() -> Dict[str, Any]:
     return _json(f"{URL}/api/v1/openapi.json")
+
+
+def webhooks() -> list:
+    """Webhook deliveries the outbox received: [{"raw": str, "headers": {...}}]."""
+    return _json(f"{OUTBOX_URL}/outbox/webhooks")["webhooks"]

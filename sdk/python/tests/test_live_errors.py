@@ -1,16 +1,21 @@
 """Errors from a live server arrive as SecureKeyError with the server's code, HTTP status and
-MFA details; a wrong code is an answer, not an error; refused sends are not retried."""
+MFA details; a wrong code is an answer, not an error; refused sends are not retried; a real
+webhook delivery passes the signature helpers."""
+import asyncio
+import json
 import time
 import unittest
 
 from two_factor_service import (
     SecureKeyError,
+    verify_webhook_signature,
+    verify_webhook_signature_v2,
     SendSmsOtpOptions,
     TwoFactorClient,
     VerifySmsOtpOptions,
 )
 
-from .live import API_KEY, MFA_API_KEY, URL, last_code, messages_to, requires_live_server
+from .live import API_KEY, MFA_API_KEY, URL, WEBHOOK_SECRET, last_code, messages_to, requires_live_server, webhooks
 
 
 def wrong(code: str) -> str:
@@ -64,6 +69,23 @@ class LiveErrors(unittest.IsolatedAsyncioTestCase):
         self.assertEqual((ctx.exception.code, ctx.exception.status), ("RESEND_TOO_SOON", 429))
         self.assertTrue(0 < ctx.exception.retry_after <= 30, ctx.exception.retry_after)
         self.assertEqual(len(messages_to("+821077770003")), 1)
+
+
+    async def test_a_real_webhook_delivery_passes_the_signature_helpers(self):
+        await self.client.sms.send(SendSmsOtpOptions(phone="01077770004", purpose="login", user_id="user_hook_py"))
+        verify = await self.client.sms.verify(VerifySmsOtpOptions(phone="01077770004", code=last_code("+821077770004")))
+        self.assertIs(verify.verified, True)
+        delivery = None
+        for _ in range(400):
+            delivery = next((w for w in webhooks() if json.loads(w["raw"])["data"].get("externalUserId") == "user_hook_py"), None)
+            if delivery:
+                break
+            await asyncio.sleep(0.025)
+        self.assertIsNotNone(delivery, "a webhook delivery arrived")
+        raw, headers = delivery["raw"].encode("utf-8"), delivery["headers"]
+        self.assertTrue(verify_webhook_signature(raw, headers["x-securekey-signature"], WEBHOOK_SECRET))
+        self.assertTrue(verify_webhook_signature_v2(raw, headers["x-securekey-signature-v2"], WEBHOOK_SECRET))
+        self.assertFalse(verify_webhook_signature(raw, headers["x-securekey-signature"], "not-the-secret"))
 
 
 if __name__ == "__main__":
