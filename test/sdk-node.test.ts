@@ -13,10 +13,17 @@ import {
   TwoFactorClient,
   verifyWebhookSignature,
   verifyWebhookSignatureV2,
+  type OtpSendResult,
   type OtpVerifyResult,
   type PushSendResult,
+  type PushVerifyResult,
   type SmsSendOptions,
   type TotpSetupResult,
+  type TotpVerifyResult,
+  type WebAuthnAuthenticateOptionsResult,
+  type WebAuthnAuthenticateVerifyResult,
+  type WebAuthnRegisterOptionsResult,
+  type WebAuthnRegisterVerifyResult,
 } from 'securekey/client';
 import { signBody, signV2 } from '../src/webhooks/sign.ts';
 import { startPeers, WEBAUTHN_SETTINGS } from '../sdk/node/test/peers.ts';
@@ -413,3 +420,17 @@ const _typeChecks = () => {
   return [ok, misspelled, missing, setup, extra];
 };
 void _typeChecks;
+/** Every result field the seed and the contract name: Pick fails tsc if one is renamed or removed in the proto. */
+type Has<T, K extends keyof T> = Pick<T, K>;
+export type SeedResultFields = [
+  Has<OtpSendResult, 'expiresIn' | 'expiresAt' | 'resendAfter' | 'to'>,
+  Has<OtpVerifyResult, 'verified' | 'attemptsRemaining'>,
+  Has<TotpSetupResult, 'uri' | 'qrCodeDataUrl' | 'secret'>,
+  Has<TotpVerifyResult, 'verified'>,
+  Has<WebAuthnRegisterOptionsResult, 'publicKey'>,
+  Has<WebAuthnAuthenticateOptionsResult, 'publicKey'>,
+  Has<WebAuthnRegisterVerifyResult, 'verified' | 'credentialId'>,
+  Has<WebAuthnAuthenticateVerifyResult, 'verified' | 'credentialId' | 'userId'>,
+  Has<PushSendResult, 'requestId' | 'expiresAt' | 'status'>,
+  Has<PushVerifyResult, 'verified' | 'status'>,
+];
