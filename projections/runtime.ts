@@ -1,0 +1,318 @@
+// The projection runtime: one subscription to the global log feeds every projection. Events are
+// applied in batches, one read-model transaction per batch, and each projection's checkpoint is
+// written in that same transaction, so a read model and its checkpoint never disagree: after a
+// crash we resume from the checkpoint without applying an event twice. Checkpoints are re-read
+// inside each (BEGIN IMMEDIATE) transaction, so two processes sharing a read-model file do not
+// double-apply either. A projection that throws stops advancing at that event (reported through
+// onError); the others keep going. It never skips the event: after a fix and a restart (or a
+// rebuild) it resumes exactly there.
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
+import type { EventStore, StoredEvent } from '../src/eventstore/port.ts';
+import { isUnavailable } from '../src/eventstore/sqlite/errors.ts';
+
+export type Projection = {
+  name: string;
+  /** Bump to force a rebuild (reset + replay) on the next start. Default 1. */
+  version?: number;
+  /** Event types handled. Other events only advance the checkpoint. */
+  canHandle: string[];
+  /** CREATE TABLE IF NOT EXISTS ... for its read model. */
+  init: (db: DatabaseSync) => void;
+  /** Synchronous writes for one event. Runs inside the runner's transaction. */
+  evolve: (db: DatabaseSync, event: StoredEvent) => void;
+  /** Drops or clears its tables for a rebuild (init runs again afterwards). Default: nothing. */
+  reset?: (db: DatabaseSync) => void;
+};
+
+export type ProjectionRunnerOptions = {
+  store: EventStore;
+  db: DatabaseSync;
+  projections: Projection[];
+  /** Events per read-model transaction. Default 500. */
+  batchSize?: number;
+  /** A projection that threw (name), or '*' for a failure of the runner itself (then it retries). */
+  onError?: (name: string, err: unknown) => void;
+};
+
+export type ProjectionRunner = {
+  /** Catches up to the head of the log as of the call, then keeps following live. */
+  start: () => Promise<void>;
+  stop: () => Promise<void>;
+  /** Read-your-writes: resolves once every projection (or the named ones) has processed the
+   * position. Rejects on timeout (default 5000 ms) or when one of them has stopped at an error
+   * before reaching it. */
+  waitFor: (position: number, timeoutMs?: number, names?: string[]) => Promise<void>;
+  checkpoints: () => Record<string, number>;
+  /** Head position minus checkpoint, per projection. */
+  lag: () => Promise<Record<string, number>>;
+  caughtUp: () => Promise<boolean>;
+  /** Resets the named projections (default all), sets their checkpoints to 0 and replays the log. */
+  rebuild: (names?: string[]) => Promise<void>;
+};
+
+/** Opens (creating its directory) a read-model database: WAL, busy timeout for shared use. */
+export const openReadModelDb = (path: string): DatabaseSync => {
+  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  const db = new DatabaseSync(path);
+  db.exec('PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;');
+  return db;
+};
+
+const CHECKPOINTS = `CREATE TABLE IF NOT EXISTS projection_checkpoints (
+  name TEXT PRIMARY KEY, position INTEGER NOT NULL, version INTEGER NOT NULL)`;
+
+const sleep = (ms: number, signal: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    const t = setTimeout(resolve, ms);
+    signal.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true });
+  });
+const nextMacrotask = () => new Promise<void>((r) => setImmediate(r));
+
+export const createProjectionRunner = (opts: ProjectionRunnerOptions): ProjectionRunner => {
+  const { store, db, projections } = opts;
+  const batchSize = opts.batchSize ?? 500;
+  const report = (name: string, err: unknown) => {
+    try {
+      opts.onError?.(name, err);
+    } catch {
+      // a broken reporter must not stop the runner
+    }
+  };
+  const names = new Set(projections.map((p) => p.name));
+  if (names.size !== projections.length) throw new Error('projection names must be unique');
+  const handles = new Map(projections.map((p) => [p.name, new Set(p.canHandle)]));
+
+  const checkpoint: Record<string, number> = {};
+  const failed = new Map<string, { position: number; error: unknown }>();
+  let waiters: (() => void)[] = [];
+  let loop: { ac: AbortController; done: Promise<void> } | undefined;
+
+  const tx = <T>(fn: () => T): T => {
+    db.exec('BEGIN IMMEDIATE');
+    try {
+      const r = fn();
+      db.exec('COMMIT');
+      return r;
+    } catch (err) {
+      if (db.isTransaction) db.exec('ROLLBACK');
+      throw err;
+    }
+  };
+  db.exec(CHECKPOINTS);
+  const readCheckpoints = () => {
+    const rows = db.prepare('SELECT name, position, version FROM projection_checkpoints').all() as { name: string; position: number; version: number }[];
+    return new Map(rows.map((r) => [r.name, r]));
+  };
+  const upsert = db.prepare(
+    `INSERT INTO projection_checkpoints (name, position, version) VALUES (?, ?, ?)
+     ON CONFLICT (name) DO UPDATE SET position = excluded.position, version = excluded.version`,
+  );
+  const [savepoint, release, rollbackTo] = ['SAVEPOINT projection_event', 'RELEASE projection_event', 'ROLLBACK TO projection_event'].map((sql) => db.prepare(sql));
+
+  const resetProjection = (p: Projection) => {
+    p.reset?.(db);
+    p.init(db);
+    upsert.run(p.name, 0, p.version ?? 1);
+    checkpoint[p.name] = 0;
+    failed.delete(p.name);
+  };
+
+  // Creates tables, loads checkpoints, rebuilds projections whose version changed.
+  const prepare = () =>
+    tx(() => {
+      const stored = readCheckpoints();
+      for (const p of projections) {
+        p.init(db);
+        const row = stored.get(p.name);
+        if (!row || row.version !== (p.version ?? 1)) resetProjection(p);
+        else checkpoint[p.name] = row.position;
+      }
+    });
+
+  const wakeWaiters = () => {
+    const ws = waiters;
+    waiters = [];
+    for (const w of ws) w();
+  };
+
+  // Applies one batch (events in position order) in one transaction.
+  const apply = (batch: StoredEvent[]) => {
+    const advanced = tx(() => {
+      const stored = readCheckpoints(); // another process may have advanced them
+      const next: Record<string, number> = {};
+      for (const p of projections) {
+        if (failed.has(p.name)) continue;
+        let cp = Math.max(checkpoint[p.name], stored.get(p.name)?.position ?? 0);
+        const types = handles.get(p.name)!;
+        for (const e of batch) {
+          if (e.position <= cp) continue;
+          if (types.has(e.type)) {
+            savepoint.run();
+            try {
+              p.evolve(db, e);
+              release.run();
+            } catch (error) {
+              if (isUnavailable(error)) throw error; // the read-model file itself: retry the batch
+              rollbackTo.run();
+              release.run();
+              failed.set(p.name, { position: e.position, error });
+              report(p.name, error);
+              break;
+            }
+          }
+          cp = e.position;
+        }
+        upsert.run(p.name, cp, p.version ?? 1);
+        next[p.name] = cp;
+      }
+      return next;
+    });
+    // Only after the commit: the in-memory view must never run ahead of the database.
+    Object.assign(checkpoint, advanced);
+    wakeWaiters();
+  };
+
+  const lowestActiveCheckpoint = () => {
+    const active = projections.filter((p) => !failed.has(p.name)).map((p) => checkpoint[p.name]);
+    return active.length ? Math.min(...active) : undefined;
+  };
+
+  // One subscription for all projections; restarts from the checkpoints after an error.
+  const run = async (signal: AbortSignal) => {
+    let backoff = 100;
+    while (!signal.aborted) {
+      const from = lowestActiveCheckpoint();
+      if (from === undefined) return; // every projection has stopped at an error
+      const batch: StoredEvent[] = [];
+      const flush = async () => {
+        while (batch.length > 0) {
+          try {
+            apply(batch);
+            batch.length = 0;
+            backoff = 100;
+          } catch (err) {
+            report('*', err);
+            if (signal.aborted) return;
+            await sleep(backoff, signal);
+            backoff = Math.min(backoff * 2, 5000);
+          }
+        }
+      };
+      try {
+        const it = store.subscribeToAll({ fromPosition: from, signal })[Symbol.asyncIterator]();
+        const pull = () => {
+          const p = it.next();
+          p.catch(() => {}); // handled below; never an unhandled rejection after a stop
+          return p;
+        };
+        let next = pull();
+        let idle: Promise<'idle'> | undefined;
+        for (;;) {
+          // Flush what we have when the subscription has nothing more right now.
+          idle ??= batch.length > 0 ? nextMacrotask().then(() => 'idle' as const) : undefined;
+          const r = idle ? await Promise.race([next, idle]) : await next;
+          if (r === 'idle') {
+            idle = undefined;
+            await flush();
+            if (signal.aborted) break;
+            continue;
+          }
+          if (r.done) break;
+          batch.push(r.value);
+          next = pull();
+          if (batch.length >= batchSize) {
+            await flush();
+            if (signal.aborted) break;
+            idle = undefined;
+            await nextMacrotask(); // keep the process responsive during a long catch-up
+          }
+        }
+        await flush();
+      } catch (err) {
+        if (signal.aborted) return;
+        report('*', err);
+        await flush();
+        await sleep(backoff, signal);
+        backoff = Math.min(backoff * 2, 5000);
+      }
+    }
+  };
+
+  const startLoop = () => {
+    const ac = new AbortController();
+    loop = { ac, done: run(ac.signal) };
+  };
+  const stopLoop = async () => {
+    if (!loop) return;
+    const l = loop;
+    loop = undefined;
+    l.ac.abort();
+    await l.done;
+  };
+
+  // Resolves when the given projections reach `position` (or, if settle, stop at an error).
+  const reach = (position: number, only: string[], timeoutMs: number, settle: boolean) =>
+    new Promise<void>((resolve, reject) => {
+      let timer: NodeJS.Timeout | undefined;
+      const check = () => {
+        for (const n of only) {
+          if (checkpoint[n] >= position) continue;
+          const f = failed.get(n);
+          if (f && settle) continue;
+          if (f) {
+            clearTimeout(timer);
+            const msg = f.error instanceof Error ? f.error.message : String(f.error);
+            return reject(new Error(`projection ${n} stopped at position ${f.position}: ${msg}`, { cause: f.error }));
+          }
+          waiters.push(check);
+          return;
+        }
+        clearTimeout(timer);
+        resolve();
+      };
+      if (Number.isFinite(timeoutMs)) {
+        timer = setTimeout(() => {
+          waiters = waiters.filter((w) => w !== check);
+          reject(new Error(`projections did not reach position ${position} within ${timeoutMs} ms`));
+        }, timeoutMs);
+      }
+      check();
+    });
+
+  const start = async () => {
+    if (loop) return;
+    failed.clear(); // a (re)start gives a stopped projection another try from its checkpoint
+    prepare();
+    startLoop();
+    const head = await store.headPosition();
+    await reach(head, [...names], Infinity, true);
+  };
+
+  const lag = async () => {
+    const head = await store.headPosition();
+    return Object.fromEntries(projections.map((p) => [p.name, Math.max(0, head - (checkpoint[p.name] ?? 0))]));
+  };
+
+  return {
+    start,
+    stop: stopLoop,
+    waitFor: (position, timeoutMs = 5000, only) => {
+      const unknown = (only ?? []).filter((n) => !names.has(n));
+      if (unknown.length) return Promise.reject(new Error(`unknown projections: ${unknown.join(', ')}`));
+      return reach(position, only ?? [...names], timeoutMs, false);
+    },
+    checkpoints: () => ({ ...checkpoint }),
+    lag,
+    caughtUp: async () => Object.values(await lag()).every((l) => l === 0),
+    rebuild: async (only) => {
+      const chosen = projections.filter((p) => !only || only.includes(p.name));
+      const wasRunning = loop !== undefined;
+      await stopLoop();
+      tx(() => chosen.forEach(resetProjection));
+      await start();
+      if (!wasRunning) await stopLoop();
+    },
+  };
+};
