@@ -9,6 +9,10 @@ import { createTenantService } from '../app/tenants.ts';
 import { openStore } from '../eventstore/open.ts';
 import { listTenantsFromLog } from './tenants-from-log.ts';
 import { POLICY_HELP, POLICY_OPTIONS, runPolicyCommand } from './policies.ts';
+import { AUDIT_HELP, AUDIT_OPTIONS, runAuditExport, runHistory } from './audit.ts';
+import { REPLAY_HELP, REPLAY_OPTIONS, runReplay, runVerifyChain, type CliContext } from './replay.ts';
+import { WEBHOOKS_HELP, WEBHOOKS_OPTIONS, runWebhooksCommand } from './webhooks.ts';
+import { StoreUnavailableError } from '../eventstore/port.ts';
 
 const HELP = `SecureKey admin
 
@@ -19,6 +23,9 @@ Usage: npm run admin -- <command> [options]
   key issue --tenant TENANT_ID [--name NAME] [--json]      issue another API key (shown once)
   key revoke --tenant TENANT_ID --key KEY_ID [--json]      revoke a key; the server refuses it within a second
 ${POLICY_HELP}
+${WEBHOOKS_HELP}
+${AUDIT_HELP}
+${REPLAY_HELP}
 
 The data directory and master key come from the same environment as the server
 (SECUREKEY_DATA_DIR, SECUREKEY_MASTER_KEY); see the README.`;
@@ -35,6 +42,9 @@ const run = async (argv: string[]) => {
       tenant: { type: 'string' },
       key: { type: 'string' },
       ...POLICY_OPTIONS,
+      ...AUDIT_OPTIONS,
+      ...WEBHOOKS_OPTIONS,
+      ...REPLAY_OPTIONS,
       json: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -55,6 +65,7 @@ const run = async (argv: string[]) => {
   try {
     const tenants = createTenantService({ store, keyring: createKeyring(config.masterKey), now: () => Date.now() });
     const meta = { actor: 'cli' };
+    const ctx: CliContext = { store, config, out, need, json: values.json };
     switch (`${noun} ${verb ?? ''}`.trim()) {
       case 'tenant create': {
         const r = await tenants.create({ name: need(values.name, 'name'), webhookUrl: values['webhook-url'] }, meta);
@@ -89,6 +100,18 @@ const run = async (argv: string[]) => {
       case 'policy list':
       case 'policy delete':
         return await runPolicyCommand(verb, values, { store, out, need, meta });
+      case 'webhooks list':
+      case 'webhooks show':
+      case 'webhooks redeliver':
+        return await runWebhooksCommand(verb, values, ctx);
+      case 'audit export':
+        return await runAuditExport(values, ctx);
+      case 'history':
+        return await runHistory(values, ctx);
+      case 'replay':
+        return await runReplay(values, ctx);
+      case 'verify-chain':
+        return await runVerifyChain(ctx);
       default:
         console.error(`unknown command "${positionals.join(' ')}"\n\n${HELP}`);
         return 2;
@@ -101,7 +124,7 @@ const run = async (argv: string[]) => {
 try {
   process.exitCode = await run(process.argv.slice(2));
 } catch (err) {
-  if (err instanceof DomainError || err instanceof ConfigError) {
+  if (err instanceof DomainError || err instanceof ConfigError || err instanceof StoreUnavailableError) {
     console.error(`error: ${err.message}`);
     process.exitCode = 1;
   } else if (err instanceof Error && 'code' in err && err.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
