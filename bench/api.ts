@@ -10,12 +10,15 @@ import { loadConfig } from '../src/config.ts';
 import { startSecureKey } from '../src/main.ts';
 import { startSmsGateway } from '../test/helpers/sms-gateway.ts';
 
-const total = Number(process.argv[2] ?? 2000);
-const concurrency = Number(process.argv[3] ?? 32);
+const TOTAL = Number(process.argv[2] ?? 2000);
+const CONCURRENCY = Number(process.argv[3] ?? 32);
 
 const pct = (xs: number[], p: number) => xs[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!.toFixed(2);
 
-export const benchApi = async () => {
+/** Runs `total` flows; with keepData the data directory is left for the caller (replay bench). */
+export const benchApi = async (opts: { total?: number; concurrency?: number; keepData?: boolean } = {}) => {
+  const total = opts.total ?? TOTAL;
+  const concurrency = opts.concurrency ?? CONCURRENCY;
   const dataDir = mkdtempSync(join(tmpdir(), 'securekey-bench-'));
   const sms = await startSmsGateway();
   const running = await startSecureKey(
@@ -51,6 +54,16 @@ export const benchApi = async () => {
     const sendMs: number[] = [];
     const verifyMs: number[] = [];
     let next = 0;
+    // Projection lag as operators see it (/readyz), sampled while the load runs.
+    let maxLag = 0;
+    let sampling = true;
+    const sampler = (async () => {
+      while (sampling) {
+        const r = (await (await fetch(`${url}/readyz`)).json()) as { projectionLag?: Record<string, number> };
+        maxLag = Math.max(maxLag, ...Object.values(r.projectionLag ?? {}));
+        await new Promise((res) => setTimeout(res, 20));
+      }
+    })();
     const started = performance.now();
     await Promise.all(
       Array.from({ length: concurrency }, async () => {
@@ -66,6 +79,8 @@ export const benchApi = async () => {
       }),
     );
     const seconds = (performance.now() - started) / 1000;
+    sampling = false;
+    await sampler;
     sendMs.sort((a, b) => a - b);
     verifyMs.sort((a, b) => a - b);
     return {
@@ -75,18 +90,19 @@ export const benchApi = async () => {
       requestsPerSecond: Math.round((2 * total) / seconds),
       send: { p50: pct(sendMs, 50), p99: pct(sendMs, 99) },
       verify: { p50: pct(verifyMs, 50), p99: pct(verifyMs, 99) },
+      maxProjectionLagEvents: maxLag,
+      dataDir,
+      masterKey: running.config.masterKey,
     };
   } finally {
     await running.stop();
     await sms.close();
-    rmSync(dataDir, { recursive: true, force: true });
+    if (!opts.keepData) rmSync(dataDir, { recursive: true, force: true });
   }
 };
 
-if (import.meta.main) {
-  const r = await benchApi();
-  console.log(
-    `API (durable SQLite, HTTP/1.1, ${r.concurrency} clients): ${r.flows} send+verify flows in ${r.seconds} s = ${r.requestsPerSecond} req/s; ` +
-      `send p50 ${r.send.p50} ms p99 ${r.send.p99} ms; verify p50 ${r.verify.p50} ms p99 ${r.verify.p99} ms`,
-  );
-}
+export const formatApi = (r: Awaited<ReturnType<typeof benchApi>>) =>
+  `API (durable SQLite, HTTP/1.1, ${r.concurrency} clients): ${r.flows} send+verify flows in ${r.seconds} s = ${r.requestsPerSecond} req/s; ` +
+  `send p50 ${r.send.p50} ms p99 ${r.send.p99} ms; verify p50 ${r.verify.p50} ms p99 ${r.verify.p99} ms; max projection lag ${r.maxProjectionLagEvents} events`;
+
+if (import.meta.main) console.log(formatApi(await benchApi()));

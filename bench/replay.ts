@@ -1,0 +1,24 @@
+// Replay speed: rebuild every read model of a data directory from its event log into a fresh
+// database (what `npm run admin -- replay` does), and report events/s.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createKeyring } from '../src/crypto/keyring.ts';
+import { createSqliteEventStore } from '../src/eventstore/sqlite/index.ts';
+import { replay } from '../src/app/replay.ts';
+import { allProjections } from '../src/main.ts';
+import { openReadModelDb } from '../projections/runtime.ts';
+
+export const benchReplay = async (dataDir: string, masterKey: Buffer) => {
+  const store = createSqliteEventStore({ path: join(dataDir, 'events.db') });
+  const out = mkdtempSync(join(tmpdir(), 'securekey-replay-'));
+  const db = openReadModelDb(join(out, 'rebuilt.db'));
+  try {
+    const r = await replay({ store, db, projections: allProjections(createKeyring(masterKey)) });
+    return { events: r.events, seconds: r.durationMs / 1000, eventsPerSecond: Math.round(r.events / (r.durationMs / 1000)) };
+  } finally {
+    db.close();
+    await store.close();
+    rmSync(out, { recursive: true, force: true });
+  }
+};
