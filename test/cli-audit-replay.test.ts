@@ -8,8 +8,10 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
+import { Writable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import { generate } from 'otplib';
+import { writeLines } from '../src/cli/audit.ts';
 import { startTestServer, type TestServer } from './helpers/server.ts';
 import { startSmsGateway } from './helpers/sms-gateway.ts';
 
@@ -133,7 +135,7 @@ describe('auditor CLI (replay, history, audit export, verify-chain) next to a ru
     assert.equal(future.stdout.split('\n').filter((l) => l.startsWith('{')).length, 0);
   });
 
-  test('verify-chain passes on the untouched log, and names the stream and revision of an event edited in SQLite', async () => {
+  test('verify-chain passes on the untouched log; after an event is edited in SQLite it names its stream and revision, and replay --verify exits 1 listing the differing tables', async () => {
     const clean = await admin(env, 'verify-chain', '--json');
     assert.equal(clean.code, 0, clean.stdout + clean.stderr);
     assert.equal(jsonOf(clean).ok, true);
@@ -146,10 +148,30 @@ describe('auditor CLI (replay, history, audit export, verify-chain) next to a ru
     db.prepare('UPDATE events SET data = ? WHERE position = ?').run(JSON.stringify(edited), victim.position);
     db.close();
 
-    const r = await admin(env, 'verify-chain');
+    const [r, replayed] = await Promise.all([admin(env, 'verify-chain'), admin(env, 'replay', '--verify', '--out', join(dataDir, 'rebuilt-after-edit.db'))]);
     assert.equal(r.code, 1, r.stdout + r.stderr);
     assert.match(r.stdout, /1 problem\(s\):/);
     assert.ok(r.stdout.includes(`hash_mismatch  ${victim.stream}@${victim.revision}  (position ${victim.position}, OtpVerified)`), r.stdout);
     assert.match(r.stderr, new RegExp(`^error: .*${victim.stream.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}@${victim.revision}`, 'm'));
+    // The edited event also makes the rebuilt read models differ from the live ones, in both groups.
+    assert.equal(replayed.code, 1, replayed.stdout + replayed.stderr);
+    assert.match(replayed.stderr, /^error: rebuilt read models differ from the live ones in .*audit_log/m);
+    assert.match(replayed.stderr, /webhook_deliveries/);
+    assert.match(replayed.stdout, /differing tables:\n {2}audit_log: live \d+ rows, rebuilt \d+; 1 only in live, 1 only in rebuilt/);
   });
+});
+
+test('audit export waits for drain on a slow reader and loses nothing', async () => {
+  const got: string[] = [];
+  let drains = 0;
+  const slow = new Writable({
+    highWaterMark: 64,
+    write: (chunk, _enc, done) => void setTimeout(() => (got.push(String(chunk)), done()), 1),
+  });
+  slow.on('drain', () => drains++);
+  const lines = Array.from({ length: 200 }, (_, i) => JSON.stringify({ position: i, filler: 'x'.repeat(40) }));
+  assert.equal(await writeLines(lines, slow), 200);
+  await new Promise<void>((r) => slow.end(r));
+  assert.equal(got.join(''), lines.map((l) => `${l}\n`).join(''));
+  assert.ok(drains > 10, `waited for drain ${drains} times`);
 });
