@@ -65,7 +65,7 @@ const run = async (argv: string[]) => {
   try {
     const tenants = createTenantService({ store, keyring: createKeyring(config.masterKey), now: () => Date.now() });
     const meta = { actor: 'cli' };
-    const ctx: CliContext = { store, config, out, need, json: values.json };
+    const ctx: CliContext = { store, config, out, need };
     switch (`${noun} ${verb ?? ''}`.trim()) {
       case 'tenant create': {
         const r = await tenants.create({ name: need(values.name, 'name'), webhookUrl: values['webhook-url'] }, meta);

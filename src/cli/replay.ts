@@ -14,7 +14,7 @@ import { verifyChain, type ChainReport } from '../eventstore/chain.ts';
 import type { EventStore } from '../eventstore/port.ts';
 
 export type Out = (human: string, json: Record<string, unknown>) => void;
-export type CliContext = { store: EventStore; config: Config; out: Out; need: (v: string | undefined, flag: string) => string; json: boolean };
+export type CliContext = { store: EventStore; config: Config; out: Out; need: (v: string | undefined, flag: string) => string };
 
 export const REPLAY_HELP = `  replay [--verify] [--out PATH] [--json]                  rebuild every read model from the log into a fresh database file
                                                            (default <data dir>/replay-<time>.db; an existing PATH is refused);
