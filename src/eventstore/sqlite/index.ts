@@ -95,15 +95,41 @@ const open = (path: string, durable: boolean, busyTimeoutMs: number) => {
   } catch (err) {
     throw new StoreUnavailableError(`event store unavailable: cannot create its directory (${(err as { code?: string }).code})`, { cause: err });
   }
+  let db: DatabaseSync | undefined;
   try {
-    const db = new DatabaseSync(path);
+    db = new DatabaseSync(path);
     db.exec(`PRAGMA busy_timeout = ${Math.trunc(busyTimeoutMs)}`);
-    db.exec('PRAGMA journal_mode = WAL');
+    const conn = db;
+    // Two processes creating the same new file can hit SQLITE_BUSY without the busy handler
+    // being consulted (SQLite's deadlock avoidance while switching to WAL): retry briefly.
+    retryBusy(() => conn.exec('PRAGMA journal_mode = WAL'), busyTimeoutMs);
     db.exec(`PRAGMA synchronous = ${durable ? 'FULL' : 'NORMAL'}`);
-    db.exec(SCHEMA);
+    retryBusy(() => {
+      try {
+        conn.exec(`BEGIN IMMEDIATE; ${SCHEMA} COMMIT;`);
+      } catch (err) {
+        if (conn.isTransaction) conn.exec('ROLLBACK');
+        throw err;
+      }
+    }, busyTimeoutMs);
     return db;
   } catch (err) {
+    if (db?.isOpen) db.close();
     throw toStoreError(err);
+  }
+};
+
+const isBusy = (err: unknown) => (err as { code?: string }).code === 'ERR_SQLITE_ERROR' && ((err as { errcode?: number }).errcode! & 0xff) === 5;
+
+const retryBusy = (fn: () => void, budgetMs: number) => {
+  const until = Date.now() + budgetMs;
+  for (let delay = 1; ; delay = Math.min(delay * 2, 50)) {
+    try {
+      return fn();
+    } catch (err) {
+      if (!isBusy(err) || Date.now() > until) throw err;
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, delay); // a short synchronous pause
+    }
   }
 };
 
