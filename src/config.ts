@@ -94,6 +94,11 @@ const publicUrl = (raw: string | undefined): string => {
   }
 };
 
+/** This node's read models (SECUREKEY_NODE_ID names the file when several nodes share a data directory). */
+export const readModelsPath = (config: Pick<Config, 'dataDir' | 'nodeId'>) => join(config.dataDir, config.nodeId ? `readmodels-${config.nodeId}.db` : 'readmodels.db');
+/** The webhook deliveries every node of the data directory shares. */
+export const webhooksDbPath = (config: Pick<Config, 'dataDir'>) => join(config.dataDir, 'webhooks.db');
+
 export const loadConfig = (env: Record<string, string | undefined> = process.env): Config => {
   const dataDir = resolve(env.SECUREKEY_DATA_DIR || './data');
   const eventStore = env.SECUREKEY_EVENTSTORE || 'sqlite';

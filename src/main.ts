@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { createTenantService } from './app/tenants.ts';
 import { createKeyring } from './crypto/keyring.ts';
-import { loadConfig, type Config, ConfigError } from './config.ts';
+import { loadConfig, readModelsPath, webhooksDbPath, type Config, ConfigError } from './config.ts';
 import { openStore } from './eventstore/open.ts';
 import { createApp, type Impls } from './api/app.ts';
 import { createMetrics, instrumentStore } from './api/metrics.ts';
@@ -77,7 +77,7 @@ export const startSecureKey = async (config: Config, opts: StartOptions = {}): P
   const store = instrumentStore(opts.wrapStore ? opts.wrapStore(rawStore) : rawStore, metrics);
 
   // Each node builds its own read models (SECUREKEY_NODE_ID names the file when several share a data dir).
-  const readDb = openReadModelDb(join(config.dataDir, config.nodeId ? `readmodels-${config.nodeId}.db` : 'readmodels.db'));
+  const readDb = openReadModelDb(readModelsPath(config));
   const onProjectionError = (name: string, err: unknown) =>
     name === '*'
       ? logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'projections: store error, retrying with backoff')
@@ -88,7 +88,7 @@ export const startSecureKey = async (config: Config, opts: StartOptions = {}): P
     projections: allProjections(keyring),
     onError: onProjectionError,
   });
-  const webhookDb = openReadModelDb(join(config.dataDir, 'webhooks.db'));
+  const webhookDb = openReadModelDb(webhooksDbPath(config));
   const webhookRunner = createProjectionRunner({ store, db: webhookDb, projections: sharedProjections, onError: onProjectionError });
   runnerRef = { lag: async () => ({ ...(await runner.lag()), ...(await webhookRunner.lag()) }) };
   for (const r of [runner, webhookRunner]) {

@@ -5,7 +5,8 @@ import { auditJsonLines, auditProjection, type AuditFilter } from '../../project
 import { formatHistory, streamHistory, userHistory, type HistoryEntry } from '../app/history.ts';
 import { createKeyring } from '../crypto/keyring.ts';
 import { DomainError } from '../domain/errors.ts';
-import { openCaughtUp, readModelsPath, type CliContext } from './replay.ts';
+import { openCaughtUp, type CliContext } from './replay.ts';
+import { readModelsPath } from '../config.ts';
 
 export const AUDIT_HELP = `  audit export [--tenant T] [--user U] [--from ISO] [--to ISO]
                                                            the audit trail as JSON Lines on stdout, oldest first (--from

@@ -1,6 +1,7 @@
 // `npm run admin -- replay | verify-chain`: rebuild every read model from the log into a fresh
 // file (and compare it with the live ones), and walk the log's hash chains. Both draw a progress
 // bar on stderr. Also the helpers the other CLI modules share to reach the live read models.
+import { readModelsPath, webhooksDbPath } from '../config.ts';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { DatabaseSync } from 'node:sqlite';
@@ -28,10 +29,6 @@ export const REPLAY_OPTIONS = {
   out: { type: 'string' },
 } as const;
 
-/** This node's read models, as the server names them (src/main.ts). */
-export const readModelsPath = (config: Pick<Config, 'dataDir' | 'nodeId'>) => join(config.dataDir, config.nodeId ? `readmodels-${config.nodeId}.db` : 'readmodels.db');
-/** The webhook deliveries every node of the data directory shares. */
-export const webhooksDbPath = (config: Pick<Config, 'dataDir'>) => join(config.dataDir, 'webhooks.db');
 
 /** Opens a live read-model database and brings `projections` up to the head of the log, exactly as
  * the server does; safe while it runs (the runner never applies an event twice), and it makes the

@@ -6,7 +6,8 @@ import { deliveryCounts, getDelivery, listDeliveries, redeliver, type DeliveryVi
 import { DomainError } from '../domain/errors.ts';
 import { tenantDecider, tenantStream } from '../domain/tenant/index.ts';
 import { loadState } from '../eventstore/handle-command.ts';
-import { openCaughtUp, webhooksDbPath, type CliContext } from './replay.ts';
+import { openCaughtUp, type CliContext } from './replay.ts';
+import { webhooksDbPath } from '../config.ts';
 
 export const WEBHOOKS_HELP = `  webhooks list --tenant T [--status pending|delivered|dead] [--limit N] [--page-token TOKEN] [--json]
                                                            the tenant's webhook deliveries, newest first
