@@ -1,0 +1,25 @@
+// A tenantOf for createPersistentWebhookDelivery, read from the webhook_endpoints table that the
+// webhooks projection (projections/webhooks) builds in each node's webhooks.db: the URL, the
+// current secret, and the previous one while a rotation's grace period runs (as the SQLite
+// worker signs). Rows are read per event (one indexed lookup), so a change is seen at once.
+import type { DatabaseSync } from 'node:sqlite';
+import { ensureWebhookSchema } from '../../../projections/webhooks/index.ts';
+import type { WebhookEndpoint } from './decisions.ts';
+
+export type EndpointRow = { url: string; secret_enc: string | null; previous_secret_enc: string | null; rotated_at: number | null };
+
+/** Pure: the encrypted secrets to sign with at `now`: the current one, then the previous one
+ * while now - rotated_at < graceMs (the same rule as the SQLite worker). */
+export const endpointOf = (row: EndpointRow | undefined, now: number, graceMs: number): WebhookEndpoint | undefined => {
+  if (!row) return undefined;
+  const secretsEnc = row.secret_enc ? [row.secret_enc] : [];
+  if (row.secret_enc && row.previous_secret_enc && row.rotated_at !== null && now - row.rotated_at < graceMs) secretsEnc.push(row.previous_secret_enc);
+  return { url: row.url, secretsEnc };
+};
+
+export const createEndpointLookup = (o: { db: DatabaseSync; now: () => number; secretGraceMs?: number }): ((tenantId: string) => WebhookEndpoint | undefined) => {
+  ensureWebhookSchema(o.db);
+  const graceMs = o.secretGraceMs ?? 24 * 3600_000;
+  const q = o.db.prepare('SELECT url, secret_enc, previous_secret_enc, rotated_at FROM webhook_endpoints WHERE tenant_id = ?');
+  return (tenantId) => endpointOf(q.get(tenantId) as EndpointRow | undefined, o.now(), graceMs);
+};
