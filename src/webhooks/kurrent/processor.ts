@@ -93,6 +93,14 @@ export const createDeliveryProcessor = (o: DeliveryProcessorOptions): DeliveryPr
   const stopAc = new AbortController();
   const jobs = new Set<Promise<void>>();
 
+  const record = (a: DeliveryAttempt) => {
+    try {
+      o.onAttempt?.(a);
+    } catch (err) {
+      log.warn({ deliveryId: a.deliveryId, err: errorText(err) }, 'webhook attempt could not be recorded');
+    }
+  };
+
   const answer = async (what: string, ctx: object, reply: () => Promise<void>) => {
     try {
       await reply();
@@ -143,14 +151,13 @@ export const createDeliveryProcessor = (o: DeliveryProcessorOptions): DeliveryPr
     }
     const started = now();
     const plan = lookupError ? undefined : planDelivery({ event: e, endpoint, decrypt, now: started, maxAgeMs });
-    if (plan?.kind === 'skip') {
-      log.info({ ...base, reason: plan.reason }, 'webhook not sent');
-      return answer('ack', base, p.reply.ack);
-    }
+    // Not logged: most are tenants without a webhook URL (the SQLite projector skips those silently
+    // too), and on a group's first start, the log's old history.
+    if (plan?.kind === 'skip') return answer('ack', base, p.reply.ack);
     const deliveryId = plan?.kind === 'send' ? plan.deliveryId : deliveryIdOf(e.id);
     if (plan?.kind === 'park') {
       log.warn({ ...base, deliveryId, reason: plan.reason }, 'webhook delivery parked');
-      o.onAttempt?.({ deliveryId, eventId: e.id, tenantId, attempt: base.attempt, at: started, durationMs: 0, statusCode: null, error: plan.reason, outcome: 'parked' });
+      record({ deliveryId, eventId: e.id, tenantId, attempt: base.attempt, at: started, durationMs: 0, statusCode: null, error: plan.reason, outcome: 'parked' });
       return answer('nack', base, () => p.reply.nack('park', plan.reason));
     }
     const result = plan ? await post(plan.url, plan.body, plan.headers, signal) : { error: lookupError! };
@@ -161,7 +168,7 @@ export const createDeliveryProcessor = (o: DeliveryProcessorOptions): DeliveryPr
     const error = isSuccess(result) ? null : 'status' in result ? `http ${result.status}` : result.error;
     const outcome = next === 'ack' ? 'delivered' : next.nack === 'retry' ? 'retrying' : 'parked';
     const ctx = { ...base, deliveryId, statusCode, durationMs };
-    o.onAttempt?.({ deliveryId, eventId: e.id, tenantId, attempt: base.attempt, at: started, durationMs, statusCode, error, outcome });
+    record({ deliveryId, eventId: e.id, tenantId, attempt: base.attempt, at: started, durationMs, statusCode, error, outcome });
     if (next === 'ack') {
       log.info(ctx, 'webhook delivered');
       return answer('ack', ctx, p.reply.ack);
