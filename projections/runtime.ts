@@ -8,7 +8,7 @@
 // rebuild) it resumes exactly there.
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { DatabaseSync } from 'node:sqlite';
+import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import type { EventStore, StoredEvent } from '../src/eventstore/port.ts';
 import { isUnavailable } from '../src/eventstore/sqlite/errors.ts';
 
@@ -315,4 +315,16 @@ export const createProjectionRunner = (opts: ProjectionRunnerOptions): Projectio
       if (!wasRunning) await stopLoop();
     },
   };
+};
+
+const statements = new WeakMap<DatabaseSync, Map<string, StatementSync>>();
+
+/** A prepared statement, compiled once per database and SQL text (node:sqlite has no statement
+ * cache of its own, and compiling on every call dominated the hot paths). */
+export const prepared = (db: DatabaseSync, sql: string): StatementSync => {
+  let cache = statements.get(db);
+  if (!cache) statements.set(db, (cache = new Map()));
+  let st = cache.get(sql);
+  if (!st) cache.set(sql, (st = db.prepare(sql)));
+  return st;
 };

@@ -7,6 +7,7 @@ import type { StoredEvent } from '../../src/eventstore/port.ts';
 import { tenantOf, userOf } from '../../src/webhooks/events.ts';
 import { clampLimit, decodePageToken, encodePageToken } from '../webhooks/queries.ts';
 import type { Projection } from '../runtime.ts';
+import { prepared } from '../runtime.ts';
 import { AUDIT_ACTIONS } from './actions.ts';
 import { truncateIp } from './ip.ts';
 
@@ -51,7 +52,7 @@ export const auditProjection: Projection = {
     if (!spec || !tenantId) return;
     const d = (e.data ?? {}) as Record<string, unknown>;
     const m = e.metadata ?? {};
-    db.prepare(
+    prepared(db, 
       `INSERT OR IGNORE INTO audit_log (position, at, tenant_id, key_id, actor, user_id, action, event_type, channel, outcome, client_ip, destination, stream, request_id)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ).run(
@@ -121,7 +122,7 @@ export const queryAudit = (
   if (q.from !== undefined && q.to !== undefined && q.from > q.to) throw new DomainError('INVALID_ARGUMENT', 'from: expected a time before to');
   const limit = clampLimit(q.limit, 100, 1000);
   const w = where(q, decodePageToken(q.pageToken) ?? 0);
-  const rows = db.prepare(`SELECT * FROM audit_log WHERE ${w.sql} ORDER BY position LIMIT ?`).all(...w.args, limit + 1);
+  const rows = prepared(db, `SELECT * FROM audit_log WHERE ${w.sql} ORDER BY position LIMIT ?`).all(...w.args, limit + 1);
   const records = rows.slice(0, limit).map(toRecord);
   return { records, nextPageToken: rows.length > limit ? encodePageToken(records[records.length - 1].position) : '' };
 };
@@ -132,7 +133,7 @@ export function* auditJsonLines(db: DatabaseSync, f: AuditFilter = {}, pageSize 
   let after = 0;
   for (;;) {
     const w = where(f, after);
-    const rows = db.prepare(`SELECT * FROM audit_log WHERE ${w.sql} ORDER BY position LIMIT ?`).all(...w.args, pageSize);
+    const rows = prepared(db, `SELECT * FROM audit_log WHERE ${w.sql} ORDER BY position LIMIT ?`).all(...w.args, pageSize);
     for (const r of rows) yield JSON.stringify(toRecord(r));
     if (rows.length < pageSize) return;
     after = (rows[rows.length - 1] as { position: number }).position;
@@ -141,4 +142,4 @@ export function* auditJsonLines(db: DatabaseSync, f: AuditFilter = {}, pageSize 
 
 /** Streams a user's events touched (for the auditor's history command). */
 export const auditStreamsOfUser = (db: DatabaseSync, tenantId: string, userId: string): string[] =>
-  (db.prepare('SELECT DISTINCT stream FROM audit_log WHERE tenant_id = ? AND user_id = ?').all(tenantId, userId) as { stream: string }[]).map((r) => r.stream);
+  (prepared(db, 'SELECT DISTINCT stream FROM audit_log WHERE tenant_id = ? AND user_id = ?').all(tenantId, userId) as { stream: string }[]).map((r) => r.stream);

@@ -13,6 +13,7 @@
 import type { DatabaseSync } from 'node:sqlite';
 import type { StoredEvent } from '../../src/eventstore/port.ts';
 import type { Projection } from '../runtime.ts';
+import { prepared } from '../runtime.ts';
 
 /** Rows older than this (relative to the newest event) can no longer matter: policies look back at most a day. */
 const RETAIN_MS = 2 * 86_400_000;
@@ -78,16 +79,16 @@ export const createMfaVerificationsProjection = (opts: { userKeyOf: (userId: str
     const v = toVerification(event, opts.userKeyOf);
     if (!v) return;
     // Idempotent on the global position: a replayed event is ignored.
-    db.prepare('INSERT OR IGNORE INTO mfa_verifications (position, tenant_id, user_key, channel, purpose, verified_at) VALUES (?, ?, ?, ?, ?, ?)').run(
+    prepared(db, 'INSERT OR IGNORE INTO mfa_verifications (position, tenant_id, user_key, channel, purpose, verified_at) VALUES (?, ?, ?, ?, ?, ?)').run(
       event.position, v.tenantId, v.userKey, v.channel, v.purpose, v.at,
     );
-    if (event.position % PRUNE_EVERY === 0) db.prepare('DELETE FROM mfa_verifications WHERE verified_at < ?').run(v.at - RETAIN_MS);
+    if (event.position % PRUNE_EVERY === 0) prepared(db, 'DELETE FROM mfa_verifications WHERE verified_at < ?').run(v.at - RETAIN_MS);
   },
 });
 
 /** Channels verified for the user at or after sinceMs (epoch ms). */
 export const channelsVerifiedSince = (db: DatabaseSync, tenantId: string, userKey: string, sinceMs: number): Set<string> => {
-  const rows = db.prepare('SELECT DISTINCT channel FROM mfa_verifications WHERE tenant_id = ? AND user_key = ? AND verified_at >= ?').all(tenantId, userKey, sinceMs) as { channel: string }[];
+  const rows = prepared(db, 'SELECT DISTINCT channel FROM mfa_verifications WHERE tenant_id = ? AND user_key = ? AND verified_at >= ?').all(tenantId, userKey, sinceMs) as { channel: string }[];
   return new Set(rows.map((r) => r.channel));
 };
 

@@ -7,13 +7,14 @@ import type { OtpDeliveryFailed, OtpIssued } from '../../src/domain/otp/events.t
 import { parseOtpStream } from '../../src/domain/otp/stream.ts';
 import type { StoredEvent } from '../../src/eventstore/port.ts';
 import type { Projection } from '../runtime.ts';
+import { prepared } from '../runtime.ts';
 
 /** Rows older than this (by event time, so a replay prunes alike) are deleted. */
 export const OTP_COUNTERS_RETENTION_MS = 2 * 24 * 3600 * 1000;
 
 export const otpCountersProjection: Projection = {
   name: 'otp-counters',
-  version: 1,
+  version: 2,
   canHandle: ['OtpIssued', 'OtpDeliveryFailed'],
   init: (db) => {
     db.exec(`
@@ -22,37 +23,52 @@ export const otpCountersProjection: Projection = {
         country TEXT, issued_at INTEGER NOT NULL, failed INTEGER NOT NULL DEFAULT 0);
       CREATE INDEX IF NOT EXISTS otp_sends_destination ON otp_sends(tenant_id, destination_hash, issued_at);
       CREATE INDEX IF NOT EXISTS otp_sends_tenant ON otp_sends(tenant_id, channel, issued_at);
-      CREATE INDEX IF NOT EXISTS otp_sends_issued ON otp_sends(issued_at);`);
+      CREATE INDEX IF NOT EXISTS otp_sends_issued ON otp_sends(issued_at);
+      CREATE TABLE IF NOT EXISTS otp_tenant_daily (
+        tenant_id TEXT NOT NULL, channel TEXT NOT NULL, day INTEGER NOT NULL, sent INTEGER NOT NULL,
+        PRIMARY KEY (tenant_id, channel, day));`);
   },
-  reset: (db) => db.exec('DELETE FROM otp_sends'),
+  reset: (db) => db.exec('DELETE FROM otp_sends; DELETE FROM otp_tenant_daily;'),
   evolve: (db, event: StoredEvent) => {
     const where = parseOtpStream(event.streamName);
     if (!where) return;
     if (event.type === 'OtpIssued') {
       const d = event.data as OtpIssued['data'];
-      db.prepare('INSERT OR IGNORE INTO otp_sends (otp_id, tenant_id, channel, destination_hash, country, issued_at) VALUES (?, ?, ?, ?, ?, ?)')
+      const inserted = prepared(db, 'INSERT OR IGNORE INTO otp_sends (otp_id, tenant_id, channel, destination_hash, country, issued_at) VALUES (?, ?, ?, ?, ?, ?)')
         .run(d.otpId, where.tenantId, where.channel, where.destinationHash, d.country, d.issuedAt);
-      db.prepare('DELETE FROM otp_sends WHERE issued_at < ?').run(d.issuedAt - OTP_COUNTERS_RETENTION_MS);
+      // The daily quota reads one counter row instead of counting the day's sends (O(1) per send).
+      if (inserted.changes === 1) bumpDaily(db, where.tenantId, where.channel, dayOf(d.issuedAt), 1);
+      prepared(db, 'DELETE FROM otp_sends WHERE issued_at < ?').run(d.issuedAt - OTP_COUNTERS_RETENTION_MS);
+      prepared(db, 'DELETE FROM otp_tenant_daily WHERE day < ?').run(dayOf(d.issuedAt - OTP_COUNTERS_RETENTION_MS));
     } else if (event.type === 'OtpDeliveryFailed') {
-      db.prepare('UPDATE otp_sends SET failed = 1 WHERE otp_id = ?').run((event.data as OtpDeliveryFailed['data']).otpId);
+      const row = prepared(db, 'UPDATE otp_sends SET failed = 1 WHERE otp_id = ? AND failed = 0 RETURNING tenant_id, channel, issued_at')
+        .get((event.data as OtpDeliveryFailed['data']).otpId) as { tenant_id: string; channel: string; issued_at: number } | undefined;
+      if (row) bumpDaily(db, row.tenant_id, row.channel, dayOf(row.issued_at), -1);
     }
   },
 };
 
+const DAY_MS = 24 * 3600 * 1000;
+/** UTC day number of an epoch-ms time. */
+const dayOf = (ms: number) => Math.floor(ms / DAY_MS);
+const bumpDaily = (db: DatabaseSync, tenantId: string, channel: string, day: number, by: number) =>
+  prepared(db, 'INSERT INTO otp_tenant_daily (tenant_id, channel, day, sent) VALUES (?, ?, ?, ?) ON CONFLICT DO UPDATE SET sent = sent + excluded.sent').run(tenantId, channel, day, by);
+
 /** issuedAt (epoch ms, ascending) of the codes sent to one destination since sinceMs. */
 export const destinationSendTimes = (db: DatabaseSync, tenantId: string, destinationHash: string, sinceMs: number): number[] =>
-  (db.prepare('SELECT issued_at FROM otp_sends WHERE tenant_id = ? AND destination_hash = ? AND issued_at >= ? AND failed = 0 ORDER BY issued_at')
+  (prepared(db, 'SELECT issued_at FROM otp_sends WHERE tenant_id = ? AND destination_hash = ? AND issued_at >= ? AND failed = 0 ORDER BY issued_at')
     .all(tenantId, destinationHash, sinceMs) as { issued_at: number }[]).map((r) => r.issued_at);
 
 /** Codes sent to one destination since sinceMs. */
 export const countSends = (db: DatabaseSync, tenantId: string, destinationHash: string, sinceMs: number): number =>
-  (db.prepare('SELECT count(*) AS n FROM otp_sends WHERE tenant_id = ? AND destination_hash = ? AND issued_at >= ? AND failed = 0')
+  (prepared(db, 'SELECT count(*) AS n FROM otp_sends WHERE tenant_id = ? AND destination_hash = ? AND issued_at >= ? AND failed = 0')
     .get(tenantId, destinationHash, sinceMs) as { n: number }).n;
 
-/** Codes a tenant sent on a channel since sinceMs (e.g. the start of the UTC day for the daily quota). */
-export const countTenantSends = (db: DatabaseSync, tenantId: string, channel: 'sms' | 'email', sinceMs: number): number =>
-  (db.prepare('SELECT count(*) AS n FROM otp_sends WHERE tenant_id = ? AND channel = ? AND issued_at >= ? AND failed = 0')
-    .get(tenantId, channel, sinceMs) as { n: number }).n;
+/** Codes a tenant sent on a channel since sinceMs, which must be the start of a UTC day (the daily quota). */
+export const countTenantSends = (db: DatabaseSync, tenantId: string, channel: 'sms' | 'email', sinceMs: number): number => {
+  if (sinceMs % DAY_MS !== 0) throw new Error('countTenantSends: sinceMs must be the start of a UTC day');
+  return (prepared(db, 'SELECT coalesce(sum(sent), 0) AS n FROM otp_tenant_daily WHERE tenant_id = ? AND channel = ? AND day >= ?').get(tenantId, channel, dayOf(sinceMs)) as { n: number }).n;
+};
 
 /** The counters port of the OTP service (src/app/otp.ts) over this read model. */
 export const createOtpCountersFromDb = (db: DatabaseSync) => ({

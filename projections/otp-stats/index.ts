@@ -8,6 +8,7 @@ import type { OtpEvent, OtpRef } from '../../src/domain/otp/events.ts';
 import { parseOtpStream } from '../../src/domain/otp/stream.ts';
 import type { StoredEvent } from '../../src/eventstore/port.ts';
 import type { Projection } from '../runtime.ts';
+import { prepared } from '../runtime.ts';
 
 const COLUMN: Partial<Record<OtpEvent['type'], string>> = {
   OtpIssued: 'sent',
@@ -38,14 +39,14 @@ export const otpStatsProjection: Projection = {
     const column = COLUMN[event.type as OtpEvent['type']];
     const where = parseOtpStream(event.streamName);
     if (!column || !where) return;
-    const seen = db.prepare('SELECT position FROM otp_stats_position WHERE id = 1').get() as { position: number } | undefined;
+    const seen = prepared(db, 'SELECT position FROM otp_stats_position WHERE id = 1').get() as { position: number } | undefined;
     if (seen && event.position <= seen.position) return;
     const d = event.data as OtpRef;
-    db.prepare(
+    prepared(db, 
       `INSERT INTO otp_stats_daily (tenant_id, day, country, channel, ${column}) VALUES (?, ?, ?, ?, 1)
        ON CONFLICT (tenant_id, day, country, channel) DO UPDATE SET ${column} = ${column} + 1`,
     ).run(where.tenantId, utcDay(d.issuedAt), d.country ?? '', where.channel);
-    db.prepare('INSERT INTO otp_stats_position (id, position) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET position = excluded.position').run(event.position);
+    prepared(db, 'INSERT INTO otp_stats_position (id, position) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET position = excluded.position').run(event.position);
   },
 };
 
@@ -69,7 +70,7 @@ export const getOtpStats = (
   tenantId: string,
   filter: { fromDay?: string; toDay?: string; country?: string; channel?: 'sms' | 'email' } = {},
 ): OtpStatsRow[] => {
-  const rows = db.prepare(
+  const rows = prepared(db, 
     `SELECT day, country, channel, sent, delivered, failed, verified, locked FROM otp_stats_daily
      WHERE tenant_id = ? AND day >= ? AND day <= ? AND (? IS NULL OR country = ?) AND (? IS NULL OR channel = ?)
      ORDER BY day DESC, channel, country`,

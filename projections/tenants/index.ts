@@ -3,6 +3,7 @@ import type { DatabaseSync } from 'node:sqlite';
 import type { TenantSettings } from '../../src/domain/tenant/index.ts';
 import type { StoredEvent } from '../../src/eventstore/port.ts';
 import type { Projection } from '../runtime.ts';
+import { prepared } from '../runtime.ts';
 
 export const tenantsProjection: Projection = {
   name: 'tenants',
@@ -23,21 +24,21 @@ export const tenantsProjection: Projection = {
     const d = event.data as Record<string, any>;
     switch (event.type) {
       case 'TenantCreated':
-        db.prepare('INSERT OR IGNORE INTO tenants (tenant_id, name, created_at, settings) VALUES (?, ?, ?, ?)').run(d.tenantId, d.name, d.at, JSON.stringify(d.settings ?? {}));
+        prepared(db, 'INSERT OR IGNORE INTO tenants (tenant_id, name, created_at, settings) VALUES (?, ?, ?, ?)').run(d.tenantId, d.name, d.at, JSON.stringify(d.settings ?? {}));
         break;
       case 'ApiKeyIssued':
-        db.prepare('INSERT OR IGNORE INTO api_keys (key_hash, key_id, tenant_id, name, prefix, created_at) VALUES (?, ?, ?, ?, ?, ?)').run(d.keyHash, d.keyId, d.tenantId, d.name, d.prefix, d.at);
+        prepared(db, 'INSERT OR IGNORE INTO api_keys (key_hash, key_id, tenant_id, name, prefix, created_at) VALUES (?, ?, ?, ?, ?, ?)').run(d.keyHash, d.keyId, d.tenantId, d.name, d.prefix, d.at);
         break;
       case 'ApiKeyRevoked':
-        db.prepare('UPDATE api_keys SET revoked = 1 WHERE key_id = ? AND tenant_id = ?').run(d.keyId, d.tenantId);
+        prepared(db, 'UPDATE api_keys SET revoked = 1 WHERE key_id = ? AND tenant_id = ?').run(d.keyId, d.tenantId);
         break;
       case 'TenantSettingsChanged': {
-        const row = db.prepare('SELECT settings FROM tenants WHERE tenant_id = ?').get(d.tenantId) as { settings: string } | undefined;
-        if (row) db.prepare('UPDATE tenants SET settings = ? WHERE tenant_id = ?').run(JSON.stringify({ ...JSON.parse(row.settings), ...d.settings }), d.tenantId);
+        const row = prepared(db, 'SELECT settings FROM tenants WHERE tenant_id = ?').get(d.tenantId) as { settings: string } | undefined;
+        if (row) prepared(db, 'UPDATE tenants SET settings = ? WHERE tenant_id = ?').run(JSON.stringify({ ...JSON.parse(row.settings), ...d.settings }), d.tenantId);
         break;
       }
       case 'WebhookSecretRotated':
-        db.prepare('UPDATE tenants SET webhook_secret_enc = ? WHERE tenant_id = ?').run(d.secretEnc, d.tenantId);
+        prepared(db, 'UPDATE tenants SET webhook_secret_enc = ? WHERE tenant_id = ?').run(d.secretEnc, d.tenantId);
         break;
     }
   },
@@ -57,15 +58,15 @@ const toTenant = (r: any): TenantRow => ({ tenantId: r.tenant_id, name: r.name, 
 const toKey = (r: any): ApiKeyRow => ({ keyId: r.key_id, tenantId: r.tenant_id, name: r.name, prefix: r.prefix, createdAt: r.created_at, revoked: r.revoked === 1 });
 
 export const findKeyByHash = (db: DatabaseSync, keyHash: string): ApiKeyRow | undefined => {
-  const r = db.prepare('SELECT * FROM api_keys WHERE key_hash = ?').get(keyHash);
+  const r = prepared(db, 'SELECT * FROM api_keys WHERE key_hash = ?').get(keyHash);
   return r ? toKey(r) : undefined;
 };
 
 export const getTenant = (db: DatabaseSync, tenantId: string): TenantRow | undefined => {
-  const r = db.prepare('SELECT * FROM tenants WHERE tenant_id = ?').get(tenantId);
+  const r = prepared(db, 'SELECT * FROM tenants WHERE tenant_id = ?').get(tenantId);
   return r ? toTenant(r) : undefined;
 };
 
-export const listTenants = (db: DatabaseSync): TenantRow[] => db.prepare('SELECT * FROM tenants ORDER BY created_at, tenant_id').all().map(toTenant);
+export const listTenants = (db: DatabaseSync): TenantRow[] => prepared(db, 'SELECT * FROM tenants ORDER BY created_at, tenant_id').all().map(toTenant);
 
-export const listKeys = (db: DatabaseSync, tenantId: string): ApiKeyRow[] => db.prepare('SELECT * FROM api_keys WHERE tenant_id = ? ORDER BY created_at, key_id').all(tenantId).map(toKey);
+export const listKeys = (db: DatabaseSync, tenantId: string): ApiKeyRow[] => prepared(db, 'SELECT * FROM api_keys WHERE tenant_id = ? ORDER BY created_at, key_id').all(tenantId).map(toKey);

@@ -9,6 +9,7 @@ import type { DatabaseSync } from 'node:sqlite';
 import type { StoredEvent } from '../../src/eventstore/port.ts';
 import { toWebhookMessage, WEBHOOK_EVENT_TYPES, webhookBody } from '../../src/webhooks/events.ts';
 import type { Projection } from '../runtime.ts';
+import { prepared } from '../runtime.ts';
 
 /** Tables the worker writes: replay --verify does not compare them. */
 export const WEBHOOK_OPERATIONAL_TABLES = ['webhook_delivery_state', 'webhook_attempts'];
@@ -40,14 +41,14 @@ const onTenantEvent = (db: DatabaseSync, e: StoredEvent) => {
   const d = e.data as D;
   const tenantId = String(d.tenantId ?? '');
   if (!tenantId) return;
-  db.prepare('INSERT OR IGNORE INTO webhook_endpoints (tenant_id) VALUES (?)').run(tenantId);
+  prepared(db, 'INSERT OR IGNORE INTO webhook_endpoints (tenant_id) VALUES (?)').run(tenantId);
   switch (e.type) {
     case 'TenantCreated':
     case 'TenantSettingsChanged':
-      if (typeof d.settings?.webhookUrl === 'string') db.prepare('UPDATE webhook_endpoints SET url = ? WHERE tenant_id = ?').run(d.settings.webhookUrl, tenantId);
+      if (typeof d.settings?.webhookUrl === 'string') prepared(db, 'UPDATE webhook_endpoints SET url = ? WHERE tenant_id = ?').run(d.settings.webhookUrl, tenantId);
       break;
     case 'WebhookSecretRotated':
-      db.prepare('UPDATE webhook_endpoints SET previous_secret_enc = secret_enc, secret_enc = ?, rotated_at = ? WHERE tenant_id = ?').run(
+      prepared(db, 'UPDATE webhook_endpoints SET previous_secret_enc = secret_enc, secret_enc = ?, rotated_at = ? WHERE tenant_id = ?').run(
         d.secretEnc,
         typeof d.at === 'number' ? d.at : e.recordedAt.getTime(),
         tenantId,
@@ -69,14 +70,14 @@ export const webhooksProjection: Projection = {
     if (TENANT_EVENTS.includes(e.type)) return onTenantEvent(db, e);
     const m = toWebhookMessage(e);
     if (!m) return;
-    const endpoint = db.prepare('SELECT url FROM webhook_endpoints WHERE tenant_id = ?').get(m.tenantId) as { url: string } | undefined;
+    const endpoint = prepared(db, 'SELECT url FROM webhook_endpoints WHERE tenant_id = ?').get(m.tenantId) as { url: string } | undefined;
     if (!endpoint?.url) return; // no webhook configured when it happened: nothing to deliver
     const id = deliveryIdOf(e.id);
     const at = e.recordedAt.getTime();
-    db.prepare(
+    prepared(db, 
       'INSERT OR IGNORE INTO webhook_deliveries (delivery_id, tenant_id, event_id, position, event, channel, body, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
     ).run(id, m.tenantId, e.id, e.position, m.event, m.channel, webhookBody(m), at);
-    db.prepare(
+    prepared(db, 
       "INSERT OR IGNORE INTO webhook_delivery_state (delivery_id, tenant_id, status, next_attempt_at, updated_at) VALUES (?, ?, 'pending', ?, ?)",
     ).run(id, m.tenantId, at, at);
   },

@@ -1,5 +1,6 @@
 // The delivery log: listing (newest first, by status, paginated), one delivery with its attempts,
 // and redeliver. Used by the admin API and the CLI.
+import { prepared } from '../runtime.ts';
 import type { DatabaseSync } from 'node:sqlite';
 import { DomainError } from '../../src/domain/errors.ts';
 
@@ -81,7 +82,7 @@ export const listDeliveries = (
 };
 
 export const getDelivery = (db: DatabaseSync, tenantId: string, deliveryId: string): (DeliveryView & { body: string; attemptLog: AttemptView[] }) | undefined => {
-  const r = db.prepare(`${SELECT.replace('d.created_at,', 'd.created_at, d.body,')} WHERE d.tenant_id = ? AND d.delivery_id = ?`).get(tenantId, deliveryId) as any;
+  const r = prepared(db, `${SELECT.replace('d.created_at,', 'd.created_at, d.body,')} WHERE d.tenant_id = ? AND d.delivery_id = ?`).get(tenantId, deliveryId) as any;
   if (!r) return undefined;
   return { ...toView(r), body: r.body, attemptLog: listAttempts(db, deliveryId) };
 };
@@ -95,9 +96,9 @@ export const listAttempts = (db: DatabaseSync, deliveryId: string): AttemptView[
 /** Queues a delivery again, whatever its status, with a fresh retry budget. False when the tenant
  * has no such delivery. The worker sends it on its next pass (call worker.kick() to hurry it). */
 export const redeliver = (db: DatabaseSync, q: { tenantId: string; deliveryId: string; now: number }): boolean => {
-  const d = db.prepare('SELECT delivery_id FROM webhook_deliveries WHERE tenant_id = ? AND delivery_id = ?').get(q.tenantId, q.deliveryId);
+  const d = prepared(db, 'SELECT delivery_id FROM webhook_deliveries WHERE tenant_id = ? AND delivery_id = ?').get(q.tenantId, q.deliveryId);
   if (!d) return false;
-  db.prepare(
+  prepared(db, 
     `INSERT INTO webhook_delivery_state (delivery_id, tenant_id, status, next_attempt_at, updated_at) VALUES (?, ?, 'pending', ?, ?)
      ON CONFLICT (delivery_id) DO UPDATE SET status = 'pending', round_attempts = 0, next_attempt_at = excluded.next_attempt_at, updated_at = excluded.updated_at`,
   ).run(q.deliveryId, q.tenantId, q.now, q.now);

@@ -1,7 +1,7 @@
 // Server-side keys. One master key (SECUREKEY_MASTER_KEY, or a file created once in the data
 // directory) derives a subkey per purpose with HKDF, so that the stream-name hash key, the OTP
 // code HMAC key and the field encryption key are independent.
-import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHmac, createSecretKey, hkdfSync, randomBytes, timingSafeEqual, type KeyObject } from 'node:crypto';
 
 export type Keyring = {
   /** Keyed hash (hex), e.g. of a normalised phone number for a stream name, or of an OTP code. */
@@ -13,11 +13,12 @@ export type Keyring = {
 
 export const createKeyring = (masterKey: Buffer): Keyring => {
   if (masterKey.length < 32) throw new Error(`master key must be at least 32 bytes, got ${masterKey.length}`);
-  const cache = new Map<string, Buffer>();
-  const subkey = (purpose: string): Buffer => {
+  // KeyObjects, derived once per purpose: building a key from raw bytes on every call was a hot spot.
+  const cache = new Map<string, KeyObject>();
+  const subkey = (purpose: string): KeyObject => {
     let k = cache.get(purpose);
     if (!k) {
-      k = Buffer.from(hkdfSync('sha256', masterKey, Buffer.alloc(0), `securekey:${purpose}`, 32));
+      k = createSecretKey(Buffer.from(hkdfSync('sha256', masterKey, Buffer.alloc(0), `securekey:${purpose}`, 32)));
       cache.set(purpose, k);
     }
     return k;
