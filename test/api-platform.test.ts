@@ -198,3 +198,19 @@ describe('platform: per-IP rate limits', () => {
     assert.equal(r.status, 429, 'same socket IP as before: still limited');
   });
 });
+
+describe('platform: behind a trusted proxy', () => {
+  let s: TestServer;
+  before(async () => {
+    s = await startTestServer({ SECUREKEY_TRUST_PROXY: 'true', SECUREKEY_RATE_LIMIT_SEND: '1' });
+  });
+  after(() => s.stop());
+
+  test('with SECUREKEY_TRUST_PROXY the client IP comes from X-Forwarded-For: each client has its own bucket', async () => {
+    const t = await s.createTenant('proxied');
+    const send = (ip: string, phone: string) => s.post('/api/v1/otp/send', { phone, purpose: 'login' }, { 'x-api-key': t.apiKey, 'x-forwarded-for': `${ip}, 10.0.0.1` });
+    assert.equal((await send('203.0.113.1', '01011110001')).status, 200);
+    assert.equal((await send('203.0.113.1', '01011110002')).status, 429);
+    assert.equal((await send('203.0.113.2', '01011110003')).status, 200);
+  });
+});

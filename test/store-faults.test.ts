@@ -72,3 +72,20 @@ test('store unavailable at start-up: the server starts anyway, is not ready, the
     rmSync(dataDir, { recursive: true, force: true });
   }
 });
+
+test('pointed at a KurrentDB address where nothing listens: the server starts, is not ready, and answers 503 quickly', async () => {
+  const s = await startTestServer({ SECUREKEY_EVENTSTORE: 'kurrentdb://127.0.0.1:1?tls=false' });
+  try {
+    const ready = await fetch(`${s.url}/readyz`);
+    assert.equal(ready.status, 503);
+    assert.equal(((await ready.json()) as { store: string }).store, 'unavailable');
+    const started = Date.now();
+    const r = await s.admin('POST', '/api/v1/admin/tenants', { name: 'nowhere' });
+    assert.ok(Date.now() - started < 3000, `answered after ${Date.now() - started} ms`);
+    assert.equal(r.status, 503);
+    assert.equal(r.body.code, 'UNAVAILABLE');
+    assert.equal((await fetch(`${s.url}/healthz`)).status, 200);
+  } finally {
+    await s.stop();
+  }
+});
