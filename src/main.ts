@@ -34,9 +34,7 @@ import { createOtpCountersFromDb, otpCountersProjection } from '../projections/o
 import { otpStatsProjection } from '../projections/otp-stats/index.ts';
 import { auditProjection } from '../projections/audit/index.ts';
 import { webhooksProjection } from '../projections/webhooks/index.ts';
-import { createWebhookWorker } from './webhooks/worker.ts';
-import { runWhileLeader } from './webhooks/leader.ts';
-import { randomUUID } from 'node:crypto';
+import { startWebhookDelivery } from './webhooks/delivery.ts';
 import { createTotpImpl } from './api/services/totp.ts';
 import { createWebAuthnImpl } from './api/services/webauthn.ts';
 import { PushService } from './gen/securekey/v1/push_pb.js';
@@ -100,28 +98,7 @@ export const startSecureKey = async (config: Config, opts: StartOptions = {}): P
       logger.warn({ err: err.message }, 'event store unavailable at start-up; serving 503 until it is back');
     }
   }
-  const webhooks = createWebhookWorker({
-    db: webhookDb,
-    keyring,
-    now,
-    log: logger.child({ component: 'webhooks' }),
-    timeoutMs: config.webhooks.timeoutMs,
-    maxAttempts: config.webhooks.maxAttempts,
-    backoff: { baseMs: config.webhooks.backoffBaseMs, maxMs: config.webhooks.backoffMaxMs },
-  });
-  const leadership = runWhileLeader({
-    db: webhookDb,
-    name: 'webhook-delivery',
-    holder: `${config.nodeId || 'node'}:${process.pid}:${randomUUID()}`,
-    ttlMs: 10_000,
-    now,
-    onGain: () => {
-      logger.info('this node delivers webhooks');
-      webhooks.start();
-    },
-    onLose: () => webhooks.stop(),
-    onError: (err) => logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'webhook leader lease'),
-  });
+  const webhooks = startWebhookDelivery({ config, db: webhookDb, keyring, now, logger, settle: (p) => webhookRunner.waitFor(p, 5000) });
 
   const settle = async (position: number) => {
     if (position > 0) await runner.waitFor(position, config.readYourWritesTimeoutMs);
@@ -203,7 +180,7 @@ export const startSecureKey = async (config: Config, opts: StartOptions = {}): P
     (stopping ??= (async () => {
       logger.info({ inFlight: server.inFlight() }, 'shutting down: draining');
       await server.close(config.shutdownGraceMs);
-      await leadership.stop();
+      await webhooks.stop();
       await webhookRunner.stop();
       await runner.stop();
       await pushSender.close();

@@ -1,0 +1,65 @@
+// Chooses how this node delivers webhooks. SQLite: one deliverer per data directory (a lease on
+// the shared webhooks database) running the worker. KurrentDB: every node is a competing
+// consumer of one persistent subscription, so nodes share the work.
+import { randomUUID } from 'node:crypto';
+import type { DatabaseSync } from 'node:sqlite';
+import type { Logger } from 'pino';
+import type { Config } from '../config.ts';
+import type { Keyring } from '../crypto/keyring.ts';
+import { createEndpointLookup, createPersistentWebhookDelivery } from './kurrent/index.ts';
+import { runWhileLeader } from './leader.ts';
+import { createWebhookWorker } from './worker.ts';
+
+export type WebhookDelivery = { kick: () => void; stop: () => Promise<void> };
+
+export const startWebhookDelivery = (o: {
+  config: Config;
+  db: DatabaseSync;
+  keyring: Keyring;
+  now: () => number;
+  logger: Logger;
+  /** Waits until the shared webhook projection includes a position (KurrentDB mode). */
+  settle: (position: number) => Promise<void>;
+}): WebhookDelivery => {
+  const { config, db, keyring, now } = o;
+  const log = o.logger.child({ component: 'webhooks' });
+  if (config.eventStore !== 'sqlite') {
+    const d = createPersistentWebhookDelivery({
+      connectionString: config.eventStore,
+      keyring,
+      now,
+      log,
+      tenantOf: createEndpointLookup({ db, now }),
+      settle: o.settle,
+      timeoutMs: config.webhooks.timeoutMs,
+      maxRetries: config.webhooks.maxAttempts - 1,
+      // Each delay is held in memory by the consumer: cap it so events do not sit for an hour.
+      backoff: { baseMs: config.webhooks.backoffBaseMs, maxMs: Math.min(config.webhooks.backoffMaxMs, 60_000) },
+    });
+    void d.start();
+    return { kick: () => void d.replayParked().catch((err) => log.warn({ err: String(err) }, 'replaying parked webhooks failed')), stop: () => d.stop() };
+  }
+  const worker = createWebhookWorker({
+    db,
+    keyring,
+    now,
+    log,
+    timeoutMs: config.webhooks.timeoutMs,
+    maxAttempts: config.webhooks.maxAttempts,
+    backoff: { baseMs: config.webhooks.backoffBaseMs, maxMs: config.webhooks.backoffMaxMs },
+  });
+  const leadership = runWhileLeader({
+    db,
+    name: 'webhook-delivery',
+    holder: `${config.nodeId || 'node'}:${process.pid}:${randomUUID()}`,
+    ttlMs: 10_000,
+    now,
+    onGain: () => {
+      log.info({}, 'this node delivers webhooks');
+      worker.start();
+    },
+    onLose: () => worker.stop(),
+    onError: (err) => log.warn({ err: err instanceof Error ? err.message : String(err) }, 'webhook leader lease'),
+  });
+  return { kick: worker.kick, stop: () => leadership.stop() };
+};
