@@ -8,6 +8,7 @@ import { SmsOtpService } from '../src/gen/securekey/v1/otp_pb.js';
 import { createFaultSwitch } from './helpers/faulty-store.ts';
 import { grpcCall } from './helpers/grpc.ts';
 import { startTestServer } from './helpers/server.ts';
+import { startChildServer } from './helpers/child-server.ts';
 
 const until = async (what: string, fn: () => Promise<boolean>, ms = 10_000) => {
   const started = Date.now();
@@ -73,19 +74,23 @@ test('store unavailable at start-up: the server starts anyway, is not ready, the
   }
 });
 
-test('pointed at a KurrentDB address where nothing listens: the server starts, is not ready, and answers 503 quickly', async () => {
-  const s = await startTestServer({ SECUREKEY_EVENTSTORE: 'kurrentdb://127.0.0.1:1?tls=false' });
+test('a server process pointed at a KurrentDB address where nothing listens starts, is not ready, answers 503 quickly, and stops cleanly', async () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'securekey-kdb-'));
+  const admin = 'kurrent-down-admin-token-123';
+  const node = await startChildServer({ SECUREKEY_EVENTSTORE: 'kurrentdb://127.0.0.1:1?tls=false', SECUREKEY_DATA_DIR: dataDir, SECUREKEY_ADMIN_TOKEN: admin });
   try {
-    const ready = await fetch(`${s.url}/readyz`);
+    const ready = await fetch(`${node.url}/readyz`);
     assert.equal(ready.status, 503);
     assert.equal(((await ready.json()) as { store: string }).store, 'unavailable');
     const started = Date.now();
-    const r = await s.admin('POST', '/api/v1/admin/tenants', { name: 'nowhere' });
+    const r = await fetch(`${node.url}/api/v1/admin/tenants`, { method: 'POST', headers: { 'x-admin-token': admin, 'content-type': 'application/json' }, body: '{"name":"nowhere"}' });
     assert.ok(Date.now() - started < 3000, `answered after ${Date.now() - started} ms`);
     assert.equal(r.status, 503);
-    assert.equal(r.body.code, 'UNAVAILABLE');
-    assert.equal((await fetch(`${s.url}/healthz`)).status, 200);
+    assert.equal(((await r.json()) as { code: string }).code, 'UNAVAILABLE');
+    assert.equal((await fetch(`${node.url}/healthz`)).status, 200);
   } finally {
-    await s.stop();
+    await node.stop();
+    rmSync(dataDir, { recursive: true, force: true });
   }
+  assert.equal(await node.exited, 0);
 });
