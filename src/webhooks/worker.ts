@@ -7,6 +7,8 @@
 import type { DatabaseSync } from 'node:sqlite';
 import type { Keyring } from '../crypto/keyring.ts';
 import { ensureWebhookSchema } from '../../projections/webhooks/index.ts';
+import { describeAttempt, isSuccess, postWebhook } from './post.ts';
+import { DEFAULT_SECRET_GRACE_MS, type EndpointSecretsRow, signingSecretsEnc } from './secrets.ts';
 import { webhookHeaders } from './sign.ts';
 
 export type BackoffPolicy = {
@@ -67,7 +69,7 @@ export const backoffDelay = (failures: number, b: BackoffPolicy, random: () => n
 };
 
 type Due = { delivery_id: string; tenant_id: string; event_id: string; body: string; created_at: number; attempts: number; round_attempts: number };
-type Endpoint = { url: string; secret_enc: string | null; previous_secret_enc: string | null; rotated_at: number | null };
+type Endpoint = EndpointSecretsRow & { url: string };
 type Outcome = { ok: true; statusCode: number } | { ok: false; statusCode: number | null; error: string; final?: boolean };
 
 export const createWebhookWorker = (o: WebhookWorkerOptions): WebhookWorker => {
@@ -77,7 +79,7 @@ export const createWebhookWorker = (o: WebhookWorkerOptions): WebhookWorker => {
   const maxInFlight = o.concurrency ?? 64;
   const pollMs = o.pollMs ?? 500;
   const maxAgeMs = o.maxAgeMs ?? 3 * 24 * 3600_000;
-  const graceMs = o.secretGraceMs ?? 24 * 3600_000;
+  const graceMs = o.secretGraceMs ?? DEFAULT_SECRET_GRACE_MS;
   const random = o.random ?? Math.random;
   const leaseMs = o.timeoutMs + 5_000;
   ensureWebhookSchema(db);
@@ -139,28 +141,19 @@ export const createWebhookWorker = (o: WebhookWorkerOptions): WebhookWorker => {
   const send = async (d: Due, signal: AbortSignal): Promise<Outcome | 'aborted'> => {
     const ep = q.endpoint.get(d.tenant_id) as Endpoint | undefined;
     if (!ep?.url) return { ok: false, statusCode: null, error: 'no webhook URL configured', final: true };
-    if (!ep.secret_enc) return { ok: false, statusCode: null, error: 'no webhook secret: rotate the webhook secret, then redeliver', final: true };
-    let secret: string;
-    let previousSecret: string | null = null;
+    const secretsEnc = signingSecretsEnc(ep, now(), graceMs);
+    if (secretsEnc.length === 0) return { ok: false, statusCode: null, error: 'no webhook secret: rotate the webhook secret, then redeliver', final: true };
+    let secrets: string[];
     try {
-      secret = keyring.decrypt('webhook-secret', ep.secret_enc);
-      if (ep.previous_secret_enc && ep.rotated_at !== null && now() - ep.rotated_at < graceMs) previousSecret = keyring.decrypt('webhook-secret', ep.previous_secret_enc);
+      secrets = secretsEnc.map((enc) => keyring.decrypt('webhook-secret', enc));
     } catch {
       return { ok: false, statusCode: null, error: 'webhook secret cannot be decrypted with this master key', final: true };
     }
-    const headers = webhookHeaders({ secret, previousSecret, body: d.body, t: Math.floor(now() / 1000), eventId: d.event_id, deliveryId: d.delivery_id });
-    const timeout = AbortSignal.timeout(o.timeoutMs);
-    try {
-      const res = await doFetch(ep.url, { method: 'POST', body: d.body, headers, redirect: 'manual', signal: AbortSignal.any([timeout, signal]) });
-      await res.body?.cancel().catch(() => {});
-      if (res.status >= 200 && res.status < 300) return { ok: true, statusCode: res.status };
-      return { ok: false, statusCode: res.status, error: `http ${res.status}` };
-    } catch (err) {
-      if (signal.aborted) return 'aborted';
-      if (timeout.aborted) return { ok: false, statusCode: null, error: `timeout after ${o.timeoutMs} ms` };
-      const cause = (err as { cause?: { code?: string } }).cause;
-      return { ok: false, statusCode: null, error: `network error${cause?.code ? `: ${cause.code}` : ''}` };
-    }
+    const headers = webhookHeaders({ secret: secrets[0], previousSecret: secrets[1] ?? null, body: d.body, t: Math.floor(now() / 1000), eventId: d.event_id, deliveryId: d.delivery_id });
+    const r = await postWebhook({ fetch: doFetch, url: ep.url, body: d.body, headers, timeoutMs: o.timeoutMs, signal });
+    if (r === 'aborted') return r;
+    if ('error' in r) return { ok: false, statusCode: null, error: r.error };
+    return isSuccess(r) ? { ok: true, statusCode: r.status } : { ok: false, statusCode: r.status, error: describeAttempt(r) };
   };
 
   const attempt = async (d: Due, signal: AbortSignal) => {

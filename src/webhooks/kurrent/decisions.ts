@@ -20,6 +20,7 @@ import {
 import { deliveryIdOf } from '../../../projections/webhooks/index.ts';
 import type { StoredEvent } from '../../eventstore/port.ts';
 import { toWebhookMessage, WEBHOOK_EVENT_TYPES, webhookBody } from '../events.ts';
+import { type AttemptResult, describeAttempt, isSuccess } from '../post.ts';
 import { webhookHeaders } from '../sign.ts';
 import { backoffDelay, type BackoffPolicy } from '../worker.ts';
 
@@ -113,13 +114,7 @@ export const planDelivery = (o: {
   return { kind: 'send', tenantId: m.tenantId, deliveryId, url: o.endpoint.url, body, headers };
 };
 
-export type AttemptResult = { status: number } | { error: string };
-
 export type AfterAttempt = 'ack' | { nack: 'retry'; delayMs: number; reason: string } | { nack: 'park'; reason: string };
-
-export const isSuccess = (r: AttemptResult): boolean => 'status' in r && r.status >= 200 && r.status < 300;
-
-const describe = (r: AttemptResult) => ('status' in r ? `http ${r.status}` : r.error);
 
 /** After one HTTP attempt: 2xx acks; a failure is retried after an exponential, jittered delay
  * while retryCount < maxRetries, and parked after that. timeLeftMs (optional): how long until the
@@ -135,7 +130,7 @@ export const decideAfterAttempt = (o: {
   timeLeftMs?: number;
 }): AfterAttempt => {
   if (isSuccess(o.result)) return 'ack';
-  const what = describe(o.result);
+  const what = describeAttempt(o.result);
   const attempts = o.retryCount + 1;
   if (o.retryCount >= o.maxRetries) return { nack: 'park', reason: `${what} (attempt ${attempts} of ${o.maxRetries + 1}; retries exhausted)` };
   let delayMs = backoffDelay(attempts, o.backoff, o.random);

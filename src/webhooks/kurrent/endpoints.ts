@@ -4,22 +4,21 @@
 // worker signs). Rows are read per event (one indexed lookup), so a change is seen at once.
 import type { DatabaseSync } from 'node:sqlite';
 import { ensureWebhookSchema } from '../../../projections/webhooks/index.ts';
+import { DEFAULT_SECRET_GRACE_MS, type EndpointSecretsRow, signingSecretsEnc } from '../secrets.ts';
 import type { WebhookEndpoint } from './decisions.ts';
 
-export type EndpointRow = { url: string; secret_enc: string | null; previous_secret_enc: string | null; rotated_at: number | null };
+export type EndpointRow = EndpointSecretsRow & { url: string };
 
 /** Pure: the encrypted secrets to sign with at `now`: the current one, then the previous one
- * while now - rotated_at < graceMs (the same rule as the SQLite worker). */
+ * while now - rotated_at < graceMs (signingSecretsEnc, the SQLite worker's rule). */
 export const endpointOf = (row: EndpointRow | undefined, now: number, graceMs: number): WebhookEndpoint | undefined => {
   if (!row) return undefined;
-  const secretsEnc = row.secret_enc ? [row.secret_enc] : [];
-  if (row.secret_enc && row.previous_secret_enc && row.rotated_at !== null && now - row.rotated_at < graceMs) secretsEnc.push(row.previous_secret_enc);
-  return { url: row.url, secretsEnc };
+  return { url: row.url, secretsEnc: signingSecretsEnc(row, now, graceMs) };
 };
 
 export const createEndpointLookup = (o: { db: DatabaseSync; now: () => number; secretGraceMs?: number }): ((tenantId: string) => WebhookEndpoint | undefined) => {
   ensureWebhookSchema(o.db);
-  const graceMs = o.secretGraceMs ?? 24 * 3600_000;
+  const graceMs = o.secretGraceMs ?? DEFAULT_SECRET_GRACE_MS;
   const q = o.db.prepare('SELECT url, secret_enc, previous_secret_enc, rotated_at FROM webhook_endpoints WHERE tenant_id = ?');
   return (tenantId) => endpointOf(q.get(tenantId) as EndpointRow | undefined, o.now(), graceMs);
 };

@@ -11,7 +11,8 @@ import { deliveryIdOf } from '../../../projections/webhooks/index.ts';
 import type { StoredEvent } from '../../eventstore/port.ts';
 import { toWebhookMessage } from '../events.ts';
 import type { BackoffPolicy, WebhookLog } from '../worker.ts';
-import { type AttemptResult, decideAfterAttempt, decideBeforeAttempt, isSuccess, planDelivery, type WebhookEndpoint } from './decisions.ts';
+import { describeAttempt, isSuccess, postWebhook } from '../post.ts';
+import { decideAfterAttempt, decideBeforeAttempt, planDelivery, type WebhookEndpoint } from './decisions.ts';
 import { createTenantSlots } from './tenant-slots.ts';
 
 /** The server's side of one pushed event. */
@@ -109,21 +110,6 @@ export const createDeliveryProcessor = (o: DeliveryProcessorOptions): DeliveryPr
     }
   };
 
-  // One HTTP attempt. Never throws.
-  const post = async (url: string, body: string, headers: Record<string, string>, signal: AbortSignal): Promise<AttemptResult | 'aborted'> => {
-    const timeout = AbortSignal.timeout(o.timeoutMs);
-    try {
-      const res = await doFetch(url, { method: 'POST', body, headers, redirect: 'manual', signal: AbortSignal.any([timeout, signal]) });
-      await res.body?.cancel().catch(() => {});
-      return { status: res.status };
-    } catch (err) {
-      if (signal.aborted) return 'aborted';
-      if (timeout.aborted) return { error: `timeout after ${o.timeoutMs} ms` };
-      const cause = (err as { cause?: { code?: string } }).cause;
-      return { error: `network error${cause?.code ? `: ${cause.code}` : ''}` };
-    }
-  };
-
   const deliver = async (p: PushedEvent & { event: StoredEvent }, tenantId: string, receivedAt: number) => {
     const signal = p.signal ? AbortSignal.any([stopAc.signal, p.signal]) : stopAc.signal;
     if (signal.aborted) return;
@@ -160,12 +146,12 @@ export const createDeliveryProcessor = (o: DeliveryProcessorOptions): DeliveryPr
       record({ deliveryId, eventId: e.id, tenantId, attempt: base.attempt, at: started, durationMs: 0, statusCode: null, error: plan.reason, outcome: 'parked' });
       return answer('nack', base, () => p.reply.nack('park', plan.reason));
     }
-    const result = plan ? await post(plan.url, plan.body, plan.headers, signal) : { error: lookupError! };
+    const result = plan ? await postWebhook({ fetch: doFetch, url: plan.url, body: plan.body, headers: plan.headers, timeoutMs: o.timeoutMs, signal }) : { error: lookupError! };
     if (result === 'aborted') return;
     const durationMs = Math.max(0, now() - started);
     const next = decideAfterAttempt({ result, retryCount: p.retryCount, maxRetries: o.maxRetries, backoff: o.backoff, random, timeLeftMs: o.messageTimeoutMs - (now() - receivedAt) });
     const statusCode = 'status' in result ? result.status : null;
-    const error = isSuccess(result) ? null : 'status' in result ? `http ${result.status}` : result.error;
+    const error = isSuccess(result) ? null : describeAttempt(result);
     const outcome = next === 'ack' ? 'delivered' : next.nack === 'retry' ? 'retrying' : 'parked';
     const ctx = { ...base, deliveryId, statusCode, durationMs };
     record({ deliveryId, eventId: e.id, tenantId, attempt: base.attempt, at: started, durationMs, statusCode, error, outcome });
