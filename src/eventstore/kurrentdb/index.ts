@@ -27,6 +27,7 @@ import {
   excludeSystemEvents,
 } from '@kurrent/kurrentdb-client';
 import { type EventStore, type StoredEvent, type SubscribeOptions, StoreUnavailableError } from '../port.ts';
+import { closeChannel } from './client.ts';
 import {
   type ResolvedLike,
   describeError,
@@ -64,16 +65,6 @@ const collect = async (events: AsyncIterable<ResolvedLike>): Promise<StoredEvent
 };
 
 const isRevision = (n: unknown): n is number => typeof n === 'number' && Number.isSafeInteger(n) && n >= 0;
-
-/** The client keeps its gRPC channel private; closing it fails the calls stuck on it. */
-const closeChannel = async (client: KurrentDBClient): Promise<void> => {
-  try {
-    const channel = await (client as unknown as { getChannel: () => Promise<{ close: () => void }> }).getChannel();
-    channel.close();
-  } catch {
-    // no channel to close
-  }
-};
 
 export const createKurrentDbEventStore = (opts: KurrentDbEventStoreOptions): EventStore => {
   const operationTimeoutMs = opts.operationTimeoutMs ?? 5000;

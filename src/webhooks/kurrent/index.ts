@@ -18,6 +18,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { KurrentDBClient, type PersistentSubscriptionToAllResolvedEvent } from '@kurrent/kurrentdb-client';
 import type { StoredEvent } from '../../eventstore/port.ts';
+import { closeChannel, withTimeout } from '../../eventstore/kurrentdb/client.ts';
 import { describeError, type ResolvedLike, toStoredEvent } from '../../eventstore/kurrentdb/mapping.ts';
 import type { BackoffPolicy } from '../worker.ts';
 import { DEFAULT_GROUP, isGroupExistsError, persistentSubscriptionSettings, reconnectDelay, webhookEventFilter } from './decisions.ts';
@@ -60,25 +61,10 @@ export type PersistentWebhookDelivery = {
 
 type Subscription = ReturnType<KurrentDBClient['subscribeToPersistentSubscriptionToAll']>;
 
-const withTimeout = <T>(what: string, ms: number, p: Promise<T>): Promise<T> =>
-  new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${what} did not complete within ${ms} ms`)), ms);
-    p.then(
-      (v) => (clearTimeout(timer), resolve(v)),
-      (e) => (clearTimeout(timer), reject(e)),
-    );
-  });
-
-/** dispose() cancels the client's streams but leaves its gRPC channel open; closing the channel
- * (private in the client) fails any call still stuck on it and lets the process exit. */
+/** dispose() cancels the client's streams; closing its channel fails any call still stuck on it. */
 const closeClient = async (client: KurrentDBClient) => {
   await withTimeout('dispose', 2000, client.dispose()).catch(() => {});
-  try {
-    const channel = await withTimeout('channel', 1000, (client as unknown as { getChannel: () => Promise<{ close: () => void }> }).getChannel());
-    channel.close();
-  } catch {
-    // no channel
-  }
+  await closeChannel(client, 1000);
 };
 
 /** The event as the port sees it; undefined when the client gave an entry we cannot read. */
