@@ -8,11 +8,10 @@ import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { after, before, describe, test } from 'node:test';
 import { fromBinary } from '@bufbuild/protobuf';
-import { BinaryReader } from '@bufbuild/protobuf/wire';
 import { type Metadata, status as GrpcStatus } from '@grpc/grpc-js';
 import { ErrorDetailSchema } from '../src/gen/securekey/v1/options_pb.js';
 import { SmsOtpService } from '../src/gen/securekey/v1/otp_pb.js';
-import { grpcCall } from './helpers/grpc.ts';
+import { grpcCall, statusDetailBytes } from './helpers/grpc.ts';
 import { startTestServer, type TestServer } from './helpers/server.ts';
 import { smsCode, startSmsGateway } from './helpers/sms-gateway.ts';
 import { mailCodes, startSmtp } from './helpers/smtp.ts';
@@ -85,27 +84,8 @@ const assertVerify = (r: Reply, verified: boolean, attemptsRemaining: number) =>
 
 /** The domain code in a gRPC error: google.rpc.Status (grpc-status-details-bin) → details (Any) → ErrorDetail. */
 const grpcDomainCode = (md: Metadata): string | undefined => {
-  const bin = md.get('grpc-status-details-bin')[0];
-  if (!(bin instanceof Buffer)) return undefined;
-  const status = new BinaryReader(bin);
-  while (status.pos < status.len) {
-    const [field, wireType] = status.tag();
-    if (field !== 3) {
-      status.skip(wireType);
-      continue;
-    }
-    const any = new BinaryReader(status.bytes());
-    let typeUrl = '';
-    let value: Uint8Array = new Uint8Array();
-    while (any.pos < any.len) {
-      const [f, w] = any.tag();
-      if (f === 1) typeUrl = any.string();
-      else if (f === 2) value = any.bytes();
-      else any.skip(w);
-    }
-    if (typeUrl.endsWith(`/${ErrorDetailSchema.typeName}`)) return fromBinary(ErrorDetailSchema, value).code;
-  }
-  return undefined;
+  const value = statusDetailBytes(md, ErrorDetailSchema.typeName);
+  return value && fromBinary(ErrorDetailSchema, value).code;
 };
 
 /** A 6-digit code other than `code`. */

@@ -4,13 +4,13 @@
 // codes from the google.rpc.Status in the grpc-status-details-bin trailer.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { BinaryReader } from '@bufbuild/protobuf/wire';
 import { credentials, Metadata, status, type Client, type ServiceError } from '@grpc/grpc-js';
 import { generate } from 'otplib';
 import { ErrorDetail } from './gen/securekey/v1/options.ts';
 import { SendSmsOtpRequest, SmsOtpServiceClient, VerifySmsOtpRequest, type SendOtpResponse, type VerifyOtpResponse } from './gen/securekey/v1/otp.ts';
 import { SetupTotpRequest, TotpServiceClient, VerifyTotpRequest, type SetupTotpResponse, type VerifyTotpResponse } from './gen/securekey/v1/totp.ts';
 import { startPeers } from '../sdk/node/test/peers.ts';
+import { statusDetailBytes } from './helpers/grpc.ts';
 import { startTestServer, type TestServer } from './helpers/server.ts';
 
 let s: TestServer;
@@ -50,29 +50,10 @@ const sendSms = (phone: string, md?: Metadata) =>
 const verifySms = (phone: string, code: string) =>
   unary<VerifySmsOtpRequest, VerifyOtpResponse>(sms.verifySmsOtp.bind(sms), VerifySmsOtpRequest.fromPartial({ phone, code }));
 
-/** grpc-status-details-bin: google.rpc.Status { details: [Any { type_url, value: ErrorDetail }] }. */
+/** grpc-status-details-bin: google.rpc.Status { details: [Any { type_url, value: ErrorDetail }] }, decoded by ts-proto. */
 const errorDetailOf = (err: ServiceError): ErrorDetail | undefined => {
-  const bin = err.metadata?.get('grpc-status-details-bin')[0];
-  if (!(bin instanceof Uint8Array)) return undefined;
-  const rpcStatus = new BinaryReader(bin);
-  while (rpcStatus.pos < rpcStatus.len) {
-    const [field, wireType] = rpcStatus.tag();
-    if (field !== 3) {
-      rpcStatus.skip(wireType);
-      continue;
-    }
-    const any = new BinaryReader(rpcStatus.bytes());
-    let typeUrl = '';
-    let value: Uint8Array = new Uint8Array();
-    while (any.pos < any.len) {
-      const [f, w] = any.tag();
-      if (f === 1) typeUrl = any.string();
-      else if (f === 2) value = any.bytes();
-      else any.skip(w);
-    }
-    if (typeUrl.endsWith('/securekey.v1.ErrorDetail')) return ErrorDetail.decode(value);
-  }
-  return undefined;
+  const value = statusDetailBytes(err.metadata, 'securekey.v1.ErrorDetail');
+  return value && ErrorDetail.decode(value);
 };
 
 const rejectsWithStatus = (code: status, detail: Partial<ErrorDetail>) => (e: unknown) => {
