@@ -3,7 +3,6 @@
 // REST and PERMISSION_DENIED + ErrorDetail on gRPC. Channels used: SMS (through a local HTTP SMS
 // gateway that captures {to, text}), push (console sender) and TOTP.
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -11,18 +10,17 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { promisify } from 'node:util';
 import { status as GrpcStatus } from '@grpc/grpc-js';
 import { Code, ConnectError, createClient } from '@connectrpc/connect';
 import { createGrpcTransport } from '@connectrpc/connect-node';
 import { generate } from 'otplib';
 import { ErrorDetailSchema } from '../src/gen/securekey/v1/options_pb.js';
 import { PushService } from '../src/gen/securekey/v1/push_pb.js';
+import { adminJson, runAdmin } from './helpers/cli.ts';
 import { grpcCall } from './helpers/grpc.ts';
 import { startTestServer, type TestServer } from './helpers/server.ts';
 
 const POLICY = '결제 시 추가 인증';
-const exec = promisify(execFile);
 
 let s: TestServer;
 const dataDir = mkdtempSync(join(tmpdir(), 'securekey-mfa-'));
@@ -276,19 +274,9 @@ describe('the issue scenario: payment requires sms + totp', () => {
   });
 });
 
-/** Runs exactly `npm run admin -- ...` on the server's data directory. */
-const cli = async (...args: string[]) => {
-  const { stdout } = await exec('npm', ['run', '-s', 'admin', '--', ...args], {
-    env: { ...process.env, SECUREKEY_DATA_DIR: dataDir, SECUREKEY_MASTER_KEY: masterKey },
-    cwd: process.cwd(),
-  });
-  return stdout;
-};
-const cliJson = async (...args: string[]) => {
-  const lines = (await cli(...args, '--json')).split('\n').filter((l) => l.startsWith('{'));
-  assert.equal(lines.length, 1);
-  return JSON.parse(lines[0]!);
-};
+/** `npm run admin -- ...` on the server's data directory. */
+const cliEnv = { SECUREKEY_DATA_DIR: dataDir, SECUREKEY_MASTER_KEY: masterKey };
+const cliJson = (...args: string[]) => adminJson(cliEnv, ...args, '--json');
 
 describe('admin CLI policy commands on the data directory of a running server', () => {
   test('policy put takes effect on the running server at once; list shows it; delete lifts it', async () => {
@@ -301,7 +289,9 @@ describe('admin CLI policy commands on the data directory of a running server', 
 
     assert.deepEqual((await cliJson('policy', 'list', '--tenant', t.tenantId)).policies, [put.policy]);
     assert.deepEqual((await s.admin('GET', policiesPath(t.tenantId))).body.data.policies, [put.policy]);
-    assert.match(await cli('policy', 'list', '--tenant', t.tenantId), /결제 시 추가 인증: purpose payment requires push \+ totp within 300 s/);
+    const human = await runAdmin(cliEnv, 'policy', 'list', '--tenant', t.tenantId);
+    assert.equal(human.code, 0, human.stderr);
+    assert.match(human.stdout, /결제 시 추가 인증: purpose payment requires push \+ totp within 300 s/);
 
     assert.deepEqual(await cliJson('policy', 'delete', '--tenant', t.tenantId, '--name', POLICY), { deleted: true, name: POLICY });
     const lifted = await s.call(t.apiKey, '/api/v1/push/verify', { requestId });
@@ -312,12 +302,11 @@ describe('admin CLI policy commands on the data directory of a running server', 
 
   test('bad policy commands fail with a clear message and a non-zero exit', async () => {
     const t = await s.createTenant('cli-bad');
-    const fails = async (args: string[], message: RegExp) =>
-      assert.rejects(cli(...args), (e: { stderr: string; code: number }) => {
-        assert.match(e.stderr, message);
-        assert.notEqual(e.code, 0);
-        return true;
-      });
+    const fails = async (args: string[], message: RegExp) => {
+      const r = await runAdmin(cliEnv, ...args);
+      assert.match(r.stderr, message);
+      assert.notEqual(r.code, 0);
+    };
     await fails(['policy', 'put', '--tenant', t.tenantId, '--name', 'x', '--require', 'sms,fax'], /requiredChannels: expected channels among/);
     await fails(['policy', 'put', '--tenant', t.tenantId, '--name', 'x'], /--require is required/);
     await fails(['policy', 'put', '--tenant', t.tenantId, '--name', 'x', '--require', 'sms', '--within', 'soon'], /--within: expected a whole number of seconds/);

@@ -1,22 +1,11 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { promisify } from 'node:util';
+import { adminJson as admin, runAdmin } from './helpers/cli.ts';
 import { startTestServer, type TestServer } from './helpers/server.ts';
-
-const exec = promisify(execFile);
-
-/** Runs exactly `npm run admin -- ...`; returns the JSON object the CLI printed (npm's banner lines are not JSON). */
-const admin = async (env: Record<string, string>, ...args: string[]) => {
-  const { stdout } = await exec('npm', ['run', 'admin', '--', ...args], { env: { ...process.env, ...env }, cwd: process.cwd() });
-  const json = stdout.split('\n').filter((l) => l.startsWith('{'));
-  assert.equal(json.length, 1, `one JSON object expected, got: ${stdout}`);
-  return JSON.parse(json[0]!);
-};
 
 describe('admin CLI on the same data directory as a running server', () => {
   let s: TestServer;
@@ -75,14 +64,11 @@ describe('admin CLI on the same data directory as a running server', () => {
   });
 
   test('bad usage answers with a clear message and a non-zero exit', async () => {
-    await assert.rejects(exec('npm', ['run', 'admin', '--', 'key', 'issue'], { env: { ...process.env, ...env } }), (e: { stderr: string; code: number }) => {
-      assert.match(e.stderr, /--tenant is required/);
-      assert.notEqual(e.code, 0);
-      return true;
-    });
-    await assert.rejects(exec('npm', ['run', 'admin', '--', 'key', 'revoke', '--tenant', 'tn_nope', '--key', 'key_x'], { env: { ...process.env, ...env } }), (e: { stderr: string }) => {
-      assert.match(e.stderr, /no such tenant/);
-      return true;
-    });
+    const missing = await runAdmin(env, 'key', 'issue');
+    assert.match(missing.stderr, /--tenant is required/);
+    assert.notEqual(missing.code, 0);
+    const unknown = await runAdmin(env, 'key', 'revoke', '--tenant', 'tn_nope', '--key', 'key_x');
+    assert.match(unknown.stderr, /no such tenant/);
+    assert.notEqual(unknown.code, 0);
   });
 });

@@ -2,7 +2,6 @@
 // progress bar, history masks personal data, audit export prints JSONL filtered by user, and an
 // event edited directly in SQLite is reported by verify-chain.
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,24 +11,9 @@ import { Writable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import { generate } from 'otplib';
 import { writeLines } from '../src/cli/audit.ts';
+import { jsonOf, runAdmin as admin } from './helpers/cli.ts';
 import { startTestServer, type TestServer } from './helpers/server.ts';
 import { startSmsGateway } from './helpers/sms-gateway.ts';
-
-type Run = { code: number; stdout: string; stderr: string };
-
-/** Runs exactly `npm run admin -- ...`, never throwing: the exit code is part of the answer. */
-const admin = (env: Record<string, string>, ...args: string[]) =>
-  new Promise<Run>((resolve) => {
-    execFile('npm', ['run', 'admin', '--', ...args], { env: { ...process.env, ...env }, cwd: process.cwd() }, (err, stdout, stderr) =>
-      resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
-    );
-  });
-/** The one JSON object among npm's banner lines. */
-const jsonOf = (r: Run) => {
-  const lines = r.stdout.split('\n').filter((l) => l.startsWith('{'));
-  assert.equal(lines.length, 1, `one JSON object expected, got: ${r.stdout}\n${r.stderr}`);
-  return JSON.parse(lines[0]!);
-};
 
 describe('auditor CLI (replay, history, audit export, verify-chain) next to a running server', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'securekey-cli-audit-'));

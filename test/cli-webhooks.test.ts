@@ -2,29 +2,16 @@
 // delivery to the seed's Node receiver is listed with its attempt log, and a redelivery queued
 // from the CLI arrives from the server within a second or so.
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { startNodeReceiver, type NodeReceiver } from './fixtures/webhook-node-receiver.ts';
+import { jsonOf, runAdmin as admin } from './helpers/cli.ts';
 import { startTestServer, type TestServer } from './helpers/server.ts';
 import { startSmsGateway } from './helpers/sms-gateway.ts';
 
-type Run = { code: number; stdout: string; stderr: string };
-
-const admin = (env: Record<string, string>, ...args: string[]) =>
-  new Promise<Run>((resolve) => {
-    execFile('npm', ['run', 'admin', '--', ...args], { env: { ...process.env, ...env }, cwd: process.cwd() }, (err, stdout, stderr) =>
-      resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
-    );
-  });
-const jsonOf = (r: Run) => {
-  const lines = r.stdout.split('\n').filter((l) => l.startsWith('{'));
-  assert.equal(lines.length, 1, `one JSON object expected, got: ${r.stdout}\n${r.stderr}`);
-  return JSON.parse(lines[0]!);
-};
 const until = async (what: string, fn: () => boolean, ms = 5000) => {
   const started = Date.now();
   while (!fn()) {
