@@ -5,14 +5,7 @@ import { after, before, describe, test } from 'node:test';
 import { startNodeReceiver, type NodeReceiver } from './fixtures/webhook-node-receiver.ts';
 import { startTestServer, type TestServer } from './helpers/server.ts';
 import { startSmsGateway } from './helpers/sms-gateway.ts';
-
-const until = async (what: string, fn: () => boolean | Promise<boolean>, ms = 10_000) => {
-  const started = Date.now();
-  while (!(await fn())) {
-    if (Date.now() - started > ms) assert.fail(`${what}: not within ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-};
+import { until } from './helpers/until.ts';
 
 describe('webhooks and audit through the live server', () => {
   let s: TestServer;

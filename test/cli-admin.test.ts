@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { adminJson as admin, runAdmin } from './helpers/cli.ts';
 import { startTestServer, type TestServer } from './helpers/server.ts';
+import { until } from './helpers/until.ts';
 
 describe('admin CLI on the same data directory as a running server', () => {
   let s: TestServer;
@@ -21,14 +22,11 @@ describe('admin CLI on the same data directory as a running server', () => {
     rmSync(dataDir, { recursive: true, force: true });
   });
 
+  /** ms until the server answers the key with a wanted status. */
   const untilStatus = async (key: string, wanted: (status: number) => boolean) => {
     const started = Date.now();
-    for (;;) {
-      const r = await s.call(key, '/api/v1/totp/setup', { userId: 'u1', accountName: 'a@example.com' });
-      if (wanted(r.status)) return Date.now() - started;
-      if (Date.now() - started > 5000) assert.fail(`still ${r.status} after 5 s`);
-      await new Promise((r) => setTimeout(r, 25));
-    }
+    await until('the wanted status', async () => wanted((await s.call(key, '/api/v1/totp/setup', { userId: 'u1', accountName: 'a@example.com' })).status), 5000);
+    return Date.now() - started;
   };
 
   test('`tenant create --json` prints tenantId and apiKey, and the running server accepts the key within a second', async () => {

@@ -5,7 +5,8 @@ import { after, before, test } from 'node:test';
 import { createProgressRenderer, formatProgress, replay } from '../src/app/replay.ts';
 import { createWebhookWorker } from '../src/webhooks/worker.ts';
 import { handleCommand } from '../src/eventstore/handle-command.ts';
-import { createEnv, echoDecider, type Env, PROJECTIONS, silentLog, until } from './fixtures/webhook-env.ts';
+import { createEnv, echoDecider, type Env, PROJECTIONS, silentLog } from './fixtures/webhook-env.ts';
+import { until } from './helpers/until.ts';
 import { startNodeReceiver } from './fixtures/webhook-node-receiver.ts';
 import { listDeliveries } from '../projections/webhooks/queries.ts';
 
@@ -26,7 +27,7 @@ before(async () => {
     const w = createWebhookWorker({ db: env.db, keyring: env.keyring, now: () => Date.now(), log: silentLog, timeoutMs: 1000, maxAttempts: 1, backoff: { baseMs: 10, maxMs: 10 }, pollMs: 10 });
     w.start();
     try {
-      await until(() => listDeliveries(env.db, { tenantId: t1.tenantId, status: 'delivered', limit: 100 }).deliveries.length === 20, 5000, 'deliveries');
+      await until('deliveries', () => listDeliveries(env.db, { tenantId: t1.tenantId, status: 'delivered', limit: 100 }).deliveries.length === 20, 5000);
     } finally {
       await w.stop();
     }

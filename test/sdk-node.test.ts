@@ -28,6 +28,7 @@ import {
 import { signBody, signV2 } from '../src/webhooks/sign.ts';
 import { startPeers, WEBAUTHN_SETTINGS } from '../sdk/node/test/peers.ts';
 import { startTestServer, type TestServer } from './helpers/server.ts';
+import { until } from './helpers/until.ts';
 
 let s: TestServer;
 let peers: Awaited<ReturnType<typeof startPeers>>;
@@ -376,9 +377,7 @@ describe('webhook signatures', () => {
       const p = newPhone();
       await client.sms.send({ phone: p.national, purpose: 'login', userId: 'user_hook' });
       assert.equal((await client.sms.verify({ phone: p.national, code: peers.lastCode(p.e164) })).verified, true);
-      const deadline = Date.now() + 10_000;
-      while (!got.length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
-      const d = got[0];
+      const d = await until('a webhook delivery', () => got[0], 10_000);
       assert.ok(d, 'a webhook delivery arrived');
       const payload = JSON.parse(d.raw);
       assert.equal(payload.channel, 'sms');

@@ -9,14 +9,7 @@ import { createFaultSwitch } from './helpers/faulty-store.ts';
 import { grpcCall } from './helpers/grpc.ts';
 import { startTestServer } from './helpers/server.ts';
 import { startChildServer } from './helpers/child-server.ts';
-
-const until = async (what: string, fn: () => Promise<boolean>, ms = 10_000) => {
-  const started = Date.now();
-  while (!(await fn())) {
-    if (Date.now() - started > ms) assert.fail(`${what}: not within ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-};
+import { until } from './helpers/until.ts';
 
 test('store unavailable while running: /readyz false, calls answer 503 UNAVAILABLE quickly, and it recovers by itself', async () => {
   const fault = createFaultSwitch();

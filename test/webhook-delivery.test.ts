@@ -5,7 +5,8 @@ import { deliveryIdOf } from '../projections/webhooks/index.ts';
 import { getDelivery, listDeliveries, redeliver } from '../projections/webhooks/queries.ts';
 import { DomainError } from '../src/domain/errors.ts';
 import { backoffDelay, createWebhookWorker, type WebhookWorkerOptions } from '../src/webhooks/worker.ts';
-import { createEnv, type Env, silentLog, until } from './fixtures/webhook-env.ts';
+import { createEnv, type Env, silentLog } from './fixtures/webhook-env.ts';
+import { until } from './helpers/until.ts';
 import { startNodeReceiver } from './fixtures/webhook-node-receiver.ts';
 
 let env: Env;
@@ -45,12 +46,12 @@ test('a receiver that answers 500, then times out, then comes back gets every de
   const all = () => listDeliveries(env.db, { tenantId: tenant.tenantId, limit: 100 }).deliveries;
   assert.equal(all().length, 8);
 
-  await until(() => all().every((d) => d.attempts >= 2), 5000, 'failed attempts while answering 500');
+  await until('failed attempts while answering 500', () => all().every((d) => d.attempts >= 2), 5000);
   r.setMode('hang');
-  await until(() => all().some((d) => d.lastError?.startsWith('timeout')), 5000, 'a timeout');
+  await until('a timeout', () => all().some((d) => d.lastError?.startsWith('timeout')), 5000);
   assert.equal(r.accepted.length, 0);
   r.setMode('ok');
-  await until(() => all().every((d) => d.status === 'delivered'), 10_000, 'every delivery after recovery');
+  await until('every delivery after recovery', () => all().every((d) => d.status === 'delivered'), 10_000);
 
   const received = countBy(r.accepted.map((a) => a.eventId));
   assert.equal(received.size, 8, 'none lost');
@@ -75,7 +76,7 @@ test('a worker restarted mid-backlog resumes from the persisted state', async (t
   const first = worker({ perTenantConcurrency: 2 });
   first.start();
   const delivered = () => listDeliveries(env.db, { tenantId: tenant.tenantId, status: 'delivered', limit: 100 }).deliveries.length;
-  await until(() => delivered() >= 4, 5000, 'part of the backlog');
+  await until('part of the backlog', () => delivered() >= 4, 5000);
   await first.stop(); // the server stops: requests in flight are abandoned
   const state = listDeliveries(env.db, { tenantId: tenant.tenantId, limit: 100 }).deliveries;
   const done = state.filter((d) => d.status === 'delivered').length;
@@ -87,7 +88,7 @@ test('a worker restarted mid-backlog resumes from the persisted state', async (t
   const second = createWebhookWorker({ db: db2, keyring: env.keyring, now: () => Date.now(), log: silentLog, timeoutMs: 1000, maxAttempts: 5, backoff: { baseMs: 20, maxMs: 100 }, pollMs: 20 });
   second.start();
   t.after(() => second.stop());
-  await until(() => listDeliveries(db2, { tenantId: tenant.tenantId, limit: 100 }).deliveries.every((d) => d.status === 'delivered'), 10_000, 'the rest of the backlog');
+  await until('the rest of the backlog', () => listDeliveries(db2, { tenantId: tenant.tenantId, limit: 100 }).deliveries.every((d) => d.status === 'delivered'), 10_000);
   const received = countBy(r.accepted.map((a) => a.eventId));
   assert.equal(received.size, 16, 'none lost');
   const duplicates = [...received.values()].reduce((s, n) => s + n - 1, 0);
@@ -104,7 +105,7 @@ test('a dead receiver holds only its own tenant: other tenants are delivered mea
   for (let i = 0; i < 10; i++) await env.otpVerified(slow.tenant.tenantId, `s_${i}`);
   const started = Date.now();
   for (let i = 0; i < 5; i++) await env.otpVerified(fast.tenant.tenantId, `f_${i}`);
-  await until(() => fast.r.accepted.length === 5, 2000, 'the healthy tenant');
+  await until('the healthy tenant', () => fast.r.accepted.length === 5, 2000);
   assert.ok(Date.now() - started < 2000);
   assert.equal(slow.r.accepted.length, 0);
   assert.ok(slow.r.requests() <= 2, 'the hanging tenant never gets more than its concurrency');
@@ -117,7 +118,7 @@ test('after the retry budget a delivery is dead; redeliver queues it again with 
   w.start();
   t.after(() => w.stop());
   await env.otpVerified(tenant.tenantId, 'user_dead');
-  const dead = await until(() => listDeliveries(env.db, { tenantId: tenant.tenantId, status: 'dead' }).deliveries[0], 5000, 'dead letter');
+  const dead = await until('dead letter', () => listDeliveries(env.db, { tenantId: tenant.tenantId, status: 'dead' }).deliveries[0], 5000);
   assert.deepEqual([dead.attempts, dead.lastStatusCode, dead.lastError, dead.nextAttemptAt], [3, 500, 'http 500', null]);
   assert.equal(r.requests(), 3);
 
@@ -125,7 +126,7 @@ test('after the retry budget a delivery is dead; redeliver queues it again with 
   assert.equal(redeliver(env.db, { tenantId: 'tn_other', deliveryId: dead.deliveryId, now: Date.now() }), false, 'another tenant cannot touch it');
   assert.equal(redeliver(env.db, { tenantId: tenant.tenantId, deliveryId: dead.deliveryId, now: Date.now() }), true);
   w.kick();
-  const d = await until(() => listDeliveries(env.db, { tenantId: tenant.tenantId, status: 'delivered' }).deliveries[0], 5000, 'redelivered');
+  const d = await until('redelivered', () => listDeliveries(env.db, { tenantId: tenant.tenantId, status: 'delivered' }).deliveries[0], 5000);
   assert.equal(d.attempts, 4);
   assert.equal(r.accepted.length, 1);
 });

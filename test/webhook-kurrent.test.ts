@@ -18,7 +18,8 @@ import { parkedStreamOf, type WebhookEndpoint } from '../src/webhooks/kurrent/de
 import { createPersistentWebhookDelivery, type PersistentWebhookDelivery } from '../src/webhooks/kurrent/index.ts';
 import { createDeliveryProcessor, type DeliveryAttempt, type DeliveryProcessorOptions, type PushedEvent } from '../src/webhooks/kurrent/processor.ts';
 import { type NodeReceiver, startNodeReceiver } from './fixtures/webhook-node-receiver.ts';
-import { silentLog, until } from './fixtures/webhook-env.ts';
+import { silentLog } from './fixtures/webhook-env.ts';
+import { until } from './helpers/until.ts';
 
 const keyring = createKeyring(randomBytes(32));
 const encSecret = (s: string) => keyring.encrypt('webhook-secret', s);
@@ -195,7 +196,7 @@ describe('the delivery processor (no server needed)', () => {
     proc.push(f.p);
     assert.deepEqual(await f.answered, { kind: 'ack' });
     assert.equal(slowOnes.filter((s) => s.answers.length > 0).length, 0, 'the fast tenant did not wait for the slow one');
-    await until(() => proc.size() === 5, 1000, 'only the slow tenant\'s events held');
+    await until('only the slow tenant\'s events held', () => proc.size() === 5, 1000);
     await Promise.all(slowOnes.map((s) => s.answered));
     assert.ok(slowOnes.every((s) => s.answers[0].kind === 'ack'));
     assert.equal(maxSlowInFlight, 2, 'the slow tenant never had more than its 2 requests at once');
@@ -208,7 +209,7 @@ describe('the delivery processor (no server needed)', () => {
     const proc = processor({ timeoutMs: 10_000 });
     const x = push(outcomeEvent(tenantId));
     proc.push(x.p);
-    await until(() => r.requests() === 1, 5000, 'the request');
+    await until('the request', () => r.requests() === 1, 5000);
     const t0 = performance.now();
     await proc.stop();
     assert.ok(performance.now() - t0 < 1000);
@@ -226,10 +227,10 @@ describe('the delivery processor (no server needed)', () => {
     const ac = new AbortController();
     const x = push(outcomeEvent(tenantId), 0, ac.signal);
     proc.push(x.p);
-    await until(() => r.requests() === 1, 5000, 'the failed request');
+    await until('the failed request', () => r.requests() === 1, 5000);
     await nextTick();
     ac.abort(); // during the 2.5–5 s delay
-    await until(() => proc.size() === 0, 1000, 'the delay to be dropped');
+    await until('the delay to be dropped', () => proc.size() === 0, 1000);
     assert.deepEqual(x.answers, []);
     await proc.stop();
   });
@@ -252,7 +253,7 @@ describe('the persistent delivery with no KurrentDB server listening', () => {
     await d.start();
     assert.ok(performance.now() - t0 < 3000);
     assert.equal(d.subscribed(), false);
-    await until(() => warnings.length >= 2, 5000, 'a second subscription attempt');
+    await until('a second subscription attempt', () => warnings.length >= 2, 5000);
     assert.match(warnings[0], /webhook subscription failed; subscribing again/);
     const t1 = performance.now();
     await d.stop();
@@ -355,7 +356,7 @@ if (!url) {
       const b = node(group);
       await startAll(a.d, b.d);
       const ids = await append(tenantId, 40);
-      await until(() => new Set(r.accepted.map((x) => x.eventId)).size === ids.length, 30_000, 'every event delivered');
+      await until('every event delivered', () => new Set(r.accepted.map((x) => x.eventId)).size === ids.length, 30_000);
       await new Promise((res) => setTimeout(res, 500)); // would-be duplicates arrive now
       assert.deepEqual(r.accepted.map((x) => x.eventId).sort(), [...ids].sort(), 'each event exactly once');
       assert.ok(a.sent.length > 0 && b.sent.length > 0, `both nodes delivered (${a.sent.length} + ${b.sent.length})`);
@@ -369,10 +370,10 @@ if (!url) {
       const a = node(group);
       await startAll(a.d);
       const [id] = await append(tenantId, 1);
-      await until(() => r.requests() >= 2, 15_000, 'two failed attempts');
+      await until('two failed attempts', () => r.requests() >= 2, 15_000);
       assert.equal(r.accepted.length, 0);
       r.setMode('ok');
-      await until(() => r.accepted.length === 1, 15_000, 'the delivery after recovery');
+      await until('the delivery after recovery', () => r.accepted.length === 1, 15_000);
       assert.equal(r.accepted[0].eventId, id);
       assert.ok(a.sent.length >= 3 && a.sent.every((x) => x === id));
     });
@@ -391,7 +392,7 @@ if (!url) {
         }
         return false;
       };
-      await until(parked, 20_000, 'the event in the parked stream');
+      await until('the event in the parked stream', parked, 20_000);
       assert.equal(r.requests(), 2, 'the first attempt and one retry');
       assert.equal(r.accepted.length, 0);
     });

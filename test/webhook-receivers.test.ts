@@ -8,7 +8,8 @@ import { fileURLToPath } from 'node:url';
 import { listDeliveries } from '../projections/webhooks/queries.ts';
 import { SIGNATURE_HEADER, signBody, verifyV2 } from '../src/webhooks/sign.ts';
 import { createWebhookWorker } from '../src/webhooks/worker.ts';
-import { createEnv, type Env, silentLog, until } from './fixtures/webhook-env.ts';
+import { createEnv, type Env, silentLog } from './fixtures/webhook-env.ts';
+import { until } from './helpers/until.ts';
 import { startNodeReceiver } from './fixtures/webhook-node-receiver.ts';
 
 let env: Env;
@@ -66,7 +67,7 @@ test('the seed Node receiver (re-serialises the parsed body) accepts our deliver
 
   // A user-visible string with non-ASCII text and characters JSON escapes: the body still survives JSON.parse → JSON.stringify.
   await env.otpVerified(tenant.tenantId, '사용자_123 "quoted" \\ back/slash', { attempts: 1 });
-  const got = await until(() => receiver.accepted[0], 5000, 'a delivery');
+  const got = await until('a delivery', () => receiver.accepted[0], 5000);
   assert.equal(got.event, 'verification.succeeded');
   assert.equal(got.channel, 'sms');
   assert.equal(got.data.externalUserId, '사용자_123 "quoted" \\ back/slash');
@@ -82,7 +83,7 @@ test('the seed Node receiver (re-serialises the parsed body) accepts our deliver
   assert.ok(verifyV2({ header: String(got.headers['x-securekey-signature-v2']), body: got.rawBody, secret: tenant.webhookSecret!, nowSeconds: Math.floor(Date.now() / 1000) }));
   assert.ok(!verifyV2({ header: String(got.headers['x-securekey-signature-v2']), body: got.rawBody, secret: tenant.webhookSecret!, nowSeconds: ts + 3600 }), 'an old timestamp is refused');
 
-  const d = await until(() => listDeliveries(env.db, { tenantId: tenant.tenantId, status: 'delivered' }).deliveries[0], 5000, 'the delivery recorded');
+  const d = await until('the delivery recorded', () => listDeliveries(env.db, { tenantId: tenant.tenantId, status: 'delivered' }).deliveries[0], 5000);
   assert.deepEqual([d.status, d.attempts, d.lastStatusCode], ['delivered', 1, 200]);
 
   // Tampering: same signature, altered body.
@@ -102,9 +103,9 @@ test('the seed Python receiver (HMAC over the raw body) accepts our delivery and
   const worker = startWorker();
   t.after(() => worker.stop());
 
-  await until(() => py.lines.length > 0, 5000, 'the python receiver to accept');
+  await until('the python receiver to accept', () => py.lines.length > 0, 5000);
   assert.deepEqual(py.lines, ['sms 인증 완료: user_123']);
-  const d = await until(() => listDeliveries(env.db, { tenantId: tenant.tenantId, status: 'delivered' }).deliveries[0], 5000, 'the delivery recorded');
+  const d = await until('the delivery recorded', () => listDeliveries(env.db, { tenantId: tenant.tenantId, status: 'delivered' }).deliveries[0], 5000);
   assert.deepEqual([d.status, d.lastStatusCode], ['delivered', 200]);
 
   const body = JSON.stringify({ event: 'verification.succeeded', channel: 'sms', data: { externalUserId: 'user_123' } });
@@ -127,13 +128,13 @@ test('after a secret rotation deliveries are signed with the new secret, and wit
   t.after(() => worker.stop());
 
   await env.otpVerified(tenant.tenantId, 'user_1');
-  const first = await until(() => receiver.accepted[0], 5000, 'first delivery');
+  const first = await until('first delivery', () => receiver.accepted[0], 5000);
   assert.equal(first.headers['x-securekey-signature-previous'], signBody(tenant.webhookSecret!, first.rawBody));
   assert.ok(verifyV2({ header: String(first.headers['x-securekey-signature-v2']), body: first.rawBody, secret: tenant.webhookSecret!, nowSeconds: Math.floor(clock() / 1000) }));
 
   skew = 25 * 3600_000; // past the 24 h grace period
   await env.otpVerified(tenant.tenantId, 'user_2');
-  const second = await until(() => receiver.accepted[1], 5000, 'second delivery');
+  const second = await until('second delivery', () => receiver.accepted[1], 5000);
   assert.equal(second.headers['x-securekey-signature-previous'], undefined);
   assert.ok(!verifyV2({ header: String(second.headers['x-securekey-signature-v2']), body: second.rawBody, secret: tenant.webhookSecret!, nowSeconds: Math.floor(clock() / 1000) }));
 });
