@@ -2,28 +2,13 @@
 // with its error code, counted by the otp-counters projection; the otp-stats read model shows
 // sent/delivered/verified/conversion per country.
 import assert from 'node:assert/strict';
-import { afterEach, test } from 'node:test';
+import { test } from 'node:test';
 import { countSends, countTenantSends } from '../projections/otp-counters/index.ts';
 import { getOtpStats } from '../projections/otp-stats/index.ts';
 import { DomainError } from '../src/domain/errors.ts';
-import { caller, startOtpHarness, T0 } from './fixtures/otp-harness.ts';
+import { caller, otpHarnessPerTest, rejectsCode, T0 } from './fixtures/otp-harness.ts';
 
-const cleanups: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
-const harness = async (...args: Parameters<typeof startOtpHarness>) => {
-  const h = await startOtpHarness(...args);
-  cleanups.push(h.close);
-  return h;
-};
-const rejectsCode = (p: Promise<unknown>, code: string, retryAfterSeconds?: number) =>
-  assert.rejects(p, (e: unknown) => {
-    assert.ok(e instanceof DomainError, String(e));
-    assert.equal(e.code, code, e.message);
-    if (retryAfterSeconds !== undefined) assert.equal(e.extras.retryAfterSeconds, retryAfterSeconds);
-    return true;
-  });
+const { harness } = otpHarnessPerTest();
 
 const sms = (destination: string) => ({ channel: 'sms' as const, destination, settings: { resendCooldownSeconds: 0 } });
 const MIN = 60_000;

@@ -1,66 +1,31 @@
 // The OTP application service on the real SQLite store, real projections and real peers.
 import assert from 'node:assert/strict';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { afterEach, test } from 'node:test';
-import { simpleParser } from 'mailparser';
-import { SMTPServer } from 'smtp-server';
-import { DomainError } from '../src/domain/errors.ts';
+import { test } from 'node:test';
 import type { OtpEvent } from '../src/domain/otp/index.ts';
 import { createSmtpEmailSender } from '../src/senders/email/index.ts';
 import { createHttpSmsSender } from '../src/senders/sms/index.ts';
-import { caller, type OtpHarness, startOtpHarness, T0 } from './fixtures/otp-harness.ts';
+import { caller, type OtpHarness, otpHarnessPerTest, rejectsCode, T0 } from './fixtures/otp-harness.ts';
+import { startSmsGateway } from './helpers/sms-gateway.ts';
+import { startSmtp } from './helpers/smtp.ts';
 
-const cleanups: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
-const harness = async (...args: Parameters<typeof startOtpHarness>) => {
-  const h = await startOtpHarness(...args);
-  cleanups.push(h.close);
-  return h;
-};
-
-const rejectsCode = (p: Promise<unknown>, code: string, retryAfterSeconds?: number) =>
-  assert.rejects(p, (e: unknown) => {
-    assert.ok(e instanceof DomainError, String(e));
-    assert.equal(e.code, code, e.message);
-    if (retryAfterSeconds !== undefined) assert.equal(e.extras.retryAfterSeconds, retryAfterSeconds);
-    return true;
-  });
+const { harness, closeAfterTest } = otpHarnessPerTest();
 
 const PHONE = '01012345678';
 const sms = { channel: 'sms' as const, destination: PHONE };
 
-/** A local SMS gateway: records {to, text}; answers `status`. */
-const gateway = async () => {
-  const received: { to: string; text: string }[] = [];
-  const state = { status: 200 };
-  const server: Server = createServer((req, res) => {
-    let body = '';
-    req.on('data', (c) => (body += c));
-    req.on('end', () => {
-      if (state.status === 200) received.push(JSON.parse(body));
-      res.writeHead(state.status, { 'content-type': 'application/json' }).end(JSON.stringify({ id: `m${received.length}` }));
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  cleanups.push(() => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/send`, received, state };
-};
-
 const events = async (h: OtpHarness) => (await h.store.readAll()).filter((e) => e.streamName.startsWith('otp-'));
 
 test('SMS: a real HTTP gateway receives the code, and verifying it succeeds once', async () => {
-  const gw = await gateway();
+  const gw = await startSmsGateway();
+  closeAfterTest(gw.close);
   const h = await harness({ smsSender: createHttpSmsSender({ url: gw.url }) });
   const sent = await h.service.send(caller(), { ...sms, purpose: 'login', userId: 'user_123', settings: { webOtpDomain: 'shop.example.com' } });
   assert.deepEqual({ ...sent, position: 0 }, { expiresIn: 180, expiresAt: T0 + 180_000, resendAfter: 30, to: '+82 10-****-5678', position: 0 });
   assert.ok(sent.position > 0);
 
-  assert.equal(gw.received.length, 1);
-  assert.equal(gw.received[0]?.to, '+821012345678');
-  const text = gw.received[0]?.text ?? '';
+  assert.equal(gw.messages.length, 1);
+  assert.equal(gw.messages[0]?.to, '+821012345678');
+  const text = gw.messages[0]?.text ?? '';
   const code = /인증번호는 (\d{6}) /.exec(text)?.[1] as string;
   assert.match(code, /^\d{6}$/);
   assert.equal(text.split('\n').at(-1), `@shop.example.com #${code}`);
@@ -74,7 +39,7 @@ test('SMS: a real HTTP gateway receives the code, and verifying it succeeds once
   assert.deepEqual(types, ['OtpIssued', 'OtpDeliverySucceeded', 'OtpVerified']);
   const delivered = (await events(h))[1]?.data as Extract<OtpEvent, { type: 'OtpDeliverySucceeded' }>['data'];
   assert.equal(delivered.provider, 'http');
-  assert.equal(delivered.providerId, 'm1');
+  assert.equal(delivered.providerId, 'msg-1');
 });
 
 test('every OTP event carries the caller (tenant, key, request, client IP) in its metadata', async () => {
@@ -93,30 +58,17 @@ test('every OTP event carries the caller (tenant, key, request, client IP) in it
 });
 
 test('email: nodemailer → a real SMTP server → mailparser finds the code, and the verify with it succeeds', async () => {
-  const mails: { to: string[]; subject?: string; text?: string; html: string }[] = [];
-  const smtp = new SMTPServer({
-    authOptional: true,
-    disabledCommands: ['STARTTLS'],
-    logger: false,
-    onData(stream, session, cb) {
-      simpleParser(stream).then((m) => {
-        mails.push({ to: session.envelope.rcptTo.map((r) => r.address), subject: m.subject, text: m.text, html: String(m.html) });
-        cb();
-      }, cb);
-    },
-  });
-  await new Promise<void>((r) => smtp.listen(0, '127.0.0.1', r));
-  cleanups.push(() => new Promise<void>((r) => smtp.close(() => r())));
-  const url = `smtp://127.0.0.1:${(smtp.server.address() as AddressInfo).port}`;
-  const h = await harness({ emailSender: createSmtpEmailSender({ url, from: 'SecureKey <no-reply@securekey.test>' }) });
+  const smtp = await startSmtp();
+  closeAfterTest(smtp.close);
+  const h = await harness({ emailSender: createSmtpEmailSender({ url: smtp.url, from: 'SecureKey <no-reply@securekey.test>' }) });
 
   const sent = await h.service.send(caller(), { channel: 'email', destination: 'Kim.Minji@Example.COM', purpose: 'signup', locale: 'en' });
   assert.equal(sent.to, 'K***@example.com');
-  assert.equal(mails.length, 1);
-  assert.deepEqual(mails[0]?.to, ['Kim.Minji@example.com']);
-  assert.equal(mails[0]?.subject, '[SecureKey] Your sign-up code');
-  const code = /code is (\d{6})/.exec(mails[0]?.text ?? '')?.[1] as string;
-  assert.ok(code && mails[0]?.html.includes(code));
+  assert.equal(smtp.received.length, 1);
+  assert.deepEqual(smtp.received[0]?.rcptTo, ['Kim.Minji@example.com']);
+  assert.equal(smtp.received[0]?.mail.subject, '[SecureKey] Your sign-up code');
+  const code = /code is (\d{6})/.exec(smtp.received[0]?.mail.text ?? '')?.[1] as string;
+  assert.ok(code && String(smtp.received[0]?.mail.html).includes(code));
 
   // The domain's case does not matter; the local part is kept as given.
   const ok = await h.service.verify(caller(), { channel: 'email', destination: 'Kim.Minji@example.com', code });
@@ -184,8 +136,9 @@ test('resend: refused within the 30 s cooldown with the seconds to wait; afterwa
 });
 
 test('provider down: UNAVAILABLE, the failure is recorded, that code is unusable, and a retry needs no cooldown', async () => {
-  const gw = await gateway();
-  gw.state.status = 503;
+  const gw = await startSmsGateway();
+  closeAfterTest(gw.close);
+  gw.failWith(503);
   const h = await harness({ smsSender: createHttpSmsSender({ url: gw.url }) });
   await rejectsCode(h.service.send(caller(), sms), 'UNAVAILABLE');
   assert.deepEqual((await events(h)).map((e) => e.type), ['OtpIssued', 'OtpDeliveryFailed']);
@@ -195,10 +148,10 @@ test('provider down: UNAVAILABLE, the failure is recorded, that code is unusable
   assert.ok(!JSON.stringify(h.warnings).includes('1012345678'));
   await rejectsCode(h.service.verify(caller(), { ...sms, code: '123456' }), 'OTP_NOT_FOUND');
 
-  gw.state.status = 200;
+  gw.failWith(0);
   h.clock.now += 1_000;
   await h.service.send(caller(), sms);
-  const code = /(\d{6}) 입니다/.exec(gw.received[0]?.text ?? '')?.[1] as string;
+  const code = /(\d{6}) 입니다/.exec(gw.messages[0]?.text ?? '')?.[1] as string;
   assert.equal((await h.service.verify(caller(), { ...sms, code })).verified, true);
 });
 

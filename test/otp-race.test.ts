@@ -1,13 +1,10 @@
 // Verification is linearizable through the expected-revision append: racing requests on one code.
 import assert from 'node:assert/strict';
-import { afterEach, test } from 'node:test';
+import { test } from 'node:test';
 import { DomainError } from '../src/domain/errors.ts';
-import { caller, startOtpHarness } from './fixtures/otp-harness.ts';
+import { caller, otpHarnessPerTest } from './fixtures/otp-harness.ts';
 
-const cleanups: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
+const { harness } = otpHarnessPerTest();
 
 const sms = { channel: 'sms' as const, destination: '01012345678' };
 const outcome = (r: PromiseSettledResult<{ verified: boolean; attemptsRemaining: number }>) =>
@@ -15,8 +12,7 @@ const outcome = (r: PromiseSettledResult<{ verified: boolean; attemptsRemaining:
 const tally = (xs: string[]) => xs.reduce<Record<string, number>>((m, x) => ((m[x] = (m[x] ?? 0) + 1), m), {});
 
 test('50 concurrent verifies with the right code: exactly one verified:true, the others find the code consumed', async () => {
-  const h = await startOtpHarness();
-  cleanups.push(h.close);
+  const h = await harness();
   await h.service.send(caller(), sms);
   const code = h.lastCode();
   const results = await Promise.allSettled(Array.from({ length: 50 }, (_, i) => h.service.verify(caller('tenant_a', i), { ...sms, code })));
@@ -26,8 +22,7 @@ test('50 concurrent verifies with the right code: exactly one verified:true, the
 });
 
 test('50 concurrent wrong codes: the attempt count is exact and the code locks at the limit', async () => {
-  const h = await startOtpHarness();
-  cleanups.push(h.close);
+  const h = await harness();
   await h.service.send(caller(), sms);
   const wrong = h.lastCode() === '000000' ? '000001' : '000000';
   const results = await Promise.allSettled(Array.from({ length: 50 }, (_, i) => h.service.verify(caller('tenant_a', i), { ...sms, code: wrong })));
@@ -46,8 +41,7 @@ test('50 concurrent wrong codes: the attempt count is exact and the code locks a
 });
 
 test('50 concurrent sends to one destination: one code is issued, the others wait for the cooldown', async () => {
-  const h = await startOtpHarness();
-  cleanups.push(h.close);
+  const h = await harness();
   const results = await Promise.allSettled(Array.from({ length: 50 }, (_, i) => h.service.send(caller('tenant_a', i), sms)));
   const codes = results.map((r) => (r.status === 'fulfilled' ? 'sent' : r.reason instanceof DomainError ? r.reason.code : String(r.reason)));
   assert.deepEqual(tally(codes), { sent: 1, RESEND_TOO_SOON: 49 });

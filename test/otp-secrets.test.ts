@@ -1,16 +1,13 @@
 // Codes, phone numbers and addresses never appear in clear: not in any event's data or metadata,
 // not in stream names, not in the read models, not in log lines.
 import assert from 'node:assert/strict';
-import { afterEach, test } from 'node:test';
+import { test } from 'node:test';
 import { DomainError } from '../src/domain/errors.ts';
 import { createConsoleEmailSender } from '../src/senders/email/index.ts';
 import { createConsoleSmsSender, ProviderError } from '../src/senders/sms/index.ts';
-import { caller, startOtpHarness } from './fixtures/otp-harness.ts';
+import { caller, otpHarnessPerTest } from './fixtures/otp-harness.ts';
 
-const cleanups: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
+const { harness } = otpHarnessPerTest();
 
 /** Every string and number inside a value. */
 const leaves = (v: unknown, out: (string | number)[] = []): (string | number)[] => {
@@ -29,7 +26,7 @@ test('no code, phone number or email address in clear in events, stream names, r
   const consoleSms = createConsoleSmsSender({ devMode: false, log: (l) => logLines.push(l) });
   const consoleEmail = createConsoleEmailSender({ devMode: false, log: (l) => logLines.push(l) });
   // The real console senders (production mode) behind a "handset" that keeps what it received.
-  const h = await startOtpHarness({
+  const h = await harness({
     smsSender: {
       name: 'console',
       send: async (m) => {
@@ -40,7 +37,6 @@ test('no code, phone number or email address in clear in events, stream names, r
     },
     emailSender: { name: 'console', send: async (m) => (texts.push(m.text), consoleEmail.send(m)) },
   });
-  cleanups.push(h.close);
   const code = () => /(?:는|is) (\d+)/.exec(texts.at(-1) ?? '')?.[1] as string;
   const codes: string[] = [];
   const phone = { channel: 'sms' as const, destination: '01012345678' };
