@@ -3,16 +3,17 @@
 // the admin otp-stats endpoint shows per-country sent / delivered / verified / conversion.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { startTestServer, type TestServer } from './helpers/server.ts';
-import { startSmsGateway } from './helpers/sms-gateway.ts';
-import { mailCodes, startSmtp } from './helpers/smtp.ts';
+import { type MessagingTestServer, startMessagingTestServer } from './helpers/messaging-server.ts';
+import type { TestServer } from './helpers/server.ts';
+import { mailCodes } from './helpers/smtp.ts';
 
 type Tenant = { tenantId: string; apiKey: string };
 
 describe('OTP abuse controls through the live API', () => {
+  let peers: MessagingTestServer | undefined;
   let s: TestServer;
-  let gateway: Awaited<ReturnType<typeof startSmsGateway>>;
-  let smtp: Awaited<ReturnType<typeof startSmtp>>;
+  let gateway: MessagingTestServer['gateway'];
+  let smtp: MessagingTestServer['smtp'];
   const sendSms = (t: Tenant, phone: string) => s.call(t.apiKey, '/api/v1/otp/send', { phone, purpose: 'login' });
   const verifySms = (t: Tenant, phone: string, code: string) => s.call(t.apiKey, '/api/v1/otp/verify', { phone, code });
   const sendEmail = (t: Tenant, email: string) => s.call(t.apiKey, '/api/v1/email-otp/send', { email, purpose: 'login' });
@@ -24,20 +25,10 @@ describe('OTP abuse controls through the live API', () => {
   const stats = (t: Tenant, query = '') => s.admin('GET', `/api/v1/admin/tenants/${t.tenantId}/otp-stats${query}`);
 
   before(async () => {
-    gateway = await startSmsGateway();
-    smtp = await startSmtp();
-    s = await startTestServer({
-      SECUREKEY_SMS_PROVIDER: 'http',
-      SECUREKEY_SMS_HTTP_URL: gateway.url,
-      SECUREKEY_SMTP_URL: smtp.url,
-      SECUREKEY_EMAIL_FROM: 'no-reply@securekey.test',
-    });
+    peers = await startMessagingTestServer();
+    ({ server: s, gateway, smtp } = peers);
   });
-  after(async () => {
-    await s?.stop();
-    await gateway?.close();
-    await smtp?.close();
-  });
+  after(() => peers?.stop());
 
   test('per-destination cap: with smsPerDestinationHour 2 the third send to one number is 429 DESTINATION_LIMIT with Retry-After; other numbers still get codes', async () => {
     const t = await s.createTenant('cap');

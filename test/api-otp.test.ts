@@ -12,8 +12,9 @@ import { type Metadata, status as GrpcStatus } from '@grpc/grpc-js';
 import { ErrorDetailSchema } from '../src/gen/securekey/v1/options_pb.js';
 import { SmsOtpService } from '../src/gen/securekey/v1/otp_pb.js';
 import { grpcCall, statusDetailBytes } from './helpers/grpc.ts';
+import { type MessagingTestServer, startMessagingTestServer } from './helpers/messaging-server.ts';
 import { startTestServer, type TestServer } from './helpers/server.ts';
-import { smsCode, startSmsGateway } from './helpers/sms-gateway.ts';
+import { smsCode } from './helpers/sms-gateway.ts';
 import { mailCodes, startSmtp } from './helpers/smtp.ts';
 
 type Tenant = { tenantId: string; apiKey: string };
@@ -92,30 +93,23 @@ const grpcDomainCode = (md: Metadata): string | undefined => {
 const wrong = (code: string) => String((Number(code) + 1) % 1_000_000).padStart(6, '0');
 
 describe('SMS and email OTP through the live API (HTTP gateway, SMTP)', () => {
+  let peers: MessagingTestServer | undefined;
   let s: TestServer;
-  let gateway: Awaited<ReturnType<typeof startSmsGateway>>;
-  let smtp: Awaited<ReturnType<typeof startSmtp>>;
+  let gateway: MessagingTestServer['gateway'];
+  let smtp: MessagingTestServer['smtp'];
   const tenant = (name: string, settings?: Record<string, unknown>): Promise<Tenant> => s.createTenant(name, settings ? { settings } : {});
   const sendSms = (t: Tenant, body: unknown) => s.call(t.apiKey, '/api/v1/otp/send', body);
   const verifySms = (t: Tenant, body: unknown) => s.call(t.apiKey, '/api/v1/otp/verify', body);
 
   before(async () => {
-    gateway = await startSmsGateway();
-    smtp = await startSmtp();
-    s = await startTestServer({
-      SECUREKEY_SMS_PROVIDER: 'http',
-      SECUREKEY_SMS_HTTP_URL: gateway.url,
+    peers = await startMessagingTestServer({
       SECUREKEY_SMS_HTTP_AUTH: 'Bearer gateway-secret',
-      SECUREKEY_SMTP_URL: smtp.url,
       SECUREKEY_EMAIL_FROM: 'SecureKey <no-reply@securekey.test>',
       SECUREKEY_DEV_MODE: 'false',
     });
+    ({ server: s, gateway, smtp } = peers);
   });
-  after(async () => {
-    await s?.stop();
-    await gateway?.close();
-    await smtp?.close();
-  });
+  after(() => peers?.stop());
 
   for (const client of Object.keys(clients) as Client[]) {
     test(`SMS: the seed's ${client} request bytes send a code the gateway receives, and verify it`, async () => {
