@@ -8,9 +8,8 @@
 //   GET /outbox/webhooks, POST /browser/create|get {publicKey}.
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { simpleParser } from 'mailparser';
-import { SMTPServer } from 'smtp-server';
 import { createSoftAuthenticator } from '../../../test/fixtures/webauthn-authenticator.ts';
+import { startSmtp } from '../../../test/helpers/smtp.ts';
 
 export const RP_ID = 'example.test';
 export const ORIGIN = 'https://app.example.test';
@@ -56,12 +55,14 @@ export const asBrowserCredential = (c: CredentialJson) => {
 
 export const startPeers = async () => {
   const sms: Message[] = [];
-  const mail: Message[] = [];
   const webhooks: { raw: string; headers: IncomingMessage['headers'] }[] = [];
   const authenticator = createSoftAuthenticator({ origin: ORIGIN });
 
+  const smtp = await startSmtp();
+  const mail = (): Message[] => smtp.received.flatMap((r) => r.rcptTo.map((to) => ({ to, text: r.mail.text ?? '' })));
+
   const lastCode = (to: string): string => {
-    const m = [...sms, ...mail].reverse().find((x) => x.to.toLowerCase() === to.toLowerCase());
+    const m = [...sms, ...mail()].reverse().find((x) => x.to.toLowerCase() === to.toLowerCase());
     const code = m && /\b(\d{6})\b/.exec(m.text)?.[1];
     if (!code) throw new Error(`no code was sent to ${to}`);
     return code;
@@ -85,7 +86,7 @@ export const startPeers = async () => {
       if (url.pathname === '/outbox/code') return reply(200, { code: lastCode(url.searchParams.get('to') ?? '') });
       if (url.pathname === '/outbox/messages') {
         const to = (url.searchParams.get('to') ?? '').toLowerCase();
-        return reply(200, { messages: [...sms, ...mail].filter((m) => m.to.toLowerCase() === to) });
+        return reply(200, { messages: [...sms, ...mail()].filter((m) => m.to.toLowerCase() === to) });
       }
       if (url.pathname === '/browser/create') return reply(200, authenticator.register(body.publicKey, { origin: ORIGIN }));
       if (url.pathname === '/browser/get') return reply(200, authenticator.authenticate(body.publicKey, { origin: ORIGIN }));
@@ -97,22 +98,12 @@ export const startPeers = async () => {
   await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
   const httpUrl = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
 
-  const smtp = new SMTPServer({
-    authOptional: true,
-    disabledCommands: ['STARTTLS'],
-    logger: false,
-    onData(stream, session, cb) {
-      simpleParser(stream).then((m) => {
-        for (const r of session.envelope.rcptTo) mail.push({ to: r.address, text: m.text ?? '' });
-        cb();
-      }, cb);
-    },
-  });
-  await new Promise<void>((r) => smtp.listen(0, '127.0.0.1', r));
-
   return {
     sms,
-    mail,
+    /** The mails received, one entry per recipient. */
+    get mail() {
+      return mail();
+    },
     authenticator,
     /** The last 6-digit code sent to a phone (E.164) or an email address. */
     lastCode,
@@ -131,7 +122,7 @@ export const startPeers = async () => {
     env: {
       SECUREKEY_SMS_PROVIDER: 'http',
       SECUREKEY_SMS_HTTP_URL: `${httpUrl}/sms`,
-      SECUREKEY_SMTP_URL: `smtp://127.0.0.1:${(smtp.server.address() as AddressInfo).port}`,
+      SECUREKEY_SMTP_URL: smtp.url,
       SECUREKEY_EMAIL_FROM: 'SecureKey <no-reply@securekey.test>',
     },
     close: async () => {
@@ -139,7 +130,7 @@ export const startPeers = async () => {
         http.close(() => r());
         http.closeAllConnections();
       });
-      await new Promise<void>((r) => smtp.close(() => r()));
+      await smtp.close();
     },
   };
 };
