@@ -9,7 +9,7 @@
 import { safeEqual } from '../../crypto/keyring.ts';
 import { assertNever, type Decider, type Message } from '../decider.ts';
 import { DomainError } from '../errors.ts';
-import type { OtpChannel, OtpEvent, OtpRef } from './events.ts';
+import type { OtpEvent, OtpRef } from './events.ts';
 
 /** The per-code rules (tenant-configurable; defaults 180 s, 5 attempts, 30 s cooldown). */
 export type OtpCodePolicy = {
@@ -18,13 +18,8 @@ export type OtpCodePolicy = {
   resendCooldownSeconds: number;
 };
 
-export type IssueOtp = Message<'IssueOtp', {
-  otpId: string;
-  channel: OtpChannel;
-  purpose: string;
-  userId: string | null;
-  masked: string;
-  country: string | null;
+/** The new code's reference (issuedAt is `now`). */
+export type IssueOtp = Message<'IssueOtp', Omit<OtpRef, 'issuedAt'> & {
   /** HMAC of the code generated (with a CSPRNG) outside the decider. */
   codeHash: string;
   destinationEnc: string;
@@ -122,13 +117,7 @@ const decideIssue = ({ data: c }: IssueOtp, state: OtpState): OtpEvent[] => {
   return [{
     type: 'OtpIssued',
     data: {
-      otpId: c.otpId,
-      channel: c.channel,
-      purpose: c.purpose,
-      userId: c.userId,
-      masked: c.masked,
-      country: c.country,
-      issuedAt: c.now,
+      ...refOf({ ...c, issuedAt: c.now }),
       codeHash: c.codeHash,
       destinationEnc: c.destinationEnc,
       expiresAt: c.now + c.policy.ttlSeconds * 1000,
