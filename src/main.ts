@@ -1,6 +1,5 @@
 // Composition root: reads config, wires the store, projections, services and the server.
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import pino from 'pino';
 import { createTenantService } from './app/tenants.ts';
 import { createKeyring } from './crypto/keyring.ts';
