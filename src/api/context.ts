@@ -2,15 +2,10 @@
 import { createContextKey, type HandlerContext } from '@connectrpc/connect';
 import { DomainError } from '../domain/errors.ts';
 import type { TenantRow } from '../../projections/tenants/index.ts';
+import type { CallerInfo } from '../app/caller.ts';
 
 /** Who is calling: set by the pipeline after authentication. */
-export type Caller = {
-  tenantId: string;
-  keyId: string;
-  requestId: string;
-  clientIp: string;
-  tenant: TenantRow;
-};
+export type Caller = CallerInfo & { tenant: TenantRow };
 
 export type RequestInfo = { requestId: string; clientIp: string };
 
@@ -22,11 +17,3 @@ export const getCaller = (ctx: HandlerContext): Caller => {
   if (!caller) throw new DomainError('UNAUTHORIZED', 'missing API key');
   return caller;
 };
-
-/** The metadata every command's events carry. */
-export const callerMetadata = (c: Pick<Caller, 'tenantId' | 'keyId' | 'requestId' | 'clientIp'>) => ({
-  tenantId: c.tenantId,
-  keyId: c.keyId,
-  requestId: c.requestId,
-  clientIp: c.clientIp,
-});

@@ -6,6 +6,7 @@
 // which leaves that code unusable) and answered UNAVAILABLE.
 import { randomInt, randomUUID } from 'node:crypto';
 import type { Keyring } from '../crypto/keyring.ts';
+import { type CallerInfo, callerMetadata } from './caller.ts';
 import { normaliseEmail, normalisePhone } from '../domain/destination.ts';
 import { DomainError } from '../domain/errors.ts';
 import { type OtpChannel, type OtpIssued, type OtpRef, otpDecider, otpStream, verifyAnswer } from '../domain/otp/index.ts';
@@ -18,7 +19,7 @@ import { deliveryFailureReason } from '../senders/sms/provider-error.ts';
 import { renderOtpEmail, renderOtpSms } from '../senders/templates.ts';
 
 /** Who is calling; all four go into every event's metadata. */
-export type Caller = { tenantId: string; keyId: string; requestId: string; clientIp: string };
+export type Caller = CallerInfo;
 
 export type OtpSettings = {
   /** Digits per code (4–10). */
@@ -179,7 +180,6 @@ const PURPOSE = /^[A-Za-z0-9_.-]{1,64}$/;
 const HOUR = 3600_000;
 const DAY = 24 * HOUR;
 
-const metadataOf = (c: Caller) => ({ tenantId: c.tenantId, keyId: c.keyId, requestId: c.requestId, clientIp: c.clientIp });
 
 const checkChannel = (channel: unknown): OtpChannel => {
   if (channel === 'sms' || channel === 'email') return channel;
@@ -255,7 +255,7 @@ export const createOtpService = (deps: OtpServiceDeps): OtpService => {
 
     const stream = otpStream(caller.tenantId, channel, destinationHash);
     const code = generateCode(s.length);
-    const metadata = metadataOf(caller);
+    const metadata = callerMetadata(caller);
     const issued = await handleCommand(store, stream, otpDecider, {
       type: 'IssueOtp',
       data: {
@@ -290,7 +290,7 @@ export const createOtpService = (deps: OtpServiceDeps): OtpService => {
     const region = req.settings?.defaultRegion ?? DEFAULT_OTP_SETTINGS.defaultRegion;
     const dest = destinationOf(channel, req.destination, region);
     const stream = otpStream(caller.tenantId, channel, keyring.hmac('destination', dest.normalised));
-    const res = await handleCommand(store, stream, otpDecider, { type: 'VerifyOtp', data: { candidateHash: hashOtpCode(keyring, stream, code), now: deps.now() } }, { metadata: metadataOf(caller), maxRetries });
+    const res = await handleCommand(store, stream, otpDecider, { type: 'VerifyOtp', data: { candidateHash: hashOtpCode(keyring, stream, code), now: deps.now() } }, { metadata: callerMetadata(caller), maxRetries });
     const answer = verifyAnswer(res.events);
     return answer.verified
       ? { verified: true, attemptsRemaining: answer.attemptsRemaining, purpose: answer.purpose, ...(answer.userId !== null && { userId: answer.userId }), position: res.position }

@@ -2,6 +2,7 @@
 // Used by the API's PushService. Tokens are encrypted in events and never logged.
 import { randomBytes, randomInt } from 'node:crypto';
 import type { Keyring } from '../crypto/keyring.ts';
+import { type CallerInfo, callerMetadata } from './caller.ts';
 import { DomainError, isDomainError } from '../domain/errors.ts';
 import {
   DEFAULT_MAX_PENDING,
@@ -29,7 +30,7 @@ import type { EventStore } from '../eventstore/port.ts';
 import type { PushLog, PushMessage, PushSender } from '../senders/push/port.ts';
 
 /** Who is calling: all four go into every event's metadata. requestId is the HTTP request id. */
-export type Caller = { tenantId: string; keyId: string; requestId: string; clientIp: string };
+export type Caller = CallerInfo;
 
 export type PushSettings = Pick<TenantSettings, 'pushTtlSeconds' | 'pushNumberMatching' | 'pushMaxPending'> & {
   /** Max pushes per user per window (default 10 per 600 s). 0 = no cap. */
@@ -78,7 +79,7 @@ export type PushService = ReturnType<typeof createPushService>;
 
 export const createPushService = (deps: { store: EventStore; keyring: Keyring; now: () => number; sender: PushSender; log: PushLog }) => {
   const { store, keyring, now, sender, log } = deps;
-  const meta = (c: Caller) => ({ metadata: { tenantId: c.tenantId, keyId: c.keyId, requestId: c.requestId, clientIp: c.clientIp } });
+  const meta = (c: Caller) => ({ metadata: callerMetadata(c) });
   const userHash = (userId: string) => keyring.hmac(USER_HASH_PURPOSE, userId);
   const notFound = () => new DomainError('PUSH_NOT_FOUND', 'no push request with this requestId');
 

@@ -3,6 +3,7 @@
 import { generateSecret, generateURI, verify } from 'otplib';
 import QRCode from 'qrcode';
 import type { Keyring } from '../crypto/keyring.ts';
+import { type CallerInfo, callerMetadata } from './caller.ts';
 import { DomainError } from '../domain/errors.ts';
 import { retryAfterSeconds, totpDecider, totpStreamName } from '../domain/totp/decider.ts';
 import type { TotpAlgorithm, TotpCommand } from '../domain/totp/types.ts';
@@ -10,13 +11,12 @@ import { handleCommand, loadState } from '../eventstore/handle-command.ts';
 import type { EventStore } from '../eventstore/port.ts';
 
 /** Who is calling; all four fields go into every event's metadata. */
-export type CallerInfo = { tenantId: string; keyId: string; requestId: string; clientIp: string };
+export type { CallerInfo } from './caller.ts';
 
 export type TotpSettings = { algorithm?: TotpAlgorithm; digits?: 6 | 7 | 8; period?: number };
 
 export const TOTP_DEFAULTS = { algorithm: 'sha1', digits: 6, period: 30 } as const;
 
-export const metadataOf = (c: CallerInfo) => ({ tenantId: c.tenantId, keyId: c.keyId, requestId: c.requestId, clientIp: c.clientIp });
 
 export const requireUserId = (userId: unknown): string => {
   if (typeof userId !== 'string' || userId.trim() === '') throw new DomainError('INVALID_ARGUMENT', 'userId is required');
@@ -36,7 +36,7 @@ export const createTotpService = (deps: { store: EventStore; keyring: Keyring; n
   const { store, keyring, now } = deps;
   const streamOf = (tenantId: string, userId: string) => totpStreamName(tenantId, keyring.hmac('user', requireUserId(userId)));
   const run = (caller: CallerInfo, userId: string, command: TotpCommand) =>
-    handleCommand(store, streamOf(caller.tenantId, userId), totpDecider, command, { metadata: { ...metadataOf(caller), userId } });
+    handleCommand(store, streamOf(caller.tenantId, userId), totpDecider, command, { metadata: { ...callerMetadata(caller), userId } });
 
   return {
     /** Starts (or restarts) an enrollment. The secret is returned once and stored only encrypted. */
@@ -95,7 +95,7 @@ export const createTotpService = (deps: { store: EventStore; keyring: Keyring; n
         }
       }
       // The decider refuses NOT_ENROLLED / RATE_LIMITED and decides replay against the latest state.
-      const res = await handleCommand(store, stream, totpDecider, { type: 'VerifyTotpCode', data: { secretEnc, matchedStep, now: at } }, { metadata: { ...metadataOf(caller), userId: input.userId } });
+      const res = await handleCommand(store, stream, totpDecider, { type: 'VerifyTotpCode', data: { secretEnc, matchedStep, now: at } }, { metadata: { ...callerMetadata(caller), userId: input.userId } });
       const verified = res.events.some((e) => e.type === 'TotpEnrollmentConfirmed' || e.type === 'TotpCodeAccepted');
       return { verified, retryAfter: verified ? 0 : retryAfterSeconds(res.state.throttle, at), position: res.position };
     },

@@ -20,7 +20,8 @@ import {
 import { CHALLENGE_TTL_MS, type StoredCredential, type WebAuthnCommand, type WebAuthnState } from '../domain/webauthn/types.ts';
 import { handleCommand, loadState } from '../eventstore/handle-command.ts';
 import type { EventStore } from '../eventstore/port.ts';
-import { type CallerInfo, metadataOf, requireUserId } from './totp.ts';
+import { requireUserId } from './totp.ts';
+import { type CallerInfo, callerMetadata } from './caller.ts';
 
 /** The tenant's relying party: id (a domain), display name, and the origins pages run on. */
 export type RelyingParty = { id: string; name: string; origins: string[] };
@@ -96,7 +97,7 @@ export const createWebAuthnService = (deps: { store: EventStore; keyring: Keyrin
   const challengeStream = (tenantId: string, challenge: string) =>
     discoverableChallengeStreamName(tenantId, keyring.hmac('webauthn-challenge', challenge));
   const runUser = (caller: CallerInfo, userId: string, command: WebAuthnCommand) =>
-    handleCommand(store, userStream(caller.tenantId, userId), webauthnDecider, command, { metadata: { ...metadataOf(caller), userId } });
+    handleCommand(store, userStream(caller.tenantId, userId), webauthnDecider, command, { metadata: { ...callerMetadata(caller), userId } });
 
   /** Checks an assertion's signature, origin, RP and user handle. The counter is left to the decider. */
   const checkAssertion = async (
@@ -203,7 +204,7 @@ export const createWebAuthnService = (deps: { store: EventStore; keyring: Keyrin
           type: 'RecordCredentialOwner',
           data: { credentialId: registered.data.credentialId, userKey: userKeyOf(userId), userIdEnc: keyring.encrypt('webauthn-user', userId), now: at },
         },
-        { metadata: metadataOf(caller) },
+        { metadata: callerMetadata(caller) },
       );
       return { verified: true, credentialId: registered.data.credentialId, position: Math.max(res.position, owner.position) };
     },
@@ -218,7 +219,7 @@ export const createWebAuthnService = (deps: { store: EventStore; keyring: Keyrin
           challengeStream(caller.tenantId, publicKey.challenge),
           discoverableChallengeDecider,
           { type: 'IssueDiscoverableChallenge', data: { challenge: publicKey.challenge, now: now() } },
-          { metadata: metadataOf(caller) },
+          { metadata: callerMetadata(caller) },
         );
         return { publicKey: plainJson(publicKey), position: res.position };
       }
@@ -259,7 +260,7 @@ export const createWebAuthnService = (deps: { store: EventStore; keyring: Keyrin
           challengeStream(caller.tenantId, challenge),
           discoverableChallengeDecider,
           { type: 'ClaimDiscoverableChallenge', data: { challenge, signatureValid: check.verified, now: at } },
-          { metadata: metadataOf(caller) },
+          { metadata: callerMetadata(caller) },
         );
         if (!check.verified || !ownerId) return failed(claim.position);
         const res = await runUser(caller, ownerId, { type: 'CompleteAuthentication', data: { challenge: null, credentialId, now: at, outcome: check } });

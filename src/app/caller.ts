@@ -1,0 +1,5 @@
+// Who issued a command, as every application service receives it, and the metadata each of its
+// events carries (the audit trail and webhooks read it).
+export type CallerInfo = { tenantId: string; keyId: string; requestId: string; clientIp: string };
+
+export const callerMetadata = (c: CallerInfo) => ({ tenantId: c.tenantId, keyId: c.keyId, requestId: c.requestId, clientIp: c.clientIp });
