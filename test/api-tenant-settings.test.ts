@@ -46,4 +46,18 @@ describe('tenant settings shape what the channels do', () => {
     const bad = await s.admin('POST', '/api/v1/admin/tenants', { name: 'x', settings: { otpMaxAttempts: 50 } });
     assert.equal(bad.status, 400);
   });
+
+  test('unknown setting names are refused with a 400 naming them, on create and on change; nothing is written', async () => {
+    const t = await s.createTenant('typo');
+    const patch = await s.admin('PATCH', `/api/v1/admin/tenants/${t.tenantId}/settings`, { settings: { otpLenght: 8, otpLength: 8, smsQuota: 1 } });
+    assert.equal(patch.status, 400, JSON.stringify(patch.body));
+    assert.equal(patch.body.code, 'INVALID_ARGUMENT');
+    assert.match(patch.body.error, /unknown settings "otpLenght", "smsQuota"/);
+    assert.equal((await s.admin('GET', `/api/v1/admin/tenants/${t.tenantId}`)).body.data.settings.otpLength, undefined, 'otpLength was not changed either');
+    const created = await s.admin('POST', '/api/v1/admin/tenants', { name: 'typo-2', settings: { brandNmae: 'Acme' } });
+    assert.equal(created.status, 400);
+    assert.match(created.body.error, /unknown setting "brandNmae"/);
+    // Elsewhere unknown request fields are still ignored, as the contract says.
+    assert.equal((await s.admin('POST', '/api/v1/admin/tenants', { name: 'extra-field', colour: 'red' })).status, 200);
+  });
 });

@@ -61,6 +61,16 @@ describe('admin CLI on the same data directory as a running server', () => {
     assert.ok(!dump.includes(created.apiKey.slice(4)));
   });
 
+  test('`tenant settings --set` changes settings through the aggregate, read by the table types; the server applies them', async () => {
+    const created = await admin(env, 'tenant', 'create', '--name', 'tuned', '--json');
+    const set = await admin(env, 'tenant', 'settings', '--tenant', created.tenantId, '--set', 'otpLength=8', '--set', 'smsAllowedCountries=KR,us', '--json');
+    assert.deepEqual(set.settings, { otpLength: 8, smsAllowedCountries: ['KR', 'US'] });
+    await until('the server to apply them', async () => (await s.admin('GET', `/api/v1/admin/tenants/${created.tenantId}`)).body.data?.settings.otpLength === 8, 5000);
+    const typo = await runAdmin(env, 'tenant', 'settings', '--tenant', created.tenantId, '--set', 'otpLenght=6', '--set', 'otpMaxAttempts=50');
+    assert.notEqual(typo.code, 0);
+    assert.match(typo.stderr, /unknown setting "otpLenght"/);
+  });
+
   test('bad usage answers with a clear message and a non-zero exit', async () => {
     const missing = await runAdmin(env, 'key', 'issue');
     assert.match(missing.stderr, /--tenant is required/);

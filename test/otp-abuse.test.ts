@@ -10,7 +10,7 @@ import { caller, otpHarnessPerTest, rejectsCode, T0 } from './fixtures/otp-harne
 
 const { harness } = otpHarnessPerTest();
 
-const sms = (destination: string) => ({ channel: 'sms' as const, destination, settings: { resendCooldownSeconds: 0 } });
+const sms = (destination: string) => ({ channel: 'sms' as const, destination, settings: { otpResendCooldownSeconds: 0 } });
 const MIN = 60_000;
 
 test('per-destination cap: the 6th send within an hour is DESTINATION_LIMIT until the oldest leaves the window', async () => {
@@ -35,7 +35,7 @@ test('per-destination day cap (10 per 24 h by default) and caps are tenant setti
     h.clock.now += 20 * MIN; // 3 per hour: under the hourly cap
   }
   await rejectsCode(h.service.send(caller(), sms('01012345678')), 'DESTINATION_LIMIT', (24 * 60 - 200) * 60);
-  const strict = { ...sms('01055556666'), settings: { resendCooldownSeconds: 0, perDestinationHour: 1 } };
+  const strict = { ...sms('01055556666'), settings: { otpResendCooldownSeconds: 0, smsPerDestinationHour: 1 } };
   await h.service.send(caller(), strict);
   await rejectsCode(h.service.send(caller(), strict), 'DESTINATION_LIMIT', 3600);
 });
@@ -50,7 +50,7 @@ test('sends whose delivery failed do not count toward the caps', async () => {
 
 test('tenant daily SMS quota: TENANT_QUOTA_EXCEEDED until 00:00 UTC; email is not counted', async () => {
   const h = await harness();
-  const quota = (d: string) => ({ channel: 'sms' as const, destination: d, settings: { dailyQuota: 3 } });
+  const quota = (d: string) => ({ channel: 'sms' as const, destination: d, settings: { smsDailyQuota: 3 } });
   for (const d of ['01011110001', '01011110002', '01011110003']) await h.service.send(caller(), quota(d));
   const toMidnight = (Date.UTC(2027, 0, 16) - h.clock.now) / 1000;
   await rejectsCode(h.service.send(caller(), quota('01011110004')), 'TENANT_QUOTA_EXCEEDED', toMidnight);
@@ -68,7 +68,7 @@ test('country allow-list: the default region only by default; COUNTRY_NOT_ALLOWE
     assert.ok(!e.message.includes('2025550123'));
     return true;
   });
-  await h.service.send(caller(), { ...sms('+12025550123'), settings: { allowedCountries: ['KR', 'US'] } });
+  await h.service.send(caller(), { ...sms('+12025550123'), settings: { smsAllowedCountries: ['KR', 'US'] } });
   // A tenant whose default region is the US reads national numbers as US numbers and allows only them.
   await h.service.send(caller('tenant_us'), { ...sms('(202) 555-0123'), settings: { defaultRegion: 'US' } });
   await rejectsCode(h.service.send(caller('tenant_us'), { ...sms('+821012345678'), settings: { defaultRegion: 'US' } }), 'COUNTRY_NOT_ALLOWED');
@@ -76,7 +76,7 @@ test('country allow-list: the default region only by default; COUNTRY_NOT_ALLOWE
 
 test('stats read model: per tenant, day, country and channel — sent, delivered, verified, conversion', async () => {
   const h = await harness();
-  const both = { resendCooldownSeconds: 0, allowedCountries: ['KR', 'US'] };
+  const both = { otpResendCooldownSeconds: 0, smsAllowedCountries: ['KR', 'US'] };
   const codes: string[] = [];
   for (const d of ['01011110001', '01011110002', '01011110003', '01011110004']) {
     await h.service.send(caller(), { channel: 'sms', destination: d, settings: both });

@@ -19,7 +19,7 @@ test('SMS: a real HTTP gateway receives the code, and verifying it succeeds once
   const gw = await startSmsGateway();
   closeAfterTest(gw.close);
   const h = await harness({ smsSender: createHttpSmsSender({ url: gw.url }) });
-  const sent = await h.service.send(caller(), { ...sms, purpose: 'login', userId: 'user_123', settings: { webOtpDomain: 'shop.example.com' } });
+  const sent = await h.service.send(caller(), { ...sms, purpose: 'login', userId: 'user_123', settings: { otpWebDomain: 'shop.example.com' } });
   assert.deepEqual({ ...sent, position: 0 }, { expiresIn: 180, expiresAt: T0 + 180_000, resendAfter: 30, to: '+82 10-****-5678', position: 0 });
   assert.ok(sent.position > 0);
 
@@ -95,7 +95,7 @@ test('wrong codes count down, the fifth locks the code, and then even the right 
 
 test('the attempt limit is a tenant setting', async () => {
   const h = await harness();
-  await h.service.send(caller(), { ...sms, settings: { maxAttempts: 2 } });
+  await h.service.send(caller(), { ...sms, settings: { otpMaxAttempts: 2 } });
   const wrong = h.lastCode() === '000000' ? '000001' : '000000';
   assert.equal((await h.service.verify(caller(), { ...sms, code: wrong })).attemptsRemaining, 1);
   await rejectsCode(h.service.verify(caller(), { ...sms, code: wrong }), 'TOO_MANY_ATTEMPTS');
@@ -111,7 +111,7 @@ test('a code past its lifetime answers OTP_EXPIRED; the lifetime is a tenant set
   assert.deepEqual((await events(h)).map((e) => e.type).filter((t) => t === 'OtpExpired'), ['OtpExpired']);
 
   h.clock.now += 60_000;
-  const sent = await h.service.send(caller(), { ...sms, settings: { ttlSeconds: 60 } });
+  const sent = await h.service.send(caller(), { ...sms, settings: { otpTtlSeconds: 60 } });
   assert.equal(sent.expiresIn, 60);
   h.clock.now += 59_000;
   assert.equal((await h.service.verify(caller(), { ...sms, code: h.lastCode() })).verified, true);
@@ -171,7 +171,7 @@ test('bad input: INVALID_PHONE, INVALID_EMAIL, INVALID_ARGUMENT for a code that 
   await rejectsCode(h.service.send(caller(), { channel: 'email', destination: 'not-an-address' }), 'INVALID_EMAIL');
   await rejectsCode(h.service.verify(caller(), { ...sms, code: '12ab56' }), 'INVALID_ARGUMENT');
   await rejectsCode(h.service.verify(caller(), { ...sms, code: undefined as unknown as string }), 'INVALID_ARGUMENT');
-  await rejectsCode(h.service.send(caller(), { ...sms, settings: { length: 3 } }), 'INVALID_ARGUMENT');
+  await rejectsCode(h.service.send(caller(), { ...sms, settings: { otpLength: 3 } }), 'INVALID_ARGUMENT');
   await rejectsCode(h.service.send(caller(), { ...sms, purpose: 'log in!' }), 'INVALID_ARGUMENT');
   await rejectsCode(h.service.send(caller(), { channel: 'fax' as 'sms', destination: PHONE }), 'INVALID_ARGUMENT');
   assert.equal((await events(h)).length, 0);
@@ -179,6 +179,6 @@ test('bad input: INVALID_PHONE, INVALID_EMAIL, INVALID_ARGUMENT for a code that 
 
 test('code length is a tenant setting', async () => {
   const h = await harness();
-  await h.service.send(caller(), { ...sms, settings: { length: 8 } });
+  await h.service.send(caller(), { ...sms, settings: { otpLength: 8 } });
   assert.match(h.lastCode(), /^\d{8}$/);
 });

@@ -11,6 +11,9 @@ export type RequestInfo = { requestId: string; clientIp: string };
 
 export const requestInfoKey = createContextKey<RequestInfo>({ requestId: '', clientIp: '' });
 export const callerKey = createContextKey<Caller | undefined>(undefined);
+/** REST: JSON paths of request keys the message does not declare ("settings.otpLenght"). The
+ * transcoder ignores unknown fields, as the contract says; a handler may refuse some by name. */
+export const unknownFieldsKey = createContextKey<readonly string[]>([]);
 
 export const getCaller = (ctx: HandlerContext): Caller => {
   const caller = ctx.values.get(callerKey);

@@ -1,12 +1,12 @@
 // The REST transcoder: /api/v1/... JSON ↔ proto, built from the route table at start-up.
 // Success: { success: true, message, data }. Failure: { success: false, error, code }.
 // Bad JSON, oversized bodies, unknown routes and wrong verbs all answer in the envelope.
-import { create, fromJson, ScalarType, toJson, type DescField, type JsonValue } from '@bufbuild/protobuf';
+import { create, fromJson, ScalarType, toJson, type DescField, type DescMessage, type JsonValue } from '@bufbuild/protobuf';
 import { createContextValues, createHandlerContext } from '@connectrpc/connect';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import { DomainError } from '../domain/errors.ts';
-import { requestInfoKey, type RequestInfo } from './context.ts';
+import { requestInfoKey, unknownFieldsKey, type RequestInfo } from './context.ts';
 import { ERROR_MAP, errorEnvelope, toDomainError } from './errors.ts';
 import type { Handler } from './pipeline.ts';
 import type { Route } from './routes.ts';
@@ -106,6 +106,19 @@ const queryToJson = (route: Route, params: URLSearchParams): Record<string, Json
   return out;
 };
 
+/** JSON paths of the keys `desc` does not declare, in nested messages too (not in lists, maps or
+ * well-known types), e.g. "settings.otpLenght". */
+const unknownFieldPaths = (desc: DescMessage, json: JsonValue, prefix = ''): string[] => {
+  if (json === null || typeof json !== 'object' || Array.isArray(json)) return [];
+  const out: string[] = [];
+  for (const [k, v] of Object.entries(json)) {
+    const f = desc.fields.find((x) => x.jsonName === k || x.name === k);
+    if (!f) out.push(prefix + k);
+    else if (f.fieldKind === 'message' && !f.message.typeName.startsWith('google.protobuf.')) out.push(...unknownFieldPaths(f.message, v, `${prefix}${f.jsonName}.`));
+  }
+  return out;
+};
+
 export type RestDeps = {
   routes: { route: Route; handler: Handler }[];
   bodyLimitBytes: number;
@@ -168,7 +181,7 @@ export const createRestHandler = (deps: RestDeps) => async (req: AnyRequest, res
     } catch (err) {
       throw new DomainError('INVALID_ARGUMENT', describeDecodeError(err));
     }
-    const contextValues = createContextValues().set(requestInfoKey, info);
+    const contextValues = createContextValues().set(requestInfoKey, info).set(unknownFieldsKey, unknownFieldPaths(route.method.input, json));
     const headers = new Headers();
     for (const [k, v] of Object.entries(req.headers)) {
       if (k.startsWith(':') || v === undefined) continue;

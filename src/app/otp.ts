@@ -10,7 +10,7 @@ import { type CallerInfo, callerMetadata } from './caller.ts';
 import { normaliseEmail, normalisePhone } from '../domain/destination.ts';
 import { DomainError } from '../domain/errors.ts';
 import { type OtpChannel, type OtpIssued, type OtpRef, otpDecider, otpStream, verifyAnswer } from '../domain/otp/index.ts';
-import type { TenantSettings } from '../domain/tenant/index.ts';
+import { integerSetting, type SettingName, TENANT_SETTINGS, type TenantSettings, validateSettings } from '../domain/tenant/index.ts';
 import { handleCommand } from '../eventstore/handle-command.ts';
 import type { EventStore } from '../eventstore/port.ts';
 import type { EmailSender } from '../senders/email/port.ts';
@@ -21,82 +21,56 @@ import { renderOtpEmail, renderOtpSms } from '../senders/templates.ts';
 /** Who is calling; all four go into every event's metadata. */
 export type Caller = CallerInfo;
 
+/** The OTP channel's view of the tenant settings (settings.ts), every default filled in. */
 export type OtpSettings = {
-  /** Digits per code (4–10). */
   length: number;
   ttlSeconds: number;
-  /** Attempts per code before it locks. */
   maxAttempts: number;
   resendCooldownSeconds: number;
-  /** Sends to one destination per rolling hour / 24 h (0: no cap). */
   perDestinationHour: number;
   perDestinationDay: number;
-  /** SMS sends per tenant per UTC day (0: no quota). Email has no tenant quota. */
   dailyQuota: number;
-  /** ISO regions phone numbers may belong to; empty: the default region only. */
+  /** ISO regions phone numbers may belong to: smsAllowedCountries, else [defaultRegion]. */
   allowedCountries: string[];
-  /** How national numbers are read. */
   defaultRegion: string;
-  /** Shown in messages. Default "SecureKey". */
   brandName?: string;
-  /** Adds the WebOTP line "@domain #code" to SMS. */
   webOtpDomain?: string;
 };
 
-export const DEFAULT_OTP_SETTINGS: OtpSettings = Object.freeze({
-  length: 6,
-  ttlSeconds: 180,
-  maxAttempts: 5,
-  resendCooldownSeconds: 30,
-  perDestinationHour: 5,
-  perDestinationDay: 10,
-  dailyQuota: 1000,
-  allowedCountries: ['KR'],
-  defaultRegion: 'KR',
-});
+/** The settings the OTP channel reads. */
+const OTP_SETTINGS = [
+  'otpLength',
+  'otpTtlSeconds',
+  'otpMaxAttempts',
+  'otpResendCooldownSeconds',
+  'smsPerDestinationHour',
+  'smsPerDestinationDay',
+  'smsDailyQuota',
+  'smsAllowedCountries',
+  'defaultRegion',
+  'brandName',
+  'otpWebDomain',
+] as const satisfies readonly SettingName[];
 
-const RANGES: Record<'length' | 'ttlSeconds' | 'maxAttempts' | 'resendCooldownSeconds' | 'perDestinationHour' | 'perDestinationDay' | 'dailyQuota', [number, number]> = {
-  length: [4, 10],
-  ttlSeconds: [30, 3600],
-  maxAttempts: [1, 20],
-  resendCooldownSeconds: [0, 3600],
-  perDestinationHour: [0, 1000],
-  perDestinationDay: [0, 10_000],
-  dailyQuota: [0, 100_000_000],
+/** The tenant's OTP settings checked against the table (only those: another channel's settings
+ * are not this channel's business) with the table's defaults filled in. Throws INVALID_ARGUMENT. */
+export const resolveOtpSettings = (tenant: TenantSettings = {}): OtpSettings => {
+  const t = validateSettings(Object.fromEntries(OTP_SETTINGS.map((k) => [k, tenant[k]])));
+  const defaultRegion = t.defaultRegion ?? TENANT_SETTINGS.defaultRegion.default;
+  return {
+    length: integerSetting(t, 'otpLength'),
+    ttlSeconds: integerSetting(t, 'otpTtlSeconds'),
+    maxAttempts: integerSetting(t, 'otpMaxAttempts'),
+    resendCooldownSeconds: integerSetting(t, 'otpResendCooldownSeconds'),
+    perDestinationHour: integerSetting(t, 'smsPerDestinationHour'),
+    perDestinationDay: integerSetting(t, 'smsPerDestinationDay'),
+    dailyQuota: integerSetting(t, 'smsDailyQuota'),
+    allowedCountries: t.smsAllowedCountries?.length ? t.smsAllowedCountries : [defaultRegion],
+    defaultRegion,
+    brandName: t.brandName || undefined,
+    webOtpDomain: t.otpWebDomain || undefined,
+  };
 };
-const REGION = /^[A-Z]{2}$/;
-
-/** Defaults + the given values, checked. allowedCountries defaults to [defaultRegion]. Throws INVALID_ARGUMENT. */
-export const resolveOtpSettings = (partial: Partial<OtpSettings> = {}): OtpSettings => {
-  const defined = Object.fromEntries(Object.entries(partial).filter(([, v]) => v !== undefined)) as Partial<OtpSettings>;
-  const s: OtpSettings = { ...DEFAULT_OTP_SETTINGS, ...defined };
-  for (const [key, [min, max]] of Object.entries(RANGES) as [keyof typeof RANGES, [number, number]][]) {
-    const v = s[key];
-    if (!Number.isInteger(v) || v < min || v > max) throw new DomainError('INVALID_ARGUMENT', `OTP setting ${key}: expected an integer from ${min} to ${max}, got ${JSON.stringify(v)}`);
-  }
-  s.defaultRegion = String(s.defaultRegion).toUpperCase();
-  if (!REGION.test(s.defaultRegion)) throw new DomainError('INVALID_ARGUMENT', `OTP setting defaultRegion: expected an ISO region such as "KR", got ${JSON.stringify(partial.defaultRegion)}`);
-  const countries = (defined.allowedCountries ?? []).map((c) => String(c).toUpperCase());
-  const bad = countries.find((c) => !REGION.test(c));
-  if (bad !== undefined) throw new DomainError('INVALID_ARGUMENT', `OTP setting allowedCountries: expected ISO regions such as "KR", got ${JSON.stringify(bad)}`);
-  s.allowedCountries = countries.length > 0 ? countries : [s.defaultRegion];
-  return s;
-};
-
-/** The tenant aggregate's settings names → OtpSettings (unset stays unset). */
-export const otpSettingsFromTenant = (t: TenantSettings): Partial<OtpSettings> => ({
-  length: t.otpLength,
-  ttlSeconds: t.otpTtlSeconds,
-  maxAttempts: t.otpMaxAttempts,
-  resendCooldownSeconds: t.otpResendCooldownSeconds,
-  perDestinationHour: t.smsPerDestinationHour,
-  perDestinationDay: t.smsPerDestinationDay,
-  dailyQuota: t.smsDailyQuota,
-  allowedCountries: t.smsAllowedCountries,
-  defaultRegion: t.defaultRegion,
-  brandName: t.brandName,
-  webOtpDomain: t.otpWebDomain || undefined,
-});
 
 /** Read side of the abuse controls (projections/otp-counters: createOtpCountersFromDb). */
 export type OtpCounters = {
@@ -131,8 +105,8 @@ export type SendOtpRequest = {
   purpose?: string;
   userId?: string;
   locale?: string;
-  /** The tenant's settings; missing values take DEFAULT_OTP_SETTINGS. */
-  settings?: Partial<OtpSettings>;
+  /** The tenant's settings; unset ones take the table's defaults. */
+  settings?: TenantSettings;
 };
 
 export type SendOtpResult = {
@@ -153,7 +127,7 @@ export type VerifyOtpRequest = {
   destination: string;
   code: string;
   /** Only defaultRegion is used (to read a national number). */
-  settings?: Partial<OtpSettings>;
+  settings?: TenantSettings;
 };
 
 export type VerifyOtpResult = {
@@ -287,7 +261,7 @@ export const createOtpService = (deps: OtpServiceDeps): OtpService => {
     const channel = checkChannel(req.channel);
     const code = typeof req.code === 'string' ? req.code.trim() : '';
     if (!/^\d{1,12}$/.test(code)) throw new DomainError('INVALID_ARGUMENT', 'expected the code as a string of digits (e.g. "123456")');
-    const region = req.settings?.defaultRegion ?? DEFAULT_OTP_SETTINGS.defaultRegion;
+    const region = resolveOtpSettings(req.settings).defaultRegion;
     const dest = destinationOf(channel, req.destination, region);
     const stream = otpStream(caller.tenantId, channel, keyring.hmac('destination', dest.normalised));
     const res = await handleCommand(store, stream, otpDecider, { type: 'VerifyOtp', data: { candidateHash: hashOtpCode(keyring, stream, code), now: deps.now() } }, { metadata: callerMetadata(caller), maxRetries });

@@ -5,7 +5,6 @@ import type { Keyring } from '../crypto/keyring.ts';
 import { type CallerInfo, callerMetadata } from './caller.ts';
 import { DomainError, isDomainError } from '../domain/errors.ts';
 import {
-  DEFAULT_MAX_PENDING,
   DEFAULT_MAX_PER_WINDOW,
   DEFAULT_WINDOW_SECONDS,
   type DeliveryOutcome,
@@ -24,7 +23,7 @@ import {
   pushRequestStream,
   pushStatusAt,
 } from '../domain/push/index.ts';
-import type { TenantSettings } from '../domain/tenant/index.ts';
+import { booleanSetting, integerSetting, type TenantSettings } from '../domain/tenant/index.ts';
 import { handleCommand, loadState } from '../eventstore/handle-command.ts';
 import type { EventStore } from '../eventstore/port.ts';
 import type { PushLog, PushMessage, PushSender } from '../senders/push/port.ts';
@@ -38,7 +37,6 @@ export type PushSettings = Pick<TenantSettings, 'pushTtlSeconds' | 'pushNumberMa
   pushWindowSeconds?: number;
 };
 
-export const DEFAULT_PUSH_TTL_SECONDS = 120;
 const MAX_TITLE = 100;
 const MAX_BODY = 500;
 const PUSH_REQUEST_ID = /^pr_[A-Za-z0-9_-]{22}$/;
@@ -190,18 +188,19 @@ export const createPushService = (deps: { store: EventStore; keyring: Keyring; n
       if (!devices.length) throw new DomainError('DEVICE_NOT_FOUND', 'this user has no active push device; register one with /push/devices');
 
       const at = now();
-      const ttlSeconds = settings.pushTtlSeconds ?? DEFAULT_PUSH_TTL_SECONDS;
+      const ttlSeconds = integerSetting(settings, 'pushTtlSeconds');
       const expiresAt = at + ttlSeconds * 1000;
       const requestId = newPushRequestId();
       const limits = {
-        maxPending: Math.min(settings.pushMaxPending ?? DEFAULT_MAX_PENDING, MAX_TRACKED),
+        // Stored before the table capped it, a larger value means as many as are tracked.
+        maxPending: Math.min(integerSetting(settings, 'pushMaxPending'), MAX_TRACKED),
         maxPerWindow: Math.min(settings.pushMaxPerWindow ?? DEFAULT_MAX_PER_WINDOW, MAX_TRACKED),
         windowSeconds: settings.pushWindowSeconds ?? DEFAULT_WINDOW_SECONDS,
       };
       // The gate: caps checked and the request recorded in one conditional append on the user's index.
       await handleCommand(store, pushInboxStream(caller.tenantId, hash), inboxDecider, { type: 'OpenPushRequest', data: { requestId, at, expiresAt, limits } }, meta(caller));
 
-      const challenge = settings.pushNumberMatching ? numberChallenge() : undefined;
+      const challenge = booleanSetting(settings, 'pushNumberMatching') ? numberChallenge() : undefined;
       await handleCommand(
         store,
         pushRequestStream(caller.tenantId, requestId),

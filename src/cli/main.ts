@@ -12,6 +12,7 @@ import { POLICY_HELP, POLICY_OPTIONS, runPolicyCommand } from './policies.ts';
 import { AUDIT_HELP, AUDIT_OPTIONS, runAuditExport, runHistory } from './audit.ts';
 import { REPLAY_HELP, REPLAY_OPTIONS, runReplay, runVerifyChain, type CliContext } from './replay.ts';
 import { WEBHOOKS_HELP, WEBHOOKS_OPTIONS, runWebhooksCommand } from './webhooks.ts';
+import { SETTINGS_HELP, SETTINGS_OPTIONS, runSettingsList, runTenantSettings } from './settings.ts';
 import { StoreUnavailableError } from '../eventstore/port.ts';
 
 const HELP = `SecureKey admin
@@ -22,6 +23,7 @@ Usage: npm run admin -- <command> [options]
   tenant list [--json]                                     list tenants and their keys (never the keys themselves)
   key issue --tenant TENANT_ID [--name NAME] [--json]      issue another API key (shown once)
   key revoke --tenant TENANT_ID --key KEY_ID [--json]      revoke a key; the server refuses it within a second
+${SETTINGS_HELP}
 ${POLICY_HELP}
 ${WEBHOOKS_HELP}
 ${AUDIT_HELP}
@@ -45,6 +47,7 @@ const run = async (argv: string[]) => {
       ...AUDIT_OPTIONS,
       ...WEBHOOKS_OPTIONS,
       ...REPLAY_OPTIONS,
+      ...SETTINGS_OPTIONS,
       json: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -86,6 +89,10 @@ const run = async (argv: string[]) => {
         );
         return 0;
       }
+      case 'tenant settings':
+        return await runTenantSettings(values, { store, tenants, out, need, meta });
+      case 'settings list':
+        return runSettingsList(out);
       case 'key issue': {
         const r = await tenants.issueKey(need(values.tenant, 'tenant'), values.name ?? 'default', meta);
         out(`key ${r.keyId} issued\nAPI key (shown once): ${r.apiKey}`, { keyId: r.keyId, apiKey: r.apiKey });

@@ -5,9 +5,10 @@ import type { TenantService } from '../../app/tenants.ts';
 import type { PolicyService } from '../../app/policy.ts';
 import type { MfaPolicy } from '../../domain/policy/index.ts';
 import { DomainError } from '../../domain/errors.ts';
-import type { TenantSettings } from '../../domain/tenant/index.ts';
+import { type SettingName, unknownSettings, type SettingsInput } from '../../domain/tenant/index.ts';
+import type { TenantSettings as TenantSettingsMessage } from '../../gen/securekey/v1/admin_pb.js';
 import { getTenant, listKeys, listTenants, type TenantRow } from '../../../projections/tenants/index.ts';
-import { requestInfoKey } from '../context.ts';
+import { requestInfoKey, unknownFieldsKey } from '../context.ts';
 import { listDeliveries, redeliver, DELIVERY_STATUSES, type DeliveryStatus } from '../../../projections/webhooks/queries.ts';
 import { queryAudit } from '../../../projections/audit/index.ts';
 import { timestampMs, type Timestamp } from '@bufbuild/protobuf/wkt';
@@ -40,15 +41,23 @@ const required = (v: string, name: string) => {
   return v;
 };
 
-/** Proto message → plain settings object (only the fields that were set). */
-const settingsOf = (s: Record<string, unknown> | undefined): TenantSettings => {
+/** The proto's TenantSettings message and the table of settings name the same settings: tsc
+ * fails here when one of them gains, loses or renames a setting. */
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+true satisfies Same<Exclude<keyof TenantSettingsMessage, '$typeName' | '$unknown'>, SettingName>;
+
+/** Proto message → plain settings object (only the fields that were set). Names the message does
+ * not declare (dropped by the transcoder) are refused, named, as the aggregate refuses them. */
+const settingsOf = (s: Record<string, unknown> | undefined, ctx: HandlerContext): SettingsInput => {
+  const unknown = ctx.values.get(unknownFieldsKey).filter((p) => p.startsWith('settings.')).map((p) => p.slice('settings.'.length));
+  if (unknown.length) throw unknownSettings(unknown);
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(s ?? {})) {
     if (k === '$typeName' || v === undefined) continue;
     if (Array.isArray(v) && v.length === 0) continue;
     out[k] = v;
   }
-  return out as TenantSettings;
+  return out;
 };
 
 const policyView = (p: MfaPolicy) => ({ name: p.name, match: { purpose: p.match.purpose ?? '', channels: p.match.channels ?? [] }, requiredChannels: p.requiredChannels, withinSeconds: p.withinSeconds });
@@ -64,7 +73,7 @@ export const createAdminImpl = (deps: AdminDeps) => {
   };
   return {
     createTenant: async (req: { name: string; webhookUrl: string; settings?: Record<string, unknown> }, ctx: HandlerContext) => {
-      const res = await deps.tenants.create({ name: req.name, webhookUrl: req.webhookUrl || undefined, settings: settingsOf(req.settings) }, meta(ctx));
+      const res = await deps.tenants.create({ name: req.name, webhookUrl: req.webhookUrl || undefined, settings: settingsOf(req.settings, ctx) }, meta(ctx));
       await deps.settle(res.position);
       return { tenantId: res.tenantId, keyId: res.keyId, apiKey: res.apiKey, webhookSecret: res.webhookSecret ?? '' };
     },
@@ -75,7 +84,7 @@ export const createAdminImpl = (deps: AdminDeps) => {
     getTenant: async (req: { tenantId: string }) => mustGet(req.tenantId),
     updateTenantSettings: async (req: { tenantId: string; settings?: Record<string, unknown> }, ctx: HandlerContext) => {
       mustGet(req.tenantId);
-      const settings = settingsOf(req.settings);
+      const settings = settingsOf(req.settings, ctx);
       if (Object.keys(settings).length === 0) throw new DomainError('INVALID_ARGUMENT', 'expected {"settings": {...}} with at least one setting (see TenantSettings in the OpenAPI document)');
       const res = await deps.tenants.changeSettings(req.tenantId, settings, meta(ctx));
       await deps.settle(res.position);

@@ -1,7 +1,7 @@
 // SmsOtpService and EmailOtpService: proto ↔ src/app/otp.ts.
 import { timestampFromMs } from '@bufbuild/protobuf/wkt';
 import type { HandlerContext } from '@connectrpc/connect';
-import { otpSettingsFromTenant, type OtpService } from '../../app/otp.ts';
+import type { OtpService } from '../../app/otp.ts';
 import type { Caller } from '../context.ts';
 import { callerOf, gateVerified, type ChannelDeps } from './common.ts';
 
@@ -14,14 +14,14 @@ const send = (app: OtpService, deps: ChannelDeps, channel: Channel) => async (re
     purpose: req.purpose || undefined,
     userId: req.userId || undefined,
     locale: req.locale || undefined,
-    settings: { ...otpSettingsFromTenant(caller.tenant.settings), brandName: caller.tenant.settings.brandName || caller.tenant.name },
+    settings: { ...caller.tenant.settings, brandName: caller.tenant.settings.brandName || caller.tenant.name },
   });
   await deps.settle(r.position);
   return { expiresIn: r.expiresIn, expiresAt: timestampFromMs(r.expiresAt), resendAfter: r.resendAfter, to: r.to };
 };
 
 const verify = (app: OtpService, deps: ChannelDeps, channel: Channel) => async (req: { destination: string; code: string }, caller: Caller) => {
-  const r = await app.verify(caller, { channel, destination: req.destination, code: req.code, settings: otpSettingsFromTenant(caller.tenant.settings) });
+  const r = await app.verify(caller, { channel, destination: req.destination, code: req.code, settings: caller.tenant.settings });
   if (r.verified) await gateVerified(deps, caller, r.position, { userId: r.userId, channel, purpose: r.purpose });
   else await deps.settle(r.position);
   return { verified: r.verified, attemptsRemaining: r.attemptsRemaining };

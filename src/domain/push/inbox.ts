@@ -6,7 +6,6 @@
 import { assertNever, type Decider } from '../decider.ts';
 import { DomainError } from '../errors.ts';
 
-export const DEFAULT_MAX_PENDING = 3;
 export const DEFAULT_MAX_PER_WINDOW = 10;
 export const DEFAULT_WINDOW_SECONDS = 600;
 /** Entries kept in state. Caps above this are meaningless, so the app clamps limits to it. */
