@@ -40,6 +40,7 @@ import { PushService } from './gen/securekey/v1/push_pb.js';
 import { TotpService } from './gen/securekey/v1/totp_pb.js';
 import { WebAuthnService } from './gen/securekey/v1/webauthn_pb.js';
 import type { Keyring } from './crypto/keyring.ts';
+import { type NewId, randomId } from './app/ids.ts';
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -60,16 +61,22 @@ export type Running = { port: number; stop: () => Promise<void>; config: Config 
 
 export type StartOptions = {
   logger?: pino.Logger;
+  /** Epoch ms for every decision, limit, lease and expiry (default Date.now): tests move it forward. */
+  now?: () => number;
+  /** Ids of created tenants, keys, codes, push requests and devices (default randomId). */
+  newId?: NewId;
   /** Tests: wrap the store (e.g. to inject faults). */
   wrapStore?: (store: EventStore) => EventStore;
 };
 
 export const startSecureKey = async (config: Config, opts: StartOptions = {}): Promise<Running> => {
   const logger = opts.logger ?? pino({ level: config.logLevel, base: { service: 'securekey' } });
-  const now = () => Date.now();
+  const now = opts.now ?? Date.now;
+  const newId = opts.newId ?? randomId;
   const keyring = createKeyring(config.masterKey);
   let runnerRef: { lag: () => Promise<Record<string, number>> } | undefined;
-  const metrics = createMetrics({ projectionLag: () => runnerRef?.lag() ?? Promise.resolve({}) });
+  let inFlight = () => 0;
+  const metrics = createMetrics({ projectionLag: () => runnerRef?.lag() ?? Promise.resolve({}), inFlight: () => inFlight() });
   const rawStore = await openStore(config);
   const store = instrumentStore(opts.wrapStore ? opts.wrapStore(rawStore) : rawStore, metrics);
 
@@ -102,7 +109,7 @@ export const startSecureKey = async (config: Config, opts: StartOptions = {}): P
   const settle = async (position: number) => {
     if (position > 0) await runner.waitFor(position, config.readYourWritesTimeoutMs);
   };
-  const tenants = createTenantService({ store, keyring, now });
+  const tenants = createTenantService({ store, keyring, now, newId });
   const policies = createPolicyService({ store, now });
   const userKeyOf = (userId: string) => keyring.hmac('user', userId);
   let publicUrl = config.publicUrl;
@@ -123,6 +130,7 @@ export const startSecureKey = async (config: Config, opts: StartOptions = {}): P
     store,
     keyring,
     now,
+    newId,
     logger,
     smsSender: createSmsSenderFromEnv(config.env, { log: (line) => logger.info({ sender: 'console-sms' }, line) }),
     emailSender: createEmailSenderFromEnv(config.env, { log: (line) => logger.info({ sender: 'console-email' }, line) }),
@@ -140,7 +148,7 @@ export const startSecureKey = async (config: Config, opts: StartOptions = {}): P
     [EmailOtpService.typeName]: createEmailOtpImpl(otp, channel) as never,
     [TotpService.typeName]: createTotpImpl(createTotpService({ store, keyring, now }), channel) as never,
     [WebAuthnService.typeName]: createWebAuthnImpl(createWebAuthnService({ store, keyring, now }), channel) as never,
-    [PushService.typeName]: createPushImpl(createPushService({ store, keyring, now, sender: pushSender, log: logger }), channel) as never,
+    [PushService.typeName]: createPushImpl(createPushService({ store, keyring, now, newId, sender: pushSender, log: logger }), channel) as never,
   };
 
   const handle = createApp({
@@ -171,6 +179,7 @@ export const startSecureKey = async (config: Config, opts: StartOptions = {}): P
   });
 
   const server = await startServer({ port: config.port, host: config.host, handle });
+  inFlight = server.inFlight;
   publicUrl ||= `http://localhost:${server.port}`;
   logger.info({ port: server.port, store: config.eventStore === 'sqlite' ? 'sqlite' : 'kurrentdb', dataDir: config.dataDir }, 'SecureKey listening');
 

@@ -18,6 +18,7 @@ import { ErrorDetailSchema } from '../src/gen/securekey/v1/options_pb.js';
 import { PushService } from '../src/gen/securekey/v1/push_pb.js';
 import { adminJson, runAdmin } from './helpers/cli.ts';
 import { grpcCall } from './helpers/grpc.ts';
+import { createTestClock } from './helpers/clock.ts';
 import { startTestServer, type TestServer } from './helpers/server.ts';
 
 const POLICY = '결제 시 추가 인증';
@@ -25,6 +26,7 @@ const POLICY = '결제 시 추가 인증';
 let s: TestServer;
 const dataDir = mkdtempSync(join(tmpdir(), 'securekey-mfa-'));
 const masterKey = randomBytes(32).toString('base64');
+const clock = createTestClock();
 /** What the SMS gateway received. */
 const sms: { to: string; text: string }[] = [];
 const gateway = createServer((req, res) => {
@@ -40,7 +42,7 @@ before(async () => {
   await new Promise<void>((r) => gateway.listen(0, '127.0.0.1', r));
   s = await startTestServer(
     { SECUREKEY_MASTER_KEY: masterKey, SECUREKEY_SMS_PROVIDER: 'http', SECUREKEY_SMS_HTTP_URL: `http://127.0.0.1:${(gateway.address() as AddressInfo).port}/sms` },
-    { dataDir },
+    { dataDir, now: clock.now },
   );
 });
 after(async () => {
@@ -95,7 +97,7 @@ const smsVerify = async (key: string, userId: string, purpose: string) => {
 const totpVerify = async (key: string, userId: string) => {
   const setup = await s.call(key, '/api/v1/totp/setup', { userId, accountName: 'user@example.com' });
   assert.equal(setup.status, 200, JSON.stringify(setup.body));
-  return s.call(key, '/api/v1/totp/verify', { userId, token: await generate({ secret: setup.body.data.secret }) });
+  return s.call(key, '/api/v1/totp/verify', { userId, token: await generate({ secret: setup.body.data.secret, epoch: Math.floor(clock.now() / 1000) }) });
 };
 
 const assertMfaRequired = (r: { status: number; body: any }, requiredChannels: string[], matchedPolicies: string[]) => {
@@ -266,9 +268,7 @@ describe('the issue scenario: payment requires sms + totp', () => {
     assert.equal(inTime.body.data.verified, true);
     const requestId = await approvedPush(w.apiKey, userId, 'payment');
     assert.equal((await s.call(w.apiKey, '/api/v1/push/verify', { requestId })).body.data.verified, true);
-    const lastAnsweredAt = Date.now(); // every verification above was recorded before this
-
-    await new Promise((r) => setTimeout(r, Math.max(0, lastAnsweredAt + 3_100 - Date.now())));
+    clock.advance(3_100); // every verification above now lies more than 3 s back
     assertMfaRequired(await smsVerify(w.apiKey, userId, 'payment'), ['totp'], [name]);
     assertMfaRequired(await s.call(w.apiKey, '/api/v1/push/verify', { requestId }), ['totp'], [name]);
   });

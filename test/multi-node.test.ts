@@ -60,7 +60,12 @@ describe('two server processes sharing one data directory', () => {
       receiver.setSecret(webhookSecret);
       const call = (node: ChildServer, path: string, body: unknown) =>
         fetch(node.url + path, { method: 'POST', headers: { 'content-type': 'application/json', 'x-api-key': key }, body: JSON.stringify(body) });
-      await new Promise((r) => setTimeout(r, 1000)); // let node B see the new key
+      // Node B knows the new key once it stops answering 401 (a TOTP check of nobody writes nothing).
+      await until('node B to see the new key', async () => {
+        const r = await call(b, '/api/v1/totp/verify', { userId: 'nobody', token: '123456' });
+        await r.body?.cancel();
+        return r.status === 404;
+      });
       for (let i = 0; i < 6; i++) {
         const node = i % 2 ? a : b;
         const phone = `0109999000${i}`;
@@ -68,7 +73,9 @@ describe('two server processes sharing one data directory', () => {
         assert.equal((await call(node, '/api/v1/otp/verify', { phone, code: sms.lastCode(`+82${phone.slice(1)}`) })).status, 200);
       }
       await until('six deliveries', () => receiver.accepted.filter((x) => x.event === 'verification.succeeded').length >= 6, 10_000);
-      await new Promise((r) => setTimeout(r, 1500)); // a second deliverer would have sent its copies by now
+      // One deliverer: exactly one of the two processes ever held the delivery lease.
+      const deliverers = [a, b].filter((n) => n.lines.some((l) => l.includes('"this node delivers webhooks"')));
+      assert.equal(deliverers.length, 1, 'exactly one node delivers');
       const ids = receiver.accepted.map((x) => x.eventId);
       assert.equal(new Set(ids).size, ids.length, 'no event delivered twice');
       assert.deepEqual(receiver.accepted.filter((x) => x.event === 'verification.succeeded').map((x) => x.data.externalUserId).sort(), ['u0', 'u1', 'u2', 'u3', 'u4', 'u5']);

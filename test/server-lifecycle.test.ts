@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { startChildServer } from './helpers/child-server.ts';
+import { until } from './helpers/until.ts';
 
 test('SIGTERM: stops accepting, finishes the call in flight, closes the store, exits 0', async () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'securekey-sigterm-'));
@@ -23,9 +24,19 @@ test('SIGTERM: stops accepting, finishes the call in flight, closes the store, e
       req.on('error', reject);
     });
     req.write(body.slice(0, 10));
-    await new Promise((r) => setTimeout(r, 200));
+    // In flight once the server has its headers: the /metrics request counts itself, so 2. (Its
+    // own connection, closed after it: a kept-alive one would be reused by the fetch below.)
+    const metrics = () =>
+      new Promise<string>((resolve, reject) =>
+        http.get({ host: '127.0.0.1', port, path: '/metrics', agent: false }, (res) => {
+          let text = '';
+          res.on('data', (c) => (text += c));
+          res.on('end', () => resolve(text));
+        }).on('error', reject),
+      );
+    await until('the call to be in flight', async () => /^securekey_http_requests_in_flight 2$/m.test(await metrics()));
     child.kill('SIGTERM');
-    await new Promise((r) => setTimeout(r, 300));
+    await until('draining to start', () => lines.some((l) => JSON.parse(l).msg === 'shutting down: draining'));
     // New connections are refused while draining.
     await assert.rejects(fetch(`http://127.0.0.1:${port}/healthz`));
     req.end(body.slice(10));

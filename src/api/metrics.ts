@@ -1,11 +1,11 @@
 // Prometheus metrics (prom-client): requests by method and code with latency histograms,
-// event store append latency, projection lag per projection.
+// event store append latency, projection lag per projection, requests in flight.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { EventStore } from '../eventstore/port.ts';
 
 export type Metrics = ReturnType<typeof createMetrics>;
 
-export const createMetrics = (opts: { projectionLag?: () => Promise<Record<string, number>> } = {}) => {
+export const createMetrics = (opts: { projectionLag?: () => Promise<Record<string, number>>; inFlight?: () => number } = {}) => {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'securekey_' });
   const requests = new Counter({
@@ -35,6 +35,14 @@ export const createMetrics = (opts: { projectionLag?: () => Promise<Record<strin
     collect: async function () {
       if (!opts.projectionLag) return;
       for (const [name, lag] of Object.entries(await opts.projectionLag())) this.set({ projection: name }, lag);
+    },
+  });
+  new Gauge({
+    name: 'securekey_http_requests_in_flight',
+    help: 'HTTP requests received and not yet answered (this one included)',
+    registers: [registry],
+    collect: function () {
+      if (opts.inFlight) this.set(opts.inFlight());
     },
   });
   return { registry, requests, duration, appendDuration, lagGauge };

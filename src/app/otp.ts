@@ -4,9 +4,10 @@
 // IssueOtp (the aggregate enforces the resend cooldown) → deliver → record the outcome. The code
 // is persisted (as an HMAC) before delivery; a provider failure is recorded (OtpDeliveryFailed,
 // which leaves that code unusable) and answered UNAVAILABLE.
-import { randomInt, randomUUID } from 'node:crypto';
+import { randomInt } from 'node:crypto';
 import type { Keyring } from '../crypto/keyring.ts';
 import { type CallerInfo, callerMetadata } from './caller.ts';
+import { type NewId, randomId } from './ids.ts';
 import { normaliseEmail, normalisePhone } from '../domain/destination.ts';
 import { DomainError } from '../domain/errors.ts';
 import { type OtpChannel, type OtpIssued, type OtpRef, otpDecider, otpStream, verifyAnswer } from '../domain/otp/index.ts';
@@ -89,8 +90,8 @@ export type OtpServiceDeps = {
   counters: OtpCounters;
   /** Default: generateOtpCode (crypto.randomInt). */
   generateCode?: (length: number) => string;
-  /** Default: crypto.randomUUID. */
-  newId?: () => string;
+  /** Default: randomId. */
+  newId?: NewId;
   /** Conflict retries per command (racing verifies). Default 64. */
   maxRetries?: number;
   /** pino-like; gets no code and no destination in clear. */
@@ -173,7 +174,7 @@ const destinationOf = (channel: OtpChannel, input: string, defaultRegion: string
 export const createOtpService = (deps: OtpServiceDeps): OtpService => {
   const { store, keyring, counters } = deps;
   const generateCode = deps.generateCode ?? generateOtpCode;
-  const newId = deps.newId ?? randomUUID;
+  const newId = deps.newId ?? randomId;
   const maxRetries = deps.maxRetries ?? 64;
 
   const checkLimits = async (caller: Caller, channel: OtpChannel, destinationHash: string, s: OtpSettings, now: number) => {

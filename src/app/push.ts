@@ -1,8 +1,9 @@
 // Push approval: devices, send (fatigue caps, number matching, FCM delivery), respond, verify.
 // Used by the API's PushService. Tokens are encrypted in events and never logged.
-import { randomBytes, randomInt } from 'node:crypto';
+import { randomInt } from 'node:crypto';
 import type { Keyring } from '../crypto/keyring.ts';
 import { type CallerInfo, callerMetadata } from './caller.ts';
+import { type NewId, randomId } from './ids.ts';
 import { DomainError, isDomainError } from '../domain/errors.ts';
 import {
   DEFAULT_MAX_PER_WINDOW,
@@ -41,8 +42,6 @@ const MAX_TITLE = 100;
 const MAX_BODY = 500;
 const PUSH_REQUEST_ID = /^pr_[A-Za-z0-9_-]{22}$/;
 
-export const newPushRequestId = () => 'pr_' + randomBytes(16).toString('base64url');
-const newDeviceId = () => 'dev_' + randomBytes(12).toString('base64url');
 
 /** A two-digit number and three distinct choices containing it, in random order. */
 export const numberChallenge = () => {
@@ -75,8 +74,9 @@ const deviceView = (d: PushDevice): DeviceView => ({ deviceId: d.deviceId, devic
 
 export type PushService = ReturnType<typeof createPushService>;
 
-export const createPushService = (deps: { store: EventStore; keyring: Keyring; now: () => number; sender: PushSender; log: PushLog }) => {
+export const createPushService = (deps: { store: EventStore; keyring: Keyring; now: () => number; sender: PushSender; log: PushLog; newId?: NewId }) => {
   const { store, keyring, now, sender, log } = deps;
+  const newId = deps.newId ?? randomId;
   const meta = (c: Caller) => ({ metadata: callerMetadata(c) });
   const userHash = (userId: string) => keyring.hmac(USER_HASH_PURPOSE, userId);
   const notFound = () => new DomainError('PUSH_NOT_FOUND', 'no push request with this requestId');
@@ -155,7 +155,7 @@ export const createPushService = (deps: { store: EventStore; keyring: Keyring; n
         store,
         pushDevicesStream(caller.tenantId, userHash(userId)),
         deviceDecider,
-        { type: 'RegisterDevice', data: { deviceId: newDeviceId(), tokenEnc: keyring.encrypt('fcm-token', token), tokenHash, platform, deviceName, at: now() } },
+        { type: 'RegisterDevice', data: { deviceId: `dev_${newId()}`, tokenEnc: keyring.encrypt('fcm-token', token), tokenHash, platform, deviceName, at: now() } },
         meta(caller),
       );
       return { deviceId: findDeviceByTokenHash(res.state, tokenHash)!.deviceId };
@@ -190,7 +190,7 @@ export const createPushService = (deps: { store: EventStore; keyring: Keyring; n
       const at = now();
       const ttlSeconds = integerSetting(settings, 'pushTtlSeconds');
       const expiresAt = at + ttlSeconds * 1000;
-      const requestId = newPushRequestId();
+      const requestId = `pr_${newId()}`;
       const limits = {
         // Stored before the table capped it, a larger value means as many as are tracked.
         maxPending: Math.min(integerSetting(settings, 'pushMaxPending'), MAX_TRACKED),

@@ -3,6 +3,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { type ApiKeyRecord, type SettingsInput, tenantDecider, tenantStream } from '../domain/tenant/index.ts';
 import type { Keyring } from '../crypto/keyring.ts';
 import { handleCommand } from '../eventstore/handle-command.ts';
+import { type NewId, randomId } from './ids.ts';
 import type { EventMetadata, EventStore } from '../eventstore/port.ts';
 
 export const API_KEY_PREFIX = '2fa_';
@@ -12,25 +13,27 @@ export const generateApiKey = () => API_KEY_PREFIX + randomBytes(24).toString('b
 /** API keys carry ≥128 bits of entropy, so a fast unsalted hash is enough to make the stored value useless. */
 export const hashApiKey = (key: string) => createHash('sha256').update(key).digest('hex');
 export const generateWebhookSecret = () => 'whsec_' + randomBytes(32).toString('base64url');
-const newId = (prefix: string) => prefix + randomBytes(9).toString('base64url').replace(/[-_]/g, 'x');
 
-const newKey = (name: string, now: number): { record: ApiKeyRecord; apiKey: string } => {
+const newKey = (keyId: string, name: string, now: number): { record: ApiKeyRecord; apiKey: string } => {
   const apiKey = generateApiKey();
-  return { apiKey, record: { keyId: newId('key_'), keyHash: hashApiKey(apiKey), prefix: apiKey.slice(0, 8), name, at: now } };
+  return { apiKey, record: { keyId, keyHash: hashApiKey(apiKey), prefix: apiKey.slice(0, 8), name, at: now } };
 };
 
 export type TenantService = ReturnType<typeof createTenantService>;
 
-export const createTenantService = (deps: { store: EventStore; keyring: Keyring; now: () => number }) => {
+export const createTenantService = (deps: { store: EventStore; keyring: Keyring; now: () => number; newId?: NewId }) => {
   const { store, keyring, now } = deps;
+  const newId = deps.newId ?? randomId;
+  /** Letters and digits only (no "-" or "_"), so an id reads and selects as one word. */
+  const idOf = (prefix: string) => prefix + newId().replace(/[-_]/g, 'x');
   const run = (tenantId: string, command: Parameters<typeof tenantDecider.decide>[0], metadata: EventMetadata) =>
     handleCommand(store, tenantStream(tenantId), tenantDecider, command, { metadata: { ...metadata, tenantId } });
 
   return {
     create: async (input: { name: string; webhookUrl?: string; settings?: SettingsInput }, metadata: EventMetadata = {}) => {
-      const tenantId = newId('tn_');
+      const tenantId = idOf('tn_');
       const at = now();
-      const { apiKey, record } = newKey('default', at);
+      const { apiKey, record } = newKey(idOf('key_'), 'default', at);
       const settings = { ...input.settings, ...(input.webhookUrl ? { webhookUrl: input.webhookUrl } : {}) };
       const webhookSecret = typeof settings.webhookUrl === 'string' && settings.webhookUrl ? generateWebhookSecret() : undefined;
       const res = await run(
@@ -41,7 +44,7 @@ export const createTenantService = (deps: { store: EventStore; keyring: Keyring;
       return { tenantId, keyId: record.keyId, apiKey, webhookSecret, position: res.position };
     },
     issueKey: async (tenantId: string, name = 'default', metadata: EventMetadata = {}) => {
-      const { apiKey, record } = newKey(name, now());
+      const { apiKey, record } = newKey(idOf('key_'), name, now());
       const res = await run(tenantId, { type: 'IssueApiKey', data: { key: record, now: record.at } }, metadata);
       return { keyId: record.keyId, apiKey, position: res.position };
     },

@@ -11,7 +11,9 @@ export const ADMIN_TOKEN = 'test-admin-token-0123456789';
 
 export type TestServer = Awaited<ReturnType<typeof startTestServer>>;
 
-export const startTestServer = async (env: Record<string, string> = {}, opts: { dataDir?: string; keepData?: boolean; wrapStore?: StartOptions['wrapStore'] } = {}) => {
+export type TestServerOptions = Pick<StartOptions, 'wrapStore' | 'now' | 'newId'> & { dataDir?: string; keepData?: boolean };
+
+export const startTestServer = async (env: Record<string, string> = {}, opts: TestServerOptions = {}) => {
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'securekey-test-'));
   const config = loadConfig({
     PORT: '0',
@@ -28,7 +30,7 @@ export const startTestServer = async (env: Record<string, string> = {}, opts: { 
   });
   const logs: string[] = [];
   const logger = pino({ level: 'info' }, { write: (line: string) => void logs.push(line) });
-  const running = await startSecureKey(config, { logger, wrapStore: opts.wrapStore });
+  const running = await startSecureKey(config, { logger, wrapStore: opts.wrapStore, now: opts.now, newId: opts.newId });
   const url = `http://127.0.0.1:${running.port}`;
 
   const post = async (path: string, body: unknown, headers: Record<string, string> = {}) => {
