@@ -9,15 +9,19 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
+import type { DomainEventType, EventOfType } from '../src/domain/events.ts';
 import type { EventStore, StoredEvent } from '../src/eventstore/port.ts';
+import { isOfType, type Recorded, toRecorded } from '../src/eventstore/recorded.ts';
 import { isUnavailable } from '../src/eventstore/sqlite/errors.ts';
 
+/** What the runner runs: event types and an evolve over the log's records. Read models are
+ * written as typed projections (below); the runner itself knows no event catalogue. */
 export type Projection = {
   name: string;
   /** Bump to force a rebuild (reset + replay) on the next start. Default 1. */
   version?: number;
   /** Event types handled. Other events only advance the checkpoint. */
-  canHandle: string[];
+  canHandle: readonly string[];
   /** CREATE TABLE IF NOT EXISTS ... for its read model. */
   init: (db: DatabaseSync) => void;
   /** Synchronous writes for one event. Runs inside the runner's transaction. */
@@ -25,6 +29,21 @@ export type Projection = {
   /** Drops or clears its tables for a rebuild (init runs again afterwards). Default: nothing. */
   reset?: (db: DatabaseSync) => void;
 };
+
+/** A read model over the event catalogue (Emmett-style): evolve gets the events of its canHandle, typed. */
+export type TypedProjection<T extends DomainEventType> = Omit<Projection, 'canHandle' | 'evolve'> & {
+  canHandle: readonly T[];
+  evolve: (db: DatabaseSync, event: Recorded<EventOfType<T>>) => void;
+};
+
+/** The projection the runner runs: records outside the catalogue or canHandle never reach evolve. */
+export const projection = <T extends DomainEventType>(p: TypedProjection<T>): Projection => ({
+  ...p,
+  evolve: (db, stored) => {
+    const e = toRecorded(stored);
+    if (e && isOfType(p.canHandle, e)) p.evolve(db, e);
+  },
+});
 
 export type ProjectionRunnerOptions = {
   store: EventStore;

@@ -1,56 +1,73 @@
-// What each event means in the audit trail: action, channel and outcome. One table; event types
-// that do not exist (yet) simply never match. Internal bookkeeping events (inbox entries, owner
-// records) are left out.
-type D = Record<string, unknown>;
-type Channel = 'sms' | 'email' | 'totp' | 'webauthn' | 'push' | null;
-export type AuditSpec = { action: string; channel: (d: D) => Channel; outcome: (d: D) => string };
+// What each event means in the audit trail: action, channel and outcome. One table over the event
+// catalogue (src/domain/events.ts): every event type has an entry, null for internal bookkeeping
+// (inbox entries, owner records), so an added or renamed event fails tsc until it is decided here.
+import type { Channel, OtpChannel } from '../../src/domain/channel.ts';
+import { DOMAIN_EVENT_TYPES, type DomainEventType, type EventDataMap } from '../../src/domain/events.ts';
 
-const c = (ch: Channel) => () => ch;
-const otpCh = (d: D): Channel => (d.channel === 'sms' || d.channel === 'email' ? d.channel : null);
-const o = (s: string) => () => s;
-const spec = (action: string, channel: (d: D) => Channel, outcome: (d: D) => string): AuditSpec => ({ action, channel, outcome });
-
-export const AUDIT_ACTIONS: Record<string, AuditSpec> = {
-  // tenants and admin
-  TenantCreated: spec('tenant.created', c(null), o('ok')),
-  ApiKeyIssued: spec('api_key.issued', c(null), o('ok')),
-  ApiKeyRevoked: spec('api_key.revoked', c(null), o('ok')),
-  TenantSettingsChanged: spec('tenant.settings_changed', c(null), o('ok')),
-  WebhookSecretRotated: spec('webhook.secret_rotated', c(null), o('ok')),
-  PolicyPut: spec('policy.put', c(null), o('ok')),
-  PolicyDeleted: spec('policy.deleted', c(null), o('ok')),
-  // one-time codes (sms, email)
-  OtpIssued: spec('otp.issued', otpCh, o('issued')),
-  OtpDeliverySucceeded: spec('otp.sent', otpCh, o('delivered')),
-  OtpDeliveryFailed: spec('otp.send_failed', otpCh, o('failed')),
-  OtpAttemptFailed: spec('verification.failed', otpCh, o('failure')),
-  OtpVerified: spec('verification.succeeded', otpCh, o('success')),
-  OtpLocked: spec('verification.locked', otpCh, o('locked')),
-  OtpExpired: spec('verification.expired', otpCh, o('expired')),
-  // TOTP
-  TotpEnrollmentStarted: spec('totp.enrollment_started', c('totp'), o('pending')),
-  TotpEnrollmentConfirmed: spec('totp.enrolled', c('totp'), o('success')),
-  TotpCodeAccepted: spec('verification.succeeded', c('totp'), o('success')),
-  TotpCodeRejected: spec('verification.failed', c('totp'), (d) => (d.reason === 'replay' ? 'replay' : 'failure')),
-  TotpEnrollmentRemoved: spec('totp.removed', c('totp'), o('ok')),
-  // passkeys
-  RegistrationChallengeIssued: spec('passkey.registration_started', c('webauthn'), o('pending')),
-  AuthenticationChallengeIssued: spec('passkey.authentication_started', c('webauthn'), o('pending')),
-  ChallengeConsumed: spec('passkey.challenge_consumed', c('webauthn'), (d) => String(d.outcome ?? 'unknown')),
-  CredentialRegistered: spec('passkey.registered', c('webauthn'), o('success')),
-  CredentialUsed: spec('verification.succeeded', c('webauthn'), o('success')),
-  CredentialCloneSuspected: spec('passkey.clone_suspected', c('webauthn'), o('suspicious')),
-  CredentialRemoved: spec('passkey.removed', c('webauthn'), o('ok')),
-  // push
-  DeviceRegistered: spec('push.device_registered', c('push'), o('ok')),
-  DeviceUpdated: spec('push.device_updated', c('push'), o('ok')),
-  DeviceMarkedStale: spec('push.device_stale', c('push'), o('stale')),
-  DeviceRemoved: spec('push.device_removed', c('push'), o('ok')),
-  PushRequested: spec('push.requested', c('push'), o('pending')),
-  PushDelivered: spec('push.delivered', c('push'), o('delivered')),
-  PushDeliveryFailed: spec('push.delivery_failed', c('push'), o('failed')),
-  PushApproved: spec('push.approved', c('push'), o('success')),
-  PushDenied: spec('push.denied', c('push'), (d) => (d.reason === 'number_mismatch' ? 'number_mismatch' : 'denied')),
-  PushReportedNotMe: spec('push.reported', c('push'), o('reported')),
-  PushExpired: spec('push.expired', c('push'), o('expired')),
+export type AuditSpec<K extends DomainEventType> = {
+  action: string;
+  channel: (d: EventDataMap[K]) => Channel | null;
+  outcome: (d: EventDataMap[K]) => string;
 };
+
+const none = () => null;
+const fixed = (ch: Channel) => () => ch;
+const otp = (d: { channel: OtpChannel }) => d.channel;
+const o = (s: string) => () => s;
+
+export const AUDIT_ACTIONS: { [K in DomainEventType]: AuditSpec<K> | null } = {
+  // tenants and admin
+  TenantCreated: { action: 'tenant.created', channel: none, outcome: o('ok') },
+  ApiKeyIssued: { action: 'api_key.issued', channel: none, outcome: o('ok') },
+  ApiKeyRevoked: { action: 'api_key.revoked', channel: none, outcome: o('ok') },
+  TenantSettingsChanged: { action: 'tenant.settings_changed', channel: none, outcome: o('ok') },
+  WebhookSecretRotated: { action: 'webhook.secret_rotated', channel: none, outcome: o('ok') },
+  PolicyPut: { action: 'policy.put', channel: none, outcome: o('ok') },
+  PolicyDeleted: { action: 'policy.deleted', channel: none, outcome: o('ok') },
+  // one-time codes (sms, email)
+  OtpIssued: { action: 'otp.issued', channel: otp, outcome: o('issued') },
+  OtpDeliverySucceeded: { action: 'otp.sent', channel: otp, outcome: o('delivered') },
+  OtpDeliveryFailed: { action: 'otp.send_failed', channel: otp, outcome: o('failed') },
+  OtpAttemptFailed: { action: 'verification.failed', channel: otp, outcome: o('failure') },
+  OtpVerified: { action: 'verification.succeeded', channel: otp, outcome: o('success') },
+  OtpLocked: { action: 'verification.locked', channel: otp, outcome: o('locked') },
+  OtpExpired: { action: 'verification.expired', channel: otp, outcome: o('expired') },
+  // TOTP
+  TotpEnrollmentStarted: { action: 'totp.enrollment_started', channel: fixed('totp'), outcome: o('pending') },
+  TotpEnrollmentConfirmed: { action: 'totp.enrolled', channel: fixed('totp'), outcome: o('success') },
+  TotpCodeAccepted: { action: 'verification.succeeded', channel: fixed('totp'), outcome: o('success') },
+  TotpCodeRejected: { action: 'verification.failed', channel: fixed('totp'), outcome: (d) => (d.reason === 'replay' ? 'replay' : 'failure') },
+  TotpEnrollmentRemoved: { action: 'totp.removed', channel: fixed('totp'), outcome: o('ok') },
+  // passkeys
+  RegistrationChallengeIssued: { action: 'passkey.registration_started', channel: fixed('webauthn'), outcome: o('pending') },
+  AuthenticationChallengeIssued: { action: 'passkey.authentication_started', channel: fixed('webauthn'), outcome: o('pending') },
+  ChallengeConsumed: { action: 'passkey.challenge_consumed', channel: fixed('webauthn'), outcome: (d) => d.outcome },
+  CredentialRegistered: { action: 'passkey.registered', channel: fixed('webauthn'), outcome: o('success') },
+  CredentialUsed: { action: 'verification.succeeded', channel: fixed('webauthn'), outcome: o('success') },
+  CredentialCloneSuspected: { action: 'passkey.clone_suspected', channel: fixed('webauthn'), outcome: o('suspicious') },
+  CredentialRemoved: { action: 'passkey.removed', channel: fixed('webauthn'), outcome: o('ok') },
+  CredentialOwnerRecorded: null,
+  // push
+  DeviceRegistered: { action: 'push.device_registered', channel: fixed('push'), outcome: o('ok') },
+  DeviceUpdated: { action: 'push.device_updated', channel: fixed('push'), outcome: o('ok') },
+  DeviceMarkedStale: { action: 'push.device_stale', channel: fixed('push'), outcome: o('stale') },
+  DeviceRemoved: { action: 'push.device_removed', channel: fixed('push'), outcome: o('ok') },
+  PushRequested: { action: 'push.requested', channel: fixed('push'), outcome: o('pending') },
+  PushDelivered: { action: 'push.delivered', channel: fixed('push'), outcome: o('delivered') },
+  PushDeliveryFailed: { action: 'push.delivery_failed', channel: fixed('push'), outcome: o('failed') },
+  PushApproved: { action: 'push.approved', channel: fixed('push'), outcome: o('success') },
+  PushDenied: { action: 'push.denied', channel: fixed('push'), outcome: (d) => (d.reason === 'number_mismatch' ? 'number_mismatch' : 'denied') },
+  PushReportedNotMe: { action: 'push.reported', channel: fixed('push'), outcome: o('reported') },
+  PushExpired: { action: 'push.expired', channel: fixed('push'), outcome: o('expired') },
+  PushRequestOpened: null,
+  PushRequestClosed: null,
+};
+
+/** The audit entry of an event: action, channel, outcome; null for bookkeeping events. */
+export const auditEntryOf = <K extends DomainEventType>(type: K, data: EventDataMap[K]): { action: string; channel: Channel | null; outcome: string } | null => {
+  const spec = AUDIT_ACTIONS[type];
+  return spec && { action: spec.action, channel: spec.channel(data), outcome: spec.outcome(data) };
+};
+
+/** The event types that have an audit entry. */
+export const AUDITED_EVENT_TYPES = DOMAIN_EVENT_TYPES.filter((t) => AUDIT_ACTIONS[t] !== null);

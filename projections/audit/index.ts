@@ -3,12 +3,10 @@
 // destination. Keyed by the event's position, so applying an event twice changes nothing.
 import type { DatabaseSync } from 'node:sqlite';
 import { DomainError } from '../../src/domain/errors.ts';
-import type { StoredEvent } from '../../src/eventstore/port.ts';
-import { tenantOf, userOf } from '../../src/webhooks/events.ts';
+import { tenantOf, userOf } from '../../src/eventstore/recorded.ts';
 import { clampLimit, decodePageToken, encodePageToken } from '../webhooks/queries.ts';
-import type { Projection } from '../runtime.ts';
-import { prepared } from '../runtime.ts';
-import { AUDIT_ACTIONS } from './actions.ts';
+import { prepared, projection } from '../runtime.ts';
+import { AUDITED_EVENT_TYPES, auditEntryOf } from './actions.ts';
 import { truncateIp } from './ip.ts';
 
 export type AuditRecord = {
@@ -32,10 +30,10 @@ export type AuditRecord = {
 
 const str = (v: unknown) => (typeof v === 'string' && v !== '' ? v : null);
 
-export const auditProjection: Projection = {
+export const auditProjection = projection({
   name: 'audit',
   version: 1,
-  canHandle: Object.keys(AUDIT_ACTIONS),
+  canHandle: AUDITED_EVENT_TYPES,
   init: (db) =>
     db.exec(`
       CREATE TABLE IF NOT EXISTS audit_log (
@@ -46,11 +44,11 @@ export const auditProjection: Projection = {
       CREATE INDEX IF NOT EXISTS audit_tenant_user ON audit_log(tenant_id, user_id, position);
       CREATE INDEX IF NOT EXISTS audit_tenant_at ON audit_log(tenant_id, at);`),
   reset: (db) => db.exec('DELETE FROM audit_log'),
-  evolve: (db, e: StoredEvent) => {
-    const spec = AUDIT_ACTIONS[e.type];
+  evolve: (db, e) => {
+    const entry = auditEntryOf(e.type, e.data);
     const tenantId = tenantOf(e);
-    if (!spec || !tenantId) return;
-    const d = (e.data ?? {}) as Record<string, unknown>;
+    if (!entry || !tenantId) return;
+    const d: Record<string, unknown> = e.data;
     const m = e.metadata ?? {};
     prepared(db, 
       `INSERT OR IGNORE INTO audit_log (position, at, tenant_id, key_id, actor, user_id, action, event_type, channel, outcome, client_ip, destination, stream, request_id)
@@ -62,19 +60,36 @@ export const auditProjection: Projection = {
       str(m.keyId),
       str(m.actor),
       userOf(e),
-      spec.action,
+      entry.action,
       e.type,
-      spec.channel(d),
-      spec.outcome(d),
+      entry.channel,
+      entry.outcome,
       truncateIp(m.clientIp),
       str(d.masked) ?? str(d.accountNameMasked),
       e.streamName,
       str(m.requestId),
     );
   },
+});
+
+type AuditRow = {
+  position: number;
+  at: number;
+  tenant_id: string;
+  key_id: string | null;
+  actor: string | null;
+  user_id: string | null;
+  action: string;
+  event_type: string;
+  channel: string | null;
+  outcome: string;
+  client_ip: string | null;
+  destination: string | null;
+  stream: string;
+  request_id: string | null;
 };
 
-const toRecord = (r: any): AuditRecord => ({
+const toRecord = (r: AuditRow): AuditRecord => ({
   position: r.position,
   at: r.at,
   tenantId: r.tenant_id,
@@ -123,7 +138,7 @@ export const queryAudit = (
   const limit = clampLimit(q.limit, 100, 1000);
   const w = where(q, decodePageToken(q.pageToken) ?? 0);
   const rows = prepared(db, `SELECT * FROM audit_log WHERE ${w.sql} ORDER BY position LIMIT ?`).all(...w.args, limit + 1);
-  const records = rows.slice(0, limit).map(toRecord);
+  const records = (rows as AuditRow[]).slice(0, limit).map(toRecord);
   return { records, nextPageToken: rows.length > limit ? encodePageToken(records[records.length - 1].position) : '' };
 };
 
@@ -134,7 +149,7 @@ export function* auditJsonLines(db: DatabaseSync, f: AuditFilter = {}, pageSize 
   for (;;) {
     const w = where(f, after);
     const rows = prepared(db, `SELECT * FROM audit_log WHERE ${w.sql} ORDER BY position LIMIT ?`).all(...w.args, pageSize);
-    for (const r of rows) yield JSON.stringify(toRecord(r));
+    for (const r of rows as AuditRow[]) yield JSON.stringify(toRecord(r));
     if (rows.length < pageSize) return;
     after = (rows[rows.length - 1] as { position: number }).position;
   }

@@ -11,80 +11,68 @@
 //   CredentialUsed             channel webauthn, stream `webauthn-<tenant>.<userKey>`, time = data.at
 //   PushApproved               channel push, data.userId, data.purpose, time = data.at
 import type { DatabaseSync } from 'node:sqlite';
+import type { Channel } from '../../src/domain/channel.ts';
 import type { StoredEvent } from '../../src/eventstore/port.ts';
-import type { Projection } from '../runtime.ts';
-import { prepared } from '../runtime.ts';
+import { toRecorded } from '../../src/eventstore/recorded.ts';
+import { prepared, projection } from '../runtime.ts';
 
 /** Rows older than this (relative to the newest event) can no longer matter: policies look back at most a day. */
 const RETAIN_MS = 2 * 86_400_000;
 const PRUNE_EVERY = 1024;
 
-export type Verification = { tenantId: string; userKey: string; channel: string; purpose: string | null; at: number };
+export type Verification = { tenantId: string; userKey: string; channel: Channel; purpose: string | null; at: number };
 
 const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
-const num = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
 const keyFromStream = (stream: string) => (stream.includes('.') ? stream.slice(stream.lastIndexOf('.') + 1) : undefined);
 
 /** Maps a success event to the verification it records (undefined: not one, or no user to credit). */
-export const toVerification = (event: StoredEvent, userKeyOf: (userId: string) => string): Verification | undefined => {
-  const d = event.data as Record<string, unknown>;
-  const m = event.metadata ?? {};
-  const tenantId = str(m.tenantId);
-  if (!tenantId) return undefined;
-  const userId = str(d.userId) ?? str(m.userId);
-  let channel: string;
-  let userKey = userId && userKeyOf(userId);
-  let at = num(d.at);
+export const toVerification = (stored: StoredEvent, userKeyOf: (userId: string) => string): Verification | undefined => {
+  const event = toRecorded(stored);
+  const tenantId = str(event?.metadata.tenantId);
+  if (!event || !tenantId) return undefined;
+  const userKey = (userId: string | null | undefined) => (userId ? userKeyOf(userId) : undefined);
+  const fromMeta = str(event.metadata.userId);
+  const v = (channel: Channel, user: string | undefined, purpose: string | null, at: number) => (user ? { tenantId, userKey: user, channel, purpose, at } : undefined);
   switch (event.type) {
     case 'OtpVerified':
-      channel = d.channel === 'email' ? 'email' : 'sms';
-      at = num(d.verifiedAt) ?? at;
-      break;
+      return v(event.data.channel, userKey(event.data.userId ?? fromMeta), event.data.purpose || null, event.data.verifiedAt);
     case 'TotpEnrollmentConfirmed':
     case 'TotpCodeAccepted':
-      channel = 'totp';
-      userKey ||= keyFromStream(event.streamName);
-      break;
+      return v('totp', userKey(fromMeta) ?? keyFromStream(event.streamName), null, event.data.at);
     case 'CredentialUsed':
-      channel = 'webauthn';
-      userKey ||= keyFromStream(event.streamName);
-      break;
+      return v('webauthn', userKey(fromMeta) ?? keyFromStream(event.streamName), null, event.data.at);
     case 'PushApproved':
-      channel = 'push';
-      break;
+      return v('push', userKey(event.data.userId || fromMeta), event.data.purpose || null, event.data.at);
     default:
       return undefined;
   }
-  if (!userKey) return undefined;
-  return { tenantId, userKey, channel, purpose: str(d.purpose) ?? null, at: at ?? event.recordedAt.getTime() };
 };
 
-export const MFA_VERIFICATION_EVENTS = ['OtpVerified', 'TotpEnrollmentConfirmed', 'TotpCodeAccepted', 'CredentialUsed', 'PushApproved'];
-
 /** userKeyOf must be (userId) => keyring.hmac('user', userId). */
-export const createMfaVerificationsProjection = (opts: { userKeyOf: (userId: string) => string }): Projection => ({
-  name: 'mfa-verifications',
-  version: 1,
-  canHandle: MFA_VERIFICATION_EVENTS,
-  init: (db) => {
-    db.exec(`
-      CREATE TABLE IF NOT EXISTS mfa_verifications (
-        position INTEGER PRIMARY KEY, tenant_id TEXT NOT NULL, user_key TEXT NOT NULL,
-        channel TEXT NOT NULL, purpose TEXT, verified_at INTEGER NOT NULL);
-      CREATE INDEX IF NOT EXISTS mfa_verifications_user ON mfa_verifications(tenant_id, user_key, verified_at);
-      CREATE INDEX IF NOT EXISTS mfa_verifications_time ON mfa_verifications(verified_at);`);
-  },
-  reset: (db) => db.exec('DELETE FROM mfa_verifications;'),
-  evolve: (db, event) => {
-    const v = toVerification(event, opts.userKeyOf);
-    if (!v) return;
-    // Idempotent on the global position: a replayed event is ignored.
-    prepared(db, 'INSERT OR IGNORE INTO mfa_verifications (position, tenant_id, user_key, channel, purpose, verified_at) VALUES (?, ?, ?, ?, ?, ?)').run(
-      event.position, v.tenantId, v.userKey, v.channel, v.purpose, v.at,
-    );
-    if (event.position % PRUNE_EVERY === 0) prepared(db, 'DELETE FROM mfa_verifications WHERE verified_at < ?').run(v.at - RETAIN_MS);
-  },
-});
+export const createMfaVerificationsProjection = (opts: { userKeyOf: (userId: string) => string }) =>
+  projection({
+    name: 'mfa-verifications',
+    version: 1,
+    canHandle: ['OtpVerified', 'TotpEnrollmentConfirmed', 'TotpCodeAccepted', 'CredentialUsed', 'PushApproved'],
+    init: (db) => {
+      db.exec(`
+        CREATE TABLE IF NOT EXISTS mfa_verifications (
+          position INTEGER PRIMARY KEY, tenant_id TEXT NOT NULL, user_key TEXT NOT NULL,
+          channel TEXT NOT NULL, purpose TEXT, verified_at INTEGER NOT NULL);
+        CREATE INDEX IF NOT EXISTS mfa_verifications_user ON mfa_verifications(tenant_id, user_key, verified_at);
+        CREATE INDEX IF NOT EXISTS mfa_verifications_time ON mfa_verifications(verified_at);`);
+    },
+    reset: (db) => db.exec('DELETE FROM mfa_verifications;'),
+    evolve: (db, event) => {
+      const v = toVerification(event, opts.userKeyOf);
+      if (!v) return;
+      // Idempotent on the global position: a replayed event is ignored.
+      prepared(db, 'INSERT OR IGNORE INTO mfa_verifications (position, tenant_id, user_key, channel, purpose, verified_at) VALUES (?, ?, ?, ?, ?, ?)').run(
+        event.position, v.tenantId, v.userKey, v.channel, v.purpose, v.at,
+      );
+      if (event.position % PRUNE_EVERY === 0) prepared(db, 'DELETE FROM mfa_verifications WHERE verified_at < ?').run(v.at - RETAIN_MS);
+    },
+  });
 
 /** Channels verified for the user at or after sinceMs (epoch ms). */
 export const channelsVerifiedSince = (db: DatabaseSync, tenantId: string, userKey: string, sinceMs: number): Set<string> => {

@@ -3,16 +3,13 @@
 // retry). The per-code attempt limit is NOT here: it stays in the aggregate, never eventually
 // consistent. Idempotent by construction (INSERT OR IGNORE on otpId, idempotent UPDATE).
 import type { DatabaseSync } from 'node:sqlite';
-import type { OtpDeliveryFailed, OtpIssued } from '../../src/domain/otp/events.ts';
 import { parseOtpStream } from '../../src/domain/otp/stream.ts';
-import type { StoredEvent } from '../../src/eventstore/port.ts';
-import type { Projection } from '../runtime.ts';
-import { prepared } from '../runtime.ts';
+import { prepared, projection } from '../runtime.ts';
 
 /** Rows older than this (by event time, so a replay prunes alike) are deleted. */
 export const OTP_COUNTERS_RETENTION_MS = 2 * 24 * 3600 * 1000;
 
-export const otpCountersProjection: Projection = {
+export const otpCountersProjection = projection({
   name: 'otp-counters',
   version: 2,
   canHandle: ['OtpIssued', 'OtpDeliveryFailed'],
@@ -29,11 +26,11 @@ export const otpCountersProjection: Projection = {
         PRIMARY KEY (tenant_id, channel, day));`);
   },
   reset: (db) => db.exec('DELETE FROM otp_sends; DELETE FROM otp_tenant_daily;'),
-  evolve: (db, event: StoredEvent) => {
+  evolve: (db, event) => {
     const where = parseOtpStream(event.streamName);
     if (!where) return;
     if (event.type === 'OtpIssued') {
-      const d = event.data as OtpIssued['data'];
+      const d = event.data;
       const inserted = prepared(db, 'INSERT OR IGNORE INTO otp_sends (otp_id, tenant_id, channel, destination_hash, country, issued_at) VALUES (?, ?, ?, ?, ?, ?)')
         .run(d.otpId, where.tenantId, where.channel, where.destinationHash, d.country, d.issuedAt);
       // The daily quota reads one counter row instead of counting the day's sends (O(1) per send).
@@ -42,11 +39,11 @@ export const otpCountersProjection: Projection = {
       prepared(db, 'DELETE FROM otp_tenant_daily WHERE day < ?').run(dayOf(d.issuedAt - OTP_COUNTERS_RETENTION_MS));
     } else if (event.type === 'OtpDeliveryFailed') {
       const row = prepared(db, 'UPDATE otp_sends SET failed = 1 WHERE otp_id = ? AND failed = 0 RETURNING tenant_id, channel, issued_at')
-        .get((event.data as OtpDeliveryFailed['data']).otpId) as { tenant_id: string; channel: string; issued_at: number } | undefined;
+        .get(event.data.otpId) as { tenant_id: string; channel: string; issued_at: number } | undefined;
       if (row) bumpDaily(db, row.tenant_id, row.channel, dayOf(row.issued_at), -1);
     }
   },
-};
+});
 
 const DAY_MS = 24 * 3600 * 1000;
 /** UTC day number of an epoch-ms time. */

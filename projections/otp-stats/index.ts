@@ -4,13 +4,11 @@
 // so each is counted on the day and country of its code. Increments are guarded by the event's
 // global position, so applying an event twice changes nothing.
 import type { DatabaseSync } from 'node:sqlite';
-import type { OtpEvent, OtpRef } from '../../src/domain/otp/events.ts';
 import { parseOtpStream } from '../../src/domain/otp/stream.ts';
-import type { StoredEvent } from '../../src/eventstore/port.ts';
-import type { Projection } from '../runtime.ts';
-import { prepared } from '../runtime.ts';
+import { prepared, projection } from '../runtime.ts';
 
-const COLUMN: Partial<Record<OtpEvent['type'], string>> = {
+const COUNTED = ['OtpIssued', 'OtpDeliverySucceeded', 'OtpDeliveryFailed', 'OtpVerified', 'OtpLocked'] as const;
+const COLUMN: Record<(typeof COUNTED)[number], string> = {
   OtpIssued: 'sent',
   OtpDeliverySucceeded: 'delivered',
   OtpDeliveryFailed: 'failed',
@@ -21,10 +19,10 @@ const COLUMN: Partial<Record<OtpEvent['type'], string>> = {
 /** UTC day of an epoch-ms time, "YYYY-MM-DD". */
 export const utcDay = (ms: number): string => new Date(ms).toISOString().slice(0, 10);
 
-export const otpStatsProjection: Projection = {
+export const otpStatsProjection = projection({
   name: 'otp-stats',
   version: 1,
-  canHandle: Object.keys(COLUMN),
+  canHandle: COUNTED,
   init: (db) => {
     db.exec(`
       CREATE TABLE IF NOT EXISTS otp_stats_daily (
@@ -35,20 +33,20 @@ export const otpStatsProjection: Projection = {
       CREATE TABLE IF NOT EXISTS otp_stats_position (id INTEGER PRIMARY KEY CHECK (id = 1), position INTEGER NOT NULL);`);
   },
   reset: (db) => db.exec('DELETE FROM otp_stats_daily; DELETE FROM otp_stats_position;'),
-  evolve: (db, event: StoredEvent) => {
-    const column = COLUMN[event.type as OtpEvent['type']];
+  evolve: (db, event) => {
+    const column = COLUMN[event.type];
     const where = parseOtpStream(event.streamName);
-    if (!column || !where) return;
+    if (!where) return;
     const seen = prepared(db, 'SELECT position FROM otp_stats_position WHERE id = 1').get() as { position: number } | undefined;
     if (seen && event.position <= seen.position) return;
-    const d = event.data as OtpRef;
+    const d = event.data;
     prepared(db, 
       `INSERT INTO otp_stats_daily (tenant_id, day, country, channel, ${column}) VALUES (?, ?, ?, ?, 1)
        ON CONFLICT (tenant_id, day, country, channel) DO UPDATE SET ${column} = ${column} + 1`,
     ).run(where.tenantId, utcDay(d.issuedAt), d.country ?? '', where.channel);
     prepared(db, 'INSERT INTO otp_stats_position (id, position) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET position = excluded.position').run(event.position);
   },
-};
+});
 
 export type OtpStatsRow = {
   day: string;

@@ -1,11 +1,10 @@
 // Read model of tenants and their API keys. Authentication looks keys up here by hash.
 import type { DatabaseSync } from 'node:sqlite';
+import { assertNever } from '../../src/domain/decider.ts';
 import type { TenantSettings } from '../../src/domain/tenant/index.ts';
-import type { StoredEvent } from '../../src/eventstore/port.ts';
-import type { Projection } from '../runtime.ts';
-import { prepared } from '../runtime.ts';
+import { prepared, projection } from '../runtime.ts';
 
-export const tenantsProjection: Projection = {
+export const tenantsProjection = projection({
   name: 'tenants',
   version: 1,
   canHandle: ['TenantCreated', 'ApiKeyIssued', 'ApiKeyRevoked', 'TenantSettingsChanged', 'WebhookSecretRotated'],
@@ -20,29 +19,35 @@ export const tenantsProjection: Projection = {
       CREATE INDEX IF NOT EXISTS api_keys_tenant ON api_keys(tenant_id);`);
   },
   reset: (db) => db.exec('DELETE FROM tenants; DELETE FROM api_keys;'),
-  evolve: (db, event: StoredEvent) => {
-    const d = event.data as Record<string, any>;
+  evolve: (db, event) => {
     switch (event.type) {
-      case 'TenantCreated':
+      case 'TenantCreated': {
+        const d = event.data;
         prepared(db, 'INSERT OR IGNORE INTO tenants (tenant_id, name, created_at, settings) VALUES (?, ?, ?, ?)').run(d.tenantId, d.name, d.at, JSON.stringify(d.settings ?? {}));
         break;
-      case 'ApiKeyIssued':
+      }
+      case 'ApiKeyIssued': {
+        const d = event.data;
         prepared(db, 'INSERT OR IGNORE INTO api_keys (key_hash, key_id, tenant_id, name, prefix, created_at) VALUES (?, ?, ?, ?, ?, ?)').run(d.keyHash, d.keyId, d.tenantId, d.name, d.prefix, d.at);
         break;
+      }
       case 'ApiKeyRevoked':
-        prepared(db, 'UPDATE api_keys SET revoked = 1 WHERE key_id = ? AND tenant_id = ?').run(d.keyId, d.tenantId);
+        prepared(db, 'UPDATE api_keys SET revoked = 1 WHERE key_id = ? AND tenant_id = ?').run(event.data.keyId, event.data.tenantId);
         break;
       case 'TenantSettingsChanged': {
+        const d = event.data;
         const row = prepared(db, 'SELECT settings FROM tenants WHERE tenant_id = ?').get(d.tenantId) as { settings: string } | undefined;
         if (row) prepared(db, 'UPDATE tenants SET settings = ? WHERE tenant_id = ?').run(JSON.stringify({ ...JSON.parse(row.settings), ...d.settings }), d.tenantId);
         break;
       }
       case 'WebhookSecretRotated':
-        prepared(db, 'UPDATE tenants SET webhook_secret_enc = ? WHERE tenant_id = ?').run(d.secretEnc, d.tenantId);
+        prepared(db, 'UPDATE tenants SET webhook_secret_enc = ? WHERE tenant_id = ?').run(event.data.secretEnc, event.data.tenantId);
         break;
+      default:
+        assertNever(event);
     }
   },
-};
+});
 
 export type TenantRow = {
   tenantId: string;
@@ -54,19 +59,22 @@ export type TenantRow = {
 
 export type ApiKeyRow = { keyId: string; tenantId: string; name: string; prefix: string; createdAt: number; revoked: boolean };
 
-const toTenant = (r: any): TenantRow => ({ tenantId: r.tenant_id, name: r.name, createdAt: r.created_at, settings: JSON.parse(r.settings), webhookSecretEnc: r.webhook_secret_enc ?? null });
-const toKey = (r: any): ApiKeyRow => ({ keyId: r.key_id, tenantId: r.tenant_id, name: r.name, prefix: r.prefix, createdAt: r.created_at, revoked: r.revoked === 1 });
+type TenantDbRow = { tenant_id: string; name: string; created_at: number; settings: string; webhook_secret_enc: string | null };
+type KeyDbRow = { key_id: string; tenant_id: string; name: string; prefix: string; created_at: number; revoked: number };
+
+const toTenant = (r: TenantDbRow): TenantRow => ({ tenantId: r.tenant_id, name: r.name, createdAt: r.created_at, settings: JSON.parse(r.settings), webhookSecretEnc: r.webhook_secret_enc ?? null });
+const toKey = (r: KeyDbRow): ApiKeyRow => ({ keyId: r.key_id, tenantId: r.tenant_id, name: r.name, prefix: r.prefix, createdAt: r.created_at, revoked: r.revoked === 1 });
 
 export const findKeyByHash = (db: DatabaseSync, keyHash: string): ApiKeyRow | undefined => {
-  const r = prepared(db, 'SELECT * FROM api_keys WHERE key_hash = ?').get(keyHash);
+  const r = prepared(db, 'SELECT * FROM api_keys WHERE key_hash = ?').get(keyHash) as KeyDbRow | undefined;
   return r ? toKey(r) : undefined;
 };
 
 export const getTenant = (db: DatabaseSync, tenantId: string): TenantRow | undefined => {
-  const r = prepared(db, 'SELECT * FROM tenants WHERE tenant_id = ?').get(tenantId);
+  const r = prepared(db, 'SELECT * FROM tenants WHERE tenant_id = ?').get(tenantId) as TenantDbRow | undefined;
   return r ? toTenant(r) : undefined;
 };
 
-export const listTenants = (db: DatabaseSync): TenantRow[] => prepared(db, 'SELECT * FROM tenants ORDER BY created_at, tenant_id').all().map(toTenant);
+export const listTenants = (db: DatabaseSync): TenantRow[] => (prepared(db, 'SELECT * FROM tenants ORDER BY created_at, tenant_id').all() as TenantDbRow[]).map(toTenant);
 
-export const listKeys = (db: DatabaseSync, tenantId: string): ApiKeyRow[] => prepared(db, 'SELECT * FROM api_keys WHERE tenant_id = ? ORDER BY created_at, key_id').all(tenantId).map(toKey);
+export const listKeys = (db: DatabaseSync, tenantId: string): ApiKeyRow[] => (prepared(db, 'SELECT * FROM api_keys WHERE tenant_id = ? ORDER BY created_at, key_id').all(tenantId) as KeyDbRow[]).map(toKey);

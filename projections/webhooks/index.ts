@@ -6,10 +6,10 @@
 // delivered / dead, attempts, next attempt) and webhook_attempts (one row per HTTP attempt). The
 // projector only inserts a pending state row when none exists; the worker owns it afterwards.
 import type { DatabaseSync } from 'node:sqlite';
-import type { StoredEvent } from '../../src/eventstore/port.ts';
+import type { EventOfType } from '../../src/domain/events.ts';
+import { isOfType, type Recorded } from '../../src/eventstore/recorded.ts';
 import { toWebhookMessage, WEBHOOK_EVENT_TYPES, webhookBody } from '../../src/webhooks/events.ts';
-import type { Projection } from '../runtime.ts';
-import { prepared } from '../runtime.ts';
+import { prepared, projection } from '../runtime.ts';
 
 /** Tables the worker writes: replay --verify does not compare them. */
 export const WEBHOOK_OPERATIONAL_TABLES = ['webhook_delivery_state', 'webhook_attempts'];
@@ -35,31 +35,25 @@ export const ensureWebhookSchema = (db: DatabaseSync) =>
       delivery_id TEXT NOT NULL, attempt INTEGER NOT NULL, at INTEGER NOT NULL, status_code INTEGER,
       error TEXT, duration_ms INTEGER NOT NULL, PRIMARY KEY (delivery_id, attempt));`);
 
-type D = Record<string, any>;
+type TenantEventType = 'TenantCreated' | 'TenantSettingsChanged' | 'WebhookSecretRotated';
+const TENANT_EVENTS: readonly TenantEventType[] = ['TenantCreated', 'TenantSettingsChanged', 'WebhookSecretRotated'];
 
-const onTenantEvent = (db: DatabaseSync, e: StoredEvent) => {
-  const d = e.data as D;
-  const tenantId = String(d.tenantId ?? '');
+const onTenantEvent = (db: DatabaseSync, e: Recorded<EventOfType<TenantEventType>>) => {
+  const tenantId = e.data.tenantId;
   if (!tenantId) return;
   prepared(db, 'INSERT OR IGNORE INTO webhook_endpoints (tenant_id) VALUES (?)').run(tenantId);
   switch (e.type) {
     case 'TenantCreated':
     case 'TenantSettingsChanged':
-      if (typeof d.settings?.webhookUrl === 'string') prepared(db, 'UPDATE webhook_endpoints SET url = ? WHERE tenant_id = ?').run(d.settings.webhookUrl, tenantId);
+      if (typeof e.data.settings.webhookUrl === 'string') prepared(db, 'UPDATE webhook_endpoints SET url = ? WHERE tenant_id = ?').run(e.data.settings.webhookUrl, tenantId);
       break;
     case 'WebhookSecretRotated':
-      prepared(db, 'UPDATE webhook_endpoints SET previous_secret_enc = secret_enc, secret_enc = ?, rotated_at = ? WHERE tenant_id = ?').run(
-        d.secretEnc,
-        typeof d.at === 'number' ? d.at : e.recordedAt.getTime(),
-        tenantId,
-      );
+      prepared(db, 'UPDATE webhook_endpoints SET previous_secret_enc = secret_enc, secret_enc = ?, rotated_at = ? WHERE tenant_id = ?').run(e.data.secretEnc, e.data.at, tenantId);
       break;
   }
 };
 
-const TENANT_EVENTS = ['TenantCreated', 'TenantSettingsChanged', 'WebhookSecretRotated'];
-
-export const webhooksProjection: Projection = {
+export const webhooksProjection = projection({
   name: 'webhooks',
   version: 1,
   canHandle: [...TENANT_EVENTS, ...WEBHOOK_EVENT_TYPES],
@@ -67,7 +61,7 @@ export const webhooksProjection: Projection = {
   // Only the derived tables: delivery state survives a rebuild, so nothing is sent twice.
   reset: (db) => db.exec('DELETE FROM webhook_endpoints; DELETE FROM webhook_deliveries;'),
   evolve: (db, e) => {
-    if (TENANT_EVENTS.includes(e.type)) return onTenantEvent(db, e);
+    if (isOfType(TENANT_EVENTS, e)) return onTenantEvent(db, e);
     const m = toWebhookMessage(e);
     if (!m) return;
     const endpoint = prepared(db, 'SELECT url FROM webhook_endpoints WHERE tenant_id = ?').get(m.tenantId) as { url: string } | undefined;
@@ -81,4 +75,4 @@ export const webhooksProjection: Projection = {
       "INSERT OR IGNORE INTO webhook_delivery_state (delivery_id, tenant_id, status, next_attempt_at, updated_at) VALUES (?, ?, 'pending', ?, ?)",
     ).run(id, m.tenantId, at, at);
   },
-};
+});

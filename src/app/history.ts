@@ -9,7 +9,7 @@ import { pushDevicesStream, pushInboxStream, pushRequestStream, USER_HASH_PURPOS
 import { totpStreamName } from '../domain/totp/decider.ts';
 import { webauthnStreamName } from '../domain/webauthn/credentials.ts';
 import type { EventStore, StoredEvent } from '../eventstore/port.ts';
-import { tenantOf, userOf } from '../webhooks/events.ts';
+import { tenantOf, userOf } from '../eventstore/recorded.ts';
 
 export type HistoryEntry = {
   position: number;

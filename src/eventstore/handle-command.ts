@@ -4,6 +4,7 @@
 import type { Decider, Message } from '../domain/decider.ts';
 import { DomainError } from '../domain/errors.ts';
 import { chainEvents, linkHashOf } from './chain.ts';
+import { toRecorded } from './recorded.ts';
 import { type EventMetadata, type EventStore, type StoredEvent, WrongExpectedRevisionError } from './port.ts';
 
 export type CommandResult<E extends Message, S> = {
@@ -17,8 +18,14 @@ export type CommandResult<E extends Message, S> = {
   position: number;
 };
 
+/** The stream's events folded by its decider. Streams are named per aggregate and only that
+ * aggregate's decider appends to them, so the catalogue events found there are E's; types this
+ * version does not know are skipped (evolve would ignore them). */
 export const foldStream = <E extends Message, S>(decider: Pick<Decider<Message, E, S>, 'initialState' | 'evolve'>, events: StoredEvent[]): S =>
-  events.reduce((s, e) => decider.evolve(s, { type: e.type, data: e.data, metadata: e.metadata } as unknown as E), decider.initialState());
+  events.reduce((s, stored) => {
+    const e: Message | undefined = toRecorded(stored);
+    return e ? decider.evolve(s, e as E) : s;
+  }, decider.initialState());
 
 export const loadState = async <E extends Message, S>(store: EventStore, stream: string, decider: Pick<Decider<Message, E, S>, 'initialState' | 'evolve'>) => {
   const events = await store.readStream(stream);

@@ -1,33 +1,38 @@
-// The one table from outcome events to webhook events. Each entry picks the fields a receiver may
-// see (a whitelist): never a code, a code hash, a secret, an encrypted value or a full
-// destination; the masked destination is fine. Event types that do not exist (yet) simply never
-// match. The webhook projector and the audit trail both read tenant and user from here.
+// The one table from events to webhook events, over the event catalogue (src/domain/events.ts):
+// every event type has an entry, null when it is not an outcome a receiver hears about, so an
+// added or renamed event fails tsc until it is decided here. Each entry picks the fields a
+// receiver may see (a whitelist): never a code, a code hash, a secret, an encrypted value or a
+// full destination; the masked destination is fine.
+import type { Channel, OtpChannel } from '../domain/channel.ts';
+import { DOMAIN_EVENT_TYPES, type DomainEventType, type EventDataMap } from '../domain/events.ts';
+import type { OtpRef } from '../domain/otp/events.ts';
 import type { StoredEvent } from '../eventstore/port.ts';
-
-export type WebhookChannel = 'sms' | 'email' | 'totp' | 'webauthn' | 'push';
+import { tenantOf, toRecorded, userOf } from '../eventstore/recorded.ts';
 
 export type WebhookMessage = {
   tenantId: string;
   /** e.g. "verification.succeeded". */
   event: string;
-  channel: WebhookChannel;
+  channel: Channel;
   /** externalUserId first, then the outcome details. */
   data: Record<string, unknown>;
 };
 
 type D = Record<string, unknown>;
-type Spec = { event: string; channel: (d: D) => WebhookChannel | null; details: (d: D) => D };
+export type WebhookSpec<K extends DomainEventType> = { event: string; channel: (d: EventDataMap[K]) => Channel; details: (d: EventDataMap[K]) => D };
 
-const otpChannel = (d: D): WebhookChannel | null => (d.channel === 'sms' || d.channel === 'email' ? d.channel : null);
-const fixed = (c: WebhookChannel) => () => c;
-const pick = (d: D, keys: string[]): D => {
+const fixed = (c: Channel) => () => c;
+const otpChannel = (d: { channel: OtpChannel }) => d.channel;
+const pick = <T extends object>(d: T, keys: (keyof T & string)[]): D => {
   const out: D = {};
   for (const k of keys) if (d[k] !== undefined) out[k] = d[k];
   return out;
 };
-const otp = (extra: string[]) => (d: D): D => ({ verificationId: d.otpId, purpose: d.purpose, destination: d.masked, ...pick(d, extra) });
+const otp =
+  <T extends OtpRef>(extra: (keyof T & string)[]) =>
+  (d: T): D => ({ verificationId: d.otpId, purpose: d.purpose, destination: d.masked, ...pick(d, extra) });
 
-export const WEBHOOK_EVENTS: Record<string, Spec> = {
+export const WEBHOOK_EVENTS: { [K in DomainEventType]: WebhookSpec<K> | null } = {
   OtpVerified: { event: 'verification.succeeded', channel: otpChannel, details: otp(['attempts', 'attemptsRemaining']) },
   OtpAttemptFailed: { event: 'verification.failed', channel: otpChannel, details: otp(['attempts', 'attemptsRemaining']) },
   OtpLocked: { event: 'verification.locked', channel: otpChannel, details: otp(['attempts']) },
@@ -46,39 +51,50 @@ export const WEBHOOK_EVENTS: Record<string, Spec> = {
   PushDenied: { event: 'push.denied', channel: fixed('push'), details: (d) => pick(d, ['requestId', 'purpose', 'reason', 'notMe']) },
   PushReportedNotMe: { event: 'push.reported', channel: fixed('push'), details: (d) => pick(d, ['requestId', 'purpose']) },
   PushExpired: { event: 'push.expired', channel: fixed('push'), details: (d) => pick(d, ['requestId', 'purpose']) },
+  // Not outcomes a receiver hears about.
+  TenantCreated: null,
+  ApiKeyIssued: null,
+  ApiKeyRevoked: null,
+  TenantSettingsChanged: null,
+  WebhookSecretRotated: null,
+  PolicyPut: null,
+  PolicyDeleted: null,
+  OtpIssued: null,
+  OtpDeliverySucceeded: null,
+  OtpDeliveryFailed: null,
+  TotpEnrollmentStarted: null,
+  TotpEnrollmentRemoved: null,
+  RegistrationChallengeIssued: null,
+  AuthenticationChallengeIssued: null,
+  ChallengeConsumed: null,
+  CredentialRemoved: null,
+  CredentialOwnerRecorded: null,
+  DeviceRegistered: null,
+  DeviceUpdated: null,
+  DeviceMarkedStale: null,
+  DeviceRemoved: null,
+  PushRequested: null,
+  PushDelivered: null,
+  PushDeliveryFailed: null,
+  PushRequestOpened: null,
+  PushRequestClosed: null,
 };
 
-export const WEBHOOK_EVENT_TYPES = Object.keys(WEBHOOK_EVENTS);
+/** The event types that trigger a webhook. */
+export const WEBHOOK_EVENT_TYPES = DOMAIN_EVENT_TYPES.filter((t) => WEBHOOK_EVENTS[t] !== null);
 
-const str = (v: unknown) => (typeof v === 'string' && v !== '' ? v : null);
-
-/** The tenant of an event: metadata first, then data, then the stream name (`category-tenant.rest`). */
-export const tenantOf = (e: Pick<StoredEvent, 'data' | 'metadata' | 'streamName'>): string | null => {
-  const fromMeta = str(e.metadata?.tenantId) ?? str(e.data?.tenantId);
-  if (fromMeta) return fromMeta;
-  const dash = e.streamName.indexOf('-');
-  const rest = dash >= 0 ? e.streamName.slice(dash + 1) : '';
-  const dot = rest.indexOf('.');
-  return str(dot >= 0 ? rest.slice(0, dot) : rest);
+const describe = <K extends DomainEventType>(type: K, data: EventDataMap[K]): { event: string; channel: Channel; details: D } | null => {
+  const spec = WEBHOOK_EVENTS[type];
+  return spec && { event: spec.event, channel: spec.channel(data), details: spec.details(data) };
 };
-
-/** The tenant's own user id (webhooks call it externalUserId), when the event or its metadata carries it. */
-export const userOf = (e: Pick<StoredEvent, 'data' | 'metadata'>): string | null => str(e.data?.userId) ?? str(e.metadata?.userId);
 
 /** The webhook an event triggers, or null (not an outcome event, or no tenant). */
-export const toWebhookMessage = (e: StoredEvent): WebhookMessage | null => {
-  const spec = Object.hasOwn(WEBHOOK_EVENTS, e.type) ? WEBHOOK_EVENTS[e.type] : undefined;
-  if (!spec) return null;
-  const d = (e.data ?? {}) as D;
-  const channel = spec.channel(d);
-  const tenantId = tenantOf(e);
-  if (!channel || !tenantId) return null;
-  return {
-    tenantId,
-    event: spec.event,
-    channel,
-    data: { externalUserId: userOf(e), ...spec.details(d), occurredAt: e.recordedAt.toISOString() },
-  };
+export const toWebhookMessage = (stored: StoredEvent): WebhookMessage | null => {
+  const e = toRecorded(stored);
+  const w = e && describe(e.type, e.data);
+  const tenantId = e && tenantOf(e);
+  if (!e || !w || !tenantId) return null;
+  return { tenantId, event: w.event, channel: w.channel, data: { externalUserId: userOf(e), ...w.details, occurredAt: e.recordedAt.toISOString() } };
 };
 
 /** The body exactly as sent and signed. JSON.stringify(JSON.parse(body)) === body, so receivers

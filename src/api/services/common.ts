@@ -1,8 +1,7 @@
 // What the channel services share: the caller, read-your-writes, and the MFA policy gate.
 import type { HandlerContext } from '@connectrpc/connect';
+import type { Channel } from '../../domain/channel.ts';
 import { getCaller, type Caller } from '../context.ts';
-
-export type Channel = 'sms' | 'email' | 'totp' | 'webauthn' | 'push';
 
 export type ChannelDeps = {
   /** Read-your-writes: resolves once the read models include this position. */

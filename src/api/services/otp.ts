@@ -2,10 +2,10 @@
 import { timestampFromMs } from '@bufbuild/protobuf/wkt';
 import type { HandlerContext } from '@connectrpc/connect';
 import type { OtpService } from '../../app/otp.ts';
+import type { OtpChannel as Channel } from '../../domain/channel.ts';
 import type { Caller } from '../context.ts';
 import { callerOf, gateVerified, type ChannelDeps } from './common.ts';
 
-type Channel = 'sms' | 'email';
 
 const send = (app: OtpService, deps: ChannelDeps, channel: Channel) => async (req: { destination: string; purpose: string; userId: string; locale: string }, caller: Caller) => {
   const r = await app.send(caller, {

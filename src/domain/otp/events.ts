@@ -2,10 +2,10 @@
 // No code and no destination in clear: the code only as a keyed HMAC, the destination encrypted
 // (plus a masked form for display). Every outcome event repeats the code's reference (OtpRef), so a
 // projection or webhook needs no other event to describe it.
+import type { OtpChannel } from '../channel.ts';
 import type { Message } from '../decider.ts';
 
-export type OtpChannel = 'sms' | 'email';
-export const OTP_CHANNELS: readonly OtpChannel[] = ['sms', 'email'];
+export type { OtpChannel } from '../channel.ts';
 
 /** What identifies and describes one issued code. */
 export type OtpRef = {

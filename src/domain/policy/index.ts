@@ -2,10 +2,10 @@
 // have been verified for the same user within N seconds". Stored as events on one stream per
 // tenant; evaluated by a pure function against the user's recently verified channels.
 import { assertNever, type Decider } from '../decider.ts';
+import { CHANNELS, type Channel } from '../channel.ts';
 import { DomainError } from '../errors.ts';
 
-export const CHANNELS = ['sms', 'email', 'totp', 'webauthn', 'push'] as const;
-export type Channel = (typeof CHANNELS)[number];
+export { CHANNELS, type Channel } from '../channel.ts';
 
 export const DEFAULT_WITHIN_SECONDS = 300;
 export const MAX_WITHIN_SECONDS = 86_400;
