@@ -1,50 +1,100 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
+import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { startChildServer } from './helpers/child-server.ts';
+import { descendantsOf, isAlive, logsOf, messagesOf, startChildServer, type ChildServer } from './helpers/child-server.ts';
+import { freePort, readDockerfile, runFor } from './helpers/dockerfile.ts';
 import { until } from './helpers/until.ts';
+
+/** A call the server has accepted (it answered 100-continue to the headers) whose body is not sent yet. */
+const callInFlight = async (port: number) => {
+  const body = JSON.stringify({ phone: '01012345678', purpose: 'login' });
+  const req = http.request({ host: '127.0.0.1', port, method: 'POST', path: '/api/v1/otp/send', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), expect: '100-continue' } });
+  const response = new Promise<{ status: number; body: string }>((resolve, reject) => {
+    req.on('response', (res) => {
+      let text = '';
+      res.on('data', (c) => (text += c));
+      res.on('end', () => resolve({ status: res.statusCode!, body: text }));
+    });
+    req.on('error', reject);
+  });
+  await new Promise<void>((resolve, reject) => {
+    req.once('continue', resolve);
+    req.once('error', reject);
+    req.flushHeaders();
+  });
+  return {
+    /** Sends the body and resolves with the complete answer. */
+    finish: () => (req.end(body), response),
+  };
+};
+
+/** Whether a new TCP connection to the port is accepted (a fresh one each time: no keep-alive pool). */
+const accepts = (port: number) =>
+  new Promise<boolean>((resolve) => {
+    const socket = net.connect({ host: '127.0.0.1', port }, () => (socket.destroy(), resolve(true)));
+    socket.once('error', () => resolve(false));
+  });
+
+/** SIGTERM to `pid` while a call is in flight: the call is answered in full, new connections are refused, the server logs it drained. */
+const assertDrainsOnSigterm = async (server: ChildServer, pid: number) => {
+  const call = await callInFlight(server.port);
+  process.kill(pid, 'SIGTERM');
+  await until('the server refuses new connections', async () => !(await accepts(server.port)), 10_000);
+  const res = await call.finish();
+  assert.equal(res.status, 401); // a complete answer in the envelope (no key was sent)
+  assert.equal(JSON.parse(res.body).code, 'UNAUTHORIZED');
+  await until('the server logs that it stopped', () => messagesOf(server.lines).includes('stopped'), 10_000);
+  const draining = logsOf(server.lines).find((j) => j.msg === 'shutting down: draining');
+  assert.equal(draining?.inFlight, 1);
+};
 
 test('SIGTERM: stops accepting, finishes the call in flight, closes the store, exits 0', async () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'securekey-sigterm-'));
   try {
-    const { child, port, lines, exited } = await startChildServer({ SECUREKEY_DATA_DIR: dataDir, SECUREKEY_SHUTDOWN_GRACE_MS: '5000' });
-    const body = JSON.stringify({ phone: '01012345678', purpose: 'login' });
-    // A call in flight: headers and half the body sent before SIGTERM.
-    const req = http.request({ host: '127.0.0.1', port, method: 'POST', path: '/api/v1/otp/send', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } });
-    const response = new Promise<{ status: number; body: string }>((resolve, reject) => {
-      req.on('response', (res) => {
-        let text = '';
-        res.on('data', (c) => (text += c));
-        res.on('end', () => resolve({ status: res.statusCode!, body: text }));
-      });
-      req.on('error', reject);
-    });
-    req.write(body.slice(0, 10));
-    // In flight once the server has its headers: the /metrics request counts itself, so 2. (Its
-    // own connection, closed after it: a kept-alive one would be reused by the fetch below.)
-    const metrics = () =>
-      new Promise<string>((resolve, reject) =>
-        http.get({ host: '127.0.0.1', port, path: '/metrics', agent: false }, (res) => {
-          let text = '';
-          res.on('data', (c) => (text += c));
-          res.on('end', () => resolve(text));
-        }).on('error', reject),
-      );
-    await until('the call to be in flight', async () => /^securekey_http_requests_in_flight 2$/m.test(await metrics()));
-    child.kill('SIGTERM');
-    await until('draining to start', () => lines.some((l) => JSON.parse(l).msg === 'shutting down: draining'));
-    // New connections are refused while draining.
-    await assert.rejects(fetch(`http://127.0.0.1:${port}/healthz`));
-    req.end(body.slice(10));
-    const res = await response;
-    assert.equal(res.status, 401); // a complete answer in the envelope (no key was sent)
-    assert.equal(JSON.parse(res.body).code, 'UNAUTHORIZED');
-    assert.equal(await exited, 0);
-    assert.ok(lines.some((l) => JSON.parse(l).msg === 'stopped'));
+    const server = await startChildServer({ SECUREKEY_DATA_DIR: dataDir, SECUREKEY_SHUTDOWN_GRACE_MS: '5000' });
+    await assertDrainsOnSigterm(server, server.child.pid!);
+    assert.equal(await server.exited, 0);
+  } finally {
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+});
+
+test('npm start passes SIGTERM to the server: it drains and exits, npm exits 0, no node process is left behind', async () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'securekey-npm-start-'));
+  let processes: number[] = [];
+  try {
+    const server = await startChildServer({ SECUREKEY_DATA_DIR: dataDir, SECUREKEY_SHUTDOWN_GRACE_MS: '5000' }, ['npm', 'start']);
+    const npmPid = server.child.pid!;
+    processes = descendantsOf(npmPid);
+    const commands = processes.map((pid) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean));
+    // npm runs the server itself (exec), not a shell that would die alone and leave node behind.
+    assert.deepEqual(commands, [['node', 'src/main.ts']]);
+    await assertDrainsOnSigterm(server, npmPid); // the signal goes to npm only, as `kill -TERM <npm pid>` sends it
+    assert.equal(await server.exited, 0);
+    await until('every process npm started is gone', () => processes.every((pid) => !isAlive(pid)), 10_000);
+  } finally {
+    for (const pid of processes.filter(isAlive)) process.kill(pid, 'SIGKILL'); // never leave an orphan behind, even when failing
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+});
+
+test("the container image's start command (Dockerfile CMD, exec form) answers its HEALTHCHECK and drains on SIGTERM", async () => {
+  const image = readDockerfile();
+  const dataDir = mkdtempSync(join(tmpdir(), 'securekey-image-'));
+  try {
+    // The image's environment, with the data directory and port of this test.
+    const port = String(await freePort());
+    const server = await startChildServer({ ...image.env, SECUREKEY_DATA_DIR: dataDir, PORT: port, HOST: '127.0.0.1' }, image.cmd);
+    const health = () => runFor(image.healthcheck, { ...process.env, ...image.env, PORT: port });
+    assert.equal(await health(), 0, 'HEALTHCHECK passes while the server runs');
+    await assertDrainsOnSigterm(server, server.child.pid!);
+    assert.equal(await server.exited, 0);
+    assert.notEqual(await health(), 0, 'HEALTHCHECK fails once it stopped');
   } finally {
     rmSync(dataDir, { recursive: true, force: true });
   }
