@@ -23,6 +23,8 @@ export type Config = {
   demo: boolean;
   devMode: boolean;
   logLevel: string;
+  /** "json" (default, for collectors) or "pretty" (for a human at a terminal). */
+  logFormat: LogFormat;
   bodyLimitBytes: number;
   rateLimits: { global: number; send: number; verify: number; windowSeconds: number };
   /** Time a request waits for the read models to catch up with its own write. */
@@ -77,6 +79,16 @@ export const loadMasterKey = (env: Record<string, string | undefined>, dataDir: 
   return parseKey(readFileSync(file, 'utf8').trim());
 };
 
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+export const LOG_FORMATS = ['json', 'pretty'] as const;
+export type LogFormat = (typeof LOG_FORMATS)[number];
+
+const oneOf = <T extends string>(env: Record<string, string | undefined>, name: string, allowed: readonly T[], dflt: T): T => {
+  const raw = env[name] || dflt;
+  if (!(allowed as readonly string[]).includes(raw)) throw new ConfigError(`${name} must be one of ${allowed.join(', ')}, got "${raw}"`);
+  return raw as T;
+};
+
 const nodeId = (raw: string | undefined): string => {
   if (!raw) return '';
   if (!/^[A-Za-z0-9_-]{1,32}$/.test(raw)) throw new ConfigError(`SECUREKEY_NODE_ID must be 1-32 letters, digits, _ or -, got "${raw}"`);
@@ -119,7 +131,8 @@ export const loadConfig = (env: Record<string, string | undefined> = process.env
     trustProxy: bool(env, 'SECUREKEY_TRUST_PROXY', false),
     demo: bool(env, 'SECUREKEY_DEMO', true),
     devMode: bool(env, 'SECUREKEY_DEV_MODE', false),
-    logLevel: env.LOG_LEVEL || 'info',
+    logLevel: oneOf(env, 'LOG_LEVEL', LOG_LEVELS, 'info'),
+    logFormat: oneOf(env, 'LOG_FORMAT', LOG_FORMATS, 'json'),
     bodyLimitBytes: int(env, 'SECUREKEY_BODY_LIMIT_BYTES', 64 * 1024, 1024),
     rateLimits: {
       global: int(env, 'SECUREKEY_RATE_LIMIT_GLOBAL', 100, 1),

@@ -1,9 +1,11 @@
 // Composition root: reads config, wires the store, projections, services and the server.
 import { readFileSync } from 'node:fs';
-import pino from 'pino';
+import type { Logger } from 'pino';
 import { createTenantService } from './app/tenants.ts';
 import { createKeyring } from './crypto/keyring.ts';
-import { loadConfig, readModelsPath, webhooksDbPath, type Config, ConfigError } from './config.ts';
+import { loadConfig, readModelsPath, webhooksDbPath, type Config } from './config.ts';
+import { createLogger } from './log.ts';
+import { listeningLine, startFailure } from './startup.ts';
 import { openStore } from './eventstore/open.ts';
 import { createApp, type Impls } from './api/app.ts';
 import { createMetrics, instrumentStore } from './api/metrics.ts';
@@ -60,7 +62,7 @@ export const allProjections = (keyring: Keyring): Projection[] => [
 export type Running = { port: number; stop: () => Promise<void>; config: Config };
 
 export type StartOptions = {
-  logger?: pino.Logger;
+  logger?: Logger;
   /** Epoch ms for every decision, limit, lease and expiry (default Date.now): tests move it forward. */
   now?: () => number;
   /** Ids of created tenants, keys, codes, push requests and devices (default randomId). */
@@ -70,7 +72,7 @@ export type StartOptions = {
 };
 
 export const startSecureKey = async (config: Config, opts: StartOptions = {}): Promise<Running> => {
-  const logger = opts.logger ?? pino({ level: config.logLevel, base: { service: 'securekey' } });
+  const logger = opts.logger ?? createLogger({ level: config.logLevel, format: config.logFormat });
   const now = opts.now ?? Date.now;
   const newId = opts.newId ?? randomId;
   const keyring = createKeyring(config.masterKey);
@@ -181,7 +183,8 @@ export const startSecureKey = async (config: Config, opts: StartOptions = {}): P
   const server = await startServer({ port: config.port, host: config.host, handle });
   inFlight = server.inFlight;
   publicUrl ||= `http://localhost:${server.port}`;
-  logger.info({ port: server.port, store: config.eventStore === 'sqlite' ? 'sqlite' : 'kurrentdb', dataDir: config.dataDir }, 'SecureKey listening');
+  const line = listeningLine(config, server.port, publicUrl, process.stdout.isTTY === true);
+  logger.info(line.fields, line.msg);
 
   let stopping: Promise<void> | undefined;
   const stop = () =>
@@ -201,8 +204,10 @@ export const startSecureKey = async (config: Config, opts: StartOptions = {}): P
 };
 
 if (import.meta.main) {
+  let config: Config | undefined;
   try {
-    const running = await startSecureKey(loadConfig());
+    config = loadConfig();
+    const running = await startSecureKey(config);
     for (const sig of ['SIGTERM', 'SIGINT'] as const) {
       process.once(sig, () => {
         running.stop().then(
@@ -212,10 +217,9 @@ if (import.meta.main) {
       });
     }
   } catch (err) {
-    if (err instanceof ConfigError) {
-      console.error(`configuration error: ${err.message}`);
-      process.exit(2);
-    }
-    throw err;
+    const failure = startFailure(err, config);
+    if (!failure) throw err;
+    console.error(failure);
+    process.exit(2);
   }
 }

@@ -7,7 +7,7 @@ import { DomainError } from '../domain/errors.ts';
 import { requestInfoKey, type RequestInfo } from './context.ts';
 import { toConnectError } from './errors.ts';
 import type { Metrics } from './metrics.ts';
-import { type Handler, type PipelineDeps, wrapHandler } from './pipeline.ts';
+import { type CallOutcome, type Handler, type PipelineDeps, wrapHandler } from './pipeline.ts';
 import { createRestHandler, REST_PREFIX, send, sendError, type AnyRequest, type AnyResponse } from './rest.ts';
 import { buildRoutes } from './routes.ts';
 import { buildOpenApi } from './openapi.ts';
@@ -19,7 +19,7 @@ export type ExtraRoute = (req: AnyRequest, res: AnyResponse) => boolean;
 
 export type AppDeps = {
   impls: Impls;
-  pipeline: PipelineDeps;
+  pipeline: Omit<PipelineDeps, 'onCall'>;
   metrics: Metrics;
   bodyLimitBytes: number;
   trustProxy: boolean;
@@ -56,11 +56,19 @@ const domainErrors: Interceptor = (next) => async (req) => {
   }
 };
 
+/** Probes and scrapes are logged at debug level: every request is logged once, without drowning the rest. */
+const QUIET_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
+const MAX_LOGGED_PATH = 120;
+
 export const createApp = (deps: AppDeps) => {
   const routes = buildRoutes();
+  const { logger } = deps.pipeline;
+  // The outcome of each request that reached the pipeline or was refused before it, for its log line.
+  const outcomes = new WeakMap<RequestInfo, Partial<CallOutcome>>();
+  const pipeline: PipelineDeps = { ...deps.pipeline, onCall: (info, outcome) => outcomes.set(info, outcome) };
   const wrapped = routes.map((route) => ({
     route,
-    handler: wrapHandler(route, deps.impls[route.service.typeName]?.[route.method.localName], deps.pipeline),
+    handler: wrapHandler(route, deps.impls[route.service.typeName]?.[route.method.localName], pipeline),
   }));
   const requestInfo = (req: AnyRequest): RequestInfo => {
     const cached = (req as { securekeyInfo?: RequestInfo }).securekeyInfo;
@@ -69,7 +77,24 @@ export const createApp = (deps: AppDeps) => {
     (req as { securekeyInfo?: RequestInfo }).securekeyInfo = info;
     return info;
   };
-  const onRejected = (_info: RequestInfo, code: string) => deps.metrics.requests.inc({ method: 'rest', transport: 'rest', code });
+  const onRejected = (info: RequestInfo, code: string) => {
+    outcomes.set(info, { transport: 'rest', code });
+    deps.metrics.requests.inc({ method: 'rest', transport: 'rest', code });
+  };
+  /** One line per answered request, whatever answered it: the call's outcome when there was one. */
+  const logAnswered = (req: AnyRequest, res: AnyResponse, info: RequestInfo, path: string, started: number) => {
+    const outcome = outcomes.get(info);
+    const line = {
+      requestId: info.requestId,
+      http: `${req.method} ${path.slice(0, MAX_LOGGED_PATH)}`,
+      status: res.statusCode,
+      ...outcome,
+      ms: Math.round(performance.now() - started),
+      ...(res.writableEnded ? {} : { aborted: true }),
+    };
+    if (QUIET_PATHS.has(path)) logger.debug(line, 'request');
+    else logger.info(line, 'request');
+  };
   const openapiDoc = buildOpenApi(routes, { version: deps.version });
   const onInternal = (info: RequestInfo, err: unknown) => {
     deps.metrics.requests.inc({ method: 'rest', transport: 'rest', code: 'INTERNAL' });
@@ -82,13 +107,22 @@ export const createApp = (deps: AppDeps) => {
       for (const { route, handler } of wrapped) router.rpc(route.method as DescMethod, handler as unknown as MethodImpl<DescMethod>);
     },
     interceptors: [domainErrors],
+    // Default values too (verified: false, attemptsRemaining: 0), as the REST envelope shows them.
+    jsonOptions: { alwaysEmitImplicit: true },
     contextValues: (req) => createContextValues().set(requestInfoKey, requestInfo(req as AnyRequest)),
     readMaxBytes: deps.bodyLimitBytes,
-    fallback: (req, res) => sendError(res as AnyResponse, new DomainError('ROUTE_NOT_FOUND', `no route ${new URL(req.url ?? '/', 'http://x').pathname}`)),
+    fallback: (req, res) => {
+      outcomes.set(requestInfo(req as AnyRequest), { code: 'ROUTE_NOT_FOUND' });
+      sendError(res as AnyResponse, new DomainError('ROUTE_NOT_FOUND', `no route ${new URL(req.url ?? '/', 'http://x').pathname}`));
+    },
   });
 
   return (req: AnyRequest, res: AnyResponse) => {
+    const started = performance.now();
     const path = (req.url ?? '/').split('?')[0]!;
+    const info = requestInfo(req);
+    res.setHeader('x-request-id', info.requestId);
+    res.once('close', () => logAnswered(req, res, info, path, started));
     if (path === '/healthz') return send(res, 200, { status: 'ok' });
     if (path === '/readyz') {
       deps.ready().then(

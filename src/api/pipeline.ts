@@ -1,5 +1,5 @@
 // What every call goes through, whatever its transport: per-IP limits, authentication,
-// the call itself, and one log line + metrics. Errors leave as DomainError; each transport
+// the call itself, metrics, and its outcome for the request's one log line (written by the app). Errors leave as DomainError; each transport
 // renders them (Connect: ConnectError with an ErrorDetail; REST: the envelope).
 import type { HandlerContext } from '@connectrpc/connect';
 import type { Message } from '@bufbuild/protobuf';
@@ -9,7 +9,7 @@ import { safeEqual } from '../crypto/keyring.ts';
 import { DomainError } from '../domain/errors.ts';
 import { findKeyByHash, getTenant } from '../../projections/tenants/index.ts';
 import { hashApiKey } from '../app/tenants.ts';
-import { callerKey, requestInfoKey, type Caller } from './context.ts';
+import { callerKey, requestInfoKey, type Caller, type RequestInfo } from './context.ts';
 import { toDomainError } from './errors.ts';
 import type { Metrics } from './metrics.ts';
 import type { RateLimiter } from './rate-limit.ts';
@@ -17,12 +17,16 @@ import type { Route } from './routes.ts';
 
 export type Handler = (req: Message, ctx: HandlerContext) => Promise<object>;
 
+/** How a call ended: the app logs it on the request's one line. */
+export type CallOutcome = { method: string; transport: string; code: string; tenantId?: string };
+
 export type PipelineDeps = {
   readDb: () => DatabaseSync;
   adminToken: string;
   limiter: RateLimiter;
   metrics: Metrics;
   logger: Logger;
+  onCall: (info: RequestInfo, outcome: CallOutcome) => void;
 };
 
 const bearer = (h: Headers) => {
@@ -97,7 +101,7 @@ export const wrapHandler = (route: Route, impl: Handler | undefined, deps: Pipel
       const seconds = (performance.now() - started) / 1000;
       deps.metrics.requests.inc({ method: name, transport, code });
       deps.metrics.duration.observe({ method: name, transport }, seconds);
-      deps.logger.info({ requestId: info.requestId, method: name, transport, code, tenantId, ms: Math.round(seconds * 1000) }, 'call');
+      deps.onCall(info, { method: name, transport, code, tenantId });
     }
   };
 };

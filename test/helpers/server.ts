@@ -3,15 +3,15 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pino from 'pino';
 import { loadConfig } from '../../src/config.ts';
+import { createLogger } from '../../src/log.ts';
 import { startSecureKey, type StartOptions } from '../../src/main.ts';
 
 export const ADMIN_TOKEN = 'test-admin-token-0123456789';
 
 export type TestServer = Awaited<ReturnType<typeof startTestServer>>;
 
-export type TestServerOptions = Pick<StartOptions, 'wrapStore' | 'now' | 'newId'> & { dataDir?: string; keepData?: boolean };
+export type TestServerOptions = Pick<StartOptions, 'wrapStore' | 'now' | 'newId'> & { dataDir?: string; keepData?: boolean; logLevel?: string };
 
 export const startTestServer = async (env: Record<string, string> = {}, opts: TestServerOptions = {}) => {
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'securekey-test-'));
@@ -29,7 +29,8 @@ export const startTestServer = async (env: Record<string, string> = {}, opts: Te
     ...env,
   });
   const logs: string[] = [];
-  const logger = pino({ level: 'info' }, { write: (line: string) => void logs.push(line) });
+  // The production logger (JSON lines), captured.
+  const logger = createLogger({ level: opts.logLevel ?? 'info', format: 'json' }, { write: (line: string) => void logs.push(line) });
   const running = await startSecureKey(config, { logger, wrapStore: opts.wrapStore, now: opts.now, newId: opts.newId });
   const url = `http://127.0.0.1:${running.port}`;
 
