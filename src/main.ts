@@ -7,10 +7,12 @@ import { loadConfig, readModelsPath, webhooksDbPath, type Config } from './confi
 import { createLogger } from './log.ts';
 import { listeningLine, startFailure } from './startup.ts';
 import { openStore } from './eventstore/open.ts';
-import { createApp, type Impls } from './api/app.ts';
+import { createApp } from './api/app.ts';
+import { serviceOf } from './api/registry.ts';
 import { createMetrics, instrumentStore } from './api/metrics.ts';
 import { createRateLimiter } from './api/rate-limit.ts';
 import { startServer } from './api/server.ts';
+import type { PipelineDeps } from './api/pipeline.ts';
 import { createAdminImpl } from './api/services/admin.ts';
 import { createOtpStatsImpl } from './api/services/admin-stats.ts';
 import { createDemoRoute } from './api/demo.ts';
@@ -71,7 +73,9 @@ export type StartOptions = {
   wrapStore?: (store: EventStore) => EventStore;
 };
 
-export const startSecureKey = async (config: Config, opts: StartOptions = {}): Promise<Running> => {
+/** Everything but the listening socket: the store, read models, webhook delivery and the typed
+ * services with their pipeline. startSecureKey serves them; tests may call them in process. */
+export const composeSecureKey = async (config: Config, opts: StartOptions = {}) => {
   const logger = opts.logger ?? createLogger({ level: config.logLevel, format: config.logFormat });
   const now = opts.now ?? Date.now;
   const newId = opts.newId ?? randomId;
@@ -141,48 +145,77 @@ export const startSecureKey = async (config: Config, opts: StartOptions = {}): P
       tenantSends: async (q) => (await channel.settleHead(), countersDb.tenantSends(q)),
     },
   });
-  const impls: Impls = {
-    [AdminService.typeName]: {
+  const services = [
+    serviceOf(AdminService, {
       ...createAdminImpl({ tenants, policies, readDb: () => readDb, webhookDb: () => webhookDb, webhooks, settle, settleHead: channel.settleHead, now }),
       ...createOtpStatsImpl({ readDb: () => readDb, settleHead: channel.settleHead, now }),
-    } as never,
-    [SmsOtpService.typeName]: createSmsOtpImpl(otp, channel) as never,
-    [EmailOtpService.typeName]: createEmailOtpImpl(otp, channel) as never,
-    [TotpService.typeName]: createTotpImpl(createTotpService({ store, keyring, now }), channel) as never,
-    [WebAuthnService.typeName]: createWebAuthnImpl(createWebAuthnService({ store, keyring, now }), channel) as never,
-    [PushService.typeName]: createPushImpl(createPushService({ store, keyring, now, newId, sender: pushSender, log: logger }), channel) as never,
-  };
+    }),
+    serviceOf(SmsOtpService, createSmsOtpImpl(otp, channel)),
+    serviceOf(EmailOtpService, createEmailOtpImpl(otp, channel)),
+    serviceOf(TotpService, createTotpImpl(createTotpService({ store, keyring, now }), channel)),
+    serviceOf(WebAuthnService, createWebAuthnImpl(createWebAuthnService({ store, keyring, now }), channel)),
+    serviceOf(PushService, createPushImpl(createPushService({ store, keyring, now, newId, sender: pushSender, log: logger }), channel)),
+  ];
 
-  const handle = createApp({
-    impls,
-    pipeline: {
-      readDb: () => readDb,
-      adminToken: config.adminToken,
-      limiter: createRateLimiter({ limits: config.rateLimits, windowSeconds: config.rateLimits.windowSeconds, now }),
-      metrics,
-      logger,
-    },
+  const pipeline: Omit<PipelineDeps, 'onCall'> = {
+    readDb: () => readDb,
+    adminToken: config.adminToken,
+    limiter: createRateLimiter({ limits: config.rateLimits, windowSeconds: config.rateLimits.windowSeconds, now }),
     metrics,
+    logger,
+  };
+  const ready = async () => {
+    let storeOk = true;
+    try {
+      await store.ping();
+    } catch {
+      storeOk = false;
+    }
+    const lag = storeOk ? await runnerRef!.lag().catch(() => ({})) : {};
+    const caughtUp = storeOk && Object.values(lag).every((l) => l === 0);
+    return { ready: storeOk && caughtUp, checks: { store: storeOk ? 'ok' : 'unavailable', projectionLag: lag } };
+  };
+  return {
+    logger,
+    metrics,
+    services,
+    pipeline,
+    ready,
+    /** Once listening: the default passkey RP (SECUREKEY_PUBLIC_URL unset) and the in-flight
+     * gauge. Returns the public URL. */
+    listening: (port: number, inFlightOf: () => number) => {
+      publicUrl ||= `http://localhost:${port}`;
+      inFlight = inFlightOf;
+      return publicUrl;
+    },
+    /** Stops webhook delivery and the read models, then closes the store. */
+    close: async () => {
+      await webhooks.stop();
+      await webhookRunner.stop();
+      await runner.stop();
+      await pushSender.close();
+      await store.close();
+      readDb.close();
+      webhookDb.close();
+    },
+  };
+};
+
+export const startSecureKey = async (config: Config, opts: StartOptions = {}): Promise<Running> => {
+  const core = await composeSecureKey(config, opts);
+  const { logger } = core;
+  const handle = createApp({
+    services: core.services,
+    pipeline: core.pipeline,
+    metrics: core.metrics,
     bodyLimitBytes: config.bodyLimitBytes,
     trustProxy: config.trustProxy,
     version: pkg.version,
     extraRoutes: [createDemoRoute({ enabled: config.demo })],
-    ready: async () => {
-      let storeOk = true;
-      try {
-        await store.ping();
-      } catch {
-        storeOk = false;
-      }
-      const lag = storeOk ? await runnerRef!.lag().catch(() => ({})) : {};
-      const caughtUp = storeOk && Object.values(lag).every((l) => l === 0);
-      return { ready: storeOk && caughtUp, checks: { store: storeOk ? 'ok' : 'unavailable', projectionLag: lag } };
-    },
+    ready: core.ready,
   });
-
   const server = await startServer({ port: config.port, host: config.host, handle });
-  inFlight = server.inFlight;
-  publicUrl ||= `http://localhost:${server.port}`;
+  const publicUrl = core.listening(server.port, server.inFlight);
   const line = listeningLine(config, server.port, publicUrl, process.stdout.isTTY === true);
   logger.info(line.fields, line.msg);
 
@@ -191,13 +224,7 @@ export const startSecureKey = async (config: Config, opts: StartOptions = {}): P
     (stopping ??= (async () => {
       logger.info({ inFlight: server.inFlight() }, 'shutting down: draining');
       await server.close(config.shutdownGraceMs);
-      await webhooks.stop();
-      await webhookRunner.stop();
-      await runner.stop();
-      await pushSender.close();
-      await store.close();
-      readDb.close();
-      webhookDb.close();
+      await core.close();
       logger.info('stopped');
     })());
   return { port: server.port, stop, config };

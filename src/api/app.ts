@@ -1,24 +1,21 @@
 // The HTTP handler of the whole API: health, metrics, REST, extra routes, and Connect.
 import { connectNodeAdapter } from '@connectrpc/connect-node';
-import { createContextValues, type Interceptor, type MethodImpl } from '@connectrpc/connect';
-import type { DescMethod } from '@bufbuild/protobuf';
+import { createContextValues } from '@connectrpc/connect';
 import { randomBytes } from 'node:crypto';
 import { DomainError } from '../domain/errors.ts';
 import { requestInfoKey, type RequestInfo } from './context.ts';
-import { toConnectError } from './errors.ts';
 import type { Metrics } from './metrics.ts';
-import { type CallOutcome, type Handler, type PipelineDeps, wrapHandler } from './pipeline.ts';
-import { createRestHandler, REST_PREFIX, send, sendError, type AnyRequest, type AnyResponse } from './rest.ts';
+import { type CallOutcome, type PipelineDeps, pipelineInterceptor, runCall } from './pipeline.ts';
+import type { ServiceEntry } from './registry.ts';
+import { createRestHandler, REST_PREFIX, send, sendError, type AnyRequest, type AnyResponse, type RestHandler } from './rest.ts';
 import { buildRoutes } from './routes.ts';
 import { buildOpenApi } from './openapi.ts';
-
-/** Implementations by service type name, then by method local name (e.g. "sendSmsOtp"). */
-export type Impls = Record<string, Record<string, Handler>>;
 
 export type ExtraRoute = (req: AnyRequest, res: AnyResponse) => boolean;
 
 export type AppDeps = {
-  impls: Impls;
+  /** The typed implementation of every service (serviceOf). */
+  services: readonly ServiceEntry[];
   pipeline: Omit<PipelineDeps, 'onCall'>;
   metrics: Metrics;
   bodyLimitBytes: number;
@@ -46,16 +43,6 @@ const requestIdOf = (req: AnyRequest): string => {
   return 'req_' + randomBytes(9).toString('base64url');
 };
 
-/** DomainError → ConnectError with an ErrorDetail carrying our code. */
-const domainErrors: Interceptor = (next) => async (req) => {
-  try {
-    return await next(req);
-  } catch (err) {
-    if (err instanceof DomainError) throw toConnectError(err);
-    throw err;
-  }
-};
-
 /** Probes and scrapes are logged at debug level: every request is logged once, without drowning the rest. */
 const QUIET_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
 const MAX_LOGGED_PATH = 120;
@@ -66,10 +53,17 @@ export const createApp = (deps: AppDeps) => {
   // The outcome of each request that reached the pipeline or was refused before it, for its log line.
   const outcomes = new WeakMap<RequestInfo, Partial<CallOutcome>>();
   const pipeline: PipelineDeps = { ...deps.pipeline, onCall: (info, outcome) => outcomes.set(info, outcome) };
-  const wrapped = routes.map((route) => ({
-    route,
-    handler: wrapHandler(route, deps.impls[route.service.typeName]?.[route.method.localName], pipeline),
-  }));
+  const byService = new Map(deps.services.map((s) => [s.service.typeName, s]));
+  // REST calls the very implementation Connect serves, through the same pipeline.
+  const wrapped = routes.map((route) => {
+    const spec = byService.get(route.service.typeName)?.methods[route.method.localName];
+    const handler: RestHandler = (input, ctx) =>
+      runCall({ route, transport: 'rest', requestHeader: ctx.requestHeader, responseHeader: ctx.responseHeader, values: ctx.values }, pipeline, async () => {
+        if (spec?.kind !== 'unary') throw new DomainError('UNIMPLEMENTED', `${route.service.name}.${route.method.name} is not implemented yet`);
+        return spec.impl(input, ctx);
+      });
+    return { route, handler };
+  });
   const requestInfo = (req: AnyRequest): RequestInfo => {
     const cached = (req as { securekeyInfo?: RequestInfo }).securekeyInfo;
     if (cached) return cached;
@@ -104,9 +98,9 @@ export const createApp = (deps: AppDeps) => {
 
   const connect = connectNodeAdapter({
     routes: (router) => {
-      for (const { route, handler } of wrapped) router.rpc(route.method as DescMethod, handler as unknown as MethodImpl<DescMethod>);
+      const interceptors = [pipelineInterceptor(routes, pipeline)];
+      for (const s of deps.services) s.register(router, { interceptors });
     },
-    interceptors: [domainErrors],
     // Default values too (verified: false, attemptsRemaining: 0), as the REST envelope shows them.
     jsonOptions: { alwaysEmitImplicit: true },
     contextValues: (req) => createContextValues().set(requestInfoKey, requestInfo(req as AnyRequest)),
@@ -146,6 +140,6 @@ export const createApp = (deps: AppDeps) => {
       return;
     }
     for (const extra of deps.extraRoutes ?? []) if (extra(req, res)) return;
-    connect(req as never, res as never);
+    connect(req, res);
   };
 };

@@ -50,8 +50,9 @@ export const toDomainError = (err: unknown): { error: DomainError; internal: boo
   return { error: new DomainError('INTERNAL', 'internal error'), internal: true };
 };
 
-export const toConnectError = (e: DomainError): ConnectError =>
-  new ConnectError(e.message, ERROR_MAP[e.code].grpc, undefined, [
+/** The ConnectError for a DomainError, with its ErrorDetail; `headers` (rate limits) go with it. */
+export const toConnectError = (e: DomainError, headers?: Headers): ConnectError =>
+  new ConnectError(e.message, ERROR_MAP[e.code].grpc, headers, [
     {
       desc: ErrorDetailSchema,
       value: create(ErrorDetailSchema, {

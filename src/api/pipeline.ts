@@ -1,8 +1,9 @@
 // What every call goes through, whatever its transport: per-IP limits, authentication,
-// the call itself, metrics, and its outcome for the request's one log line (written by the app). Errors leave as DomainError; each transport
-// renders them (Connect: ConnectError with an ErrorDetail; REST: the envelope).
-import type { HandlerContext } from '@connectrpc/connect';
-import type { Message } from '@bufbuild/protobuf';
+// the call itself, metrics, and its outcome for the request's one log line (written by the app).
+// Errors leave as DomainError; each transport renders them (Connect: ConnectError with an
+// ErrorDetail; REST: the envelope).
+import { type ContextValues, type Interceptor } from '@connectrpc/connect';
+import type { DescMethod } from '@bufbuild/protobuf';
 import type { DatabaseSync } from 'node:sqlite';
 import type { Logger } from 'pino';
 import { safeEqual } from '../crypto/keyring.ts';
@@ -10,12 +11,10 @@ import { DomainError } from '../domain/errors.ts';
 import { findKeyByHash, getTenant } from '../../projections/tenants/index.ts';
 import { hashApiKey } from '../app/tenants.ts';
 import { callerKey, requestInfoKey, type Caller, type RequestInfo } from './context.ts';
-import { toDomainError } from './errors.ts';
+import { toConnectError, toDomainError } from './errors.ts';
 import type { Metrics } from './metrics.ts';
 import type { RateLimiter } from './rate-limit.ts';
 import type { Route } from './routes.ts';
-
-export type Handler = (req: Message, ctx: HandlerContext) => Promise<object>;
 
 /** How a call ended: the app logs it on the request's one line. */
 export type CallOutcome = { method: string; transport: string; code: string; tenantId?: string };
@@ -74,34 +73,65 @@ export const applyLimits = (limiter: RateLimiter, route: Route, clientIp: string
   }
 };
 
-export const wrapHandler = (route: Route, impl: Handler | undefined, deps: PipelineDeps): Handler => {
+/** One call as the pipeline sees it, whichever transport carried it. */
+export type Call = {
+  route: Route;
+  /** "rest", "connect", "grpc" or "grpc_web". */
+  transport: string;
+  requestHeader: Headers;
+  /** Rate-limit headers go here. */
+  responseHeader: Headers;
+  /** The caller is set here for the handler. */
+  values: ContextValues;
+};
+
+/** Runs `next` (the typed handler) as one call: limits, authentication, then the metrics and the
+ * outcome (onCall). Anything thrown leaves as the DomainError the caller may see. */
+export const runCall = async <T>(call: Call, deps: PipelineDeps, next: () => Promise<T>): Promise<T> => {
+  const { route } = call;
   const name = `${route.service.name}.${route.method.name}`;
-  return async (req, ctx) => {
-    const started = performance.now();
-    const info = ctx.values.get(requestInfoKey);
-    const transport = ctx.protocolName || 'rest';
-    let code = 'OK';
-    let tenantId: string | undefined;
+  const started = performance.now();
+  const info = call.values.get(requestInfoKey);
+  let code = 'OK';
+  let tenantId: string | undefined;
+  try {
+    applyLimits(deps.limiter, route, info.clientIp, call.responseHeader);
+    if (route.option.admin) authenticateAdmin(deps.adminToken, call.requestHeader);
+    else {
+      const caller = authenticateTenant(deps.readDb(), call.requestHeader, info);
+      tenantId = caller.tenantId;
+      call.values.set(callerKey, caller);
+    }
+    return await next();
+  } catch (err) {
+    const { error, internal } = toDomainError(err);
+    code = error.code;
+    if (internal) deps.logger.error({ requestId: info.requestId, method: name, err }, 'internal error');
+    throw error;
+  } finally {
+    const seconds = (performance.now() - started) / 1000;
+    deps.metrics.requests.inc({ method: name, transport: call.transport, code });
+    deps.metrics.duration.observe({ method: name, transport: call.transport }, seconds);
+    deps.onCall(info, { method: name, transport: call.transport, code, tenantId });
+  }
+};
+
+const transportOf = (contentType: string | null) => (contentType?.startsWith('application/grpc-web') ? 'grpc_web' : contentType?.startsWith('application/grpc') ? 'grpc' : 'connect');
+
+/** The pipeline for gRPC, gRPC-Web and Connect: every call of the registered services runs
+ * through runCall; failures leave as a ConnectError with our ErrorDetail and the limit headers. */
+export const pipelineInterceptor = (routes: readonly Route[], deps: PipelineDeps): Interceptor => {
+  const byMethod = new Map<DescMethod, Route>(routes.map((r) => [r.method, r]));
+  return (next) => async (req) => {
+    const route = byMethod.get(req.method);
+    if (!route) throw toConnectError(new DomainError('UNIMPLEMENTED', `${req.method.parent.typeName}.${req.method.name} has no route`));
+    const responseHeader = new Headers();
     try {
-      applyLimits(deps.limiter, route, info.clientIp, ctx.responseHeader);
-      if (route.option.admin) authenticateAdmin(deps.adminToken, ctx.requestHeader);
-      else {
-        const caller = authenticateTenant(deps.readDb(), ctx.requestHeader, info);
-        tenantId = caller.tenantId;
-        ctx.values.set(callerKey, caller);
-      }
-      if (!impl) throw new DomainError('UNIMPLEMENTED', `${name} is not implemented yet`);
-      return await impl(req, ctx);
+      const res = await runCall({ route, transport: transportOf(req.header.get('content-type')), requestHeader: req.header, responseHeader, values: req.contextValues }, deps, () => next(req));
+      responseHeader.forEach((v, k) => res.header.set(k, v));
+      return res;
     } catch (err) {
-      const { error, internal } = toDomainError(err);
-      code = error.code;
-      if (internal) deps.logger.error({ requestId: info.requestId, method: name, err }, 'internal error');
-      throw error;
-    } finally {
-      const seconds = (performance.now() - started) / 1000;
-      deps.metrics.requests.inc({ method: name, transport, code });
-      deps.metrics.duration.observe({ method: name, transport }, seconds);
-      deps.onCall(info, { method: name, transport, code, tenantId });
+      throw toConnectError(toDomainError(err).error, responseHeader);
     }
   };
 };

@@ -1,14 +1,13 @@
 // The REST transcoder: /api/v1/... JSON ↔ proto, built from the route table at start-up.
 // Success: { success: true, message, data }. Failure: { success: false, error, code }.
 // Bad JSON, oversized bodies, unknown routes and wrong verbs all answer in the envelope.
-import { create, fromJson, ScalarType, toJson, type DescField, type DescMessage, type JsonValue } from '@bufbuild/protobuf';
-import { createContextValues, createHandlerContext } from '@connectrpc/connect';
+import { create, fromJson, ScalarType, toJson, type DescField, type DescMessage, type JsonValue, type Message, type MessageInitShape } from '@bufbuild/protobuf';
+import { createContextValues, createHandlerContext, type HandlerContext } from '@connectrpc/connect';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import { DomainError } from '../domain/errors.ts';
 import { requestInfoKey, unknownFieldsKey, type RequestInfo } from './context.ts';
 import { ERROR_MAP, errorEnvelope, toDomainError } from './errors.ts';
-import type { Handler } from './pipeline.ts';
 import type { Route } from './routes.ts';
 
 export type AnyRequest = IncomingMessage | Http2ServerRequest;
@@ -119,8 +118,11 @@ const unknownFieldPaths = (desc: DescMessage, json: JsonValue, prefix = ''): str
   return out;
 };
 
+/** A route's implementation: the decoded request in, the response message (init shape) out. */
+export type RestHandler = (input: Message, ctx: HandlerContext) => Promise<MessageInitShape<DescMessage>>;
+
 export type RestDeps = {
-  routes: { route: Route; handler: Handler }[];
+  routes: { route: Route; handler: RestHandler }[];
   bodyLimitBytes: number;
   openapi: () => unknown;
   requestInfo: (req: AnyRequest) => RequestInfo;
@@ -197,7 +199,7 @@ export const createRestHandler = (deps: RestDeps) => async (req: AnyRequest, res
       contextValues,
     });
     const responseHeaders = () => ({ ...Object.fromEntries(ctx.responseHeader), ...baseHeaders });
-    let out: object;
+    let out: MessageInitShape<DescMessage>;
     try {
       out = await handler(input, ctx);
     } catch (err) {
@@ -206,7 +208,7 @@ export const createRestHandler = (deps: RestDeps) => async (req: AnyRequest, res
     }
     let data;
     try {
-      data = toJson(route.method.output, create(route.method.output, out as never), { alwaysEmitImplicit: true });
+      data = toJson(route.method.output, create(route.method.output, out), { alwaysEmitImplicit: true });
     } catch (err) {
       deps.onInternal(info, err);
       sendError(res, new DomainError('INTERNAL', 'internal error'), responseHeaders());

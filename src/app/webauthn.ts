@@ -2,6 +2,7 @@
 // the rules (single-use expiring challenges, counters, excludeCredentials, owners).
 import {
   type AuthenticationResponseJSON,
+  type AuthenticatorAttachment,
   generateAuthenticationOptions,
   generateRegistrationOptions,
   type RegistrationResponseJSON,
@@ -32,21 +33,50 @@ export const SUPPORTED_ALGORITHM_IDS = [-8, -7, -257];
 /** Standard base64 (the seed sends btoa(...)) → base64url; base64url passes unchanged. */
 export const toBase64Url = (s: string): string => s.replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
 
-const normaliseStrings = <T extends Record<string, unknown>>(o: T): T =>
-  Object.fromEntries(Object.entries(o ?? {}).map(([k, v]) => [k, typeof v === 'string' ? toBase64Url(v) : v])) as T;
+type JsonRecord = Record<string, unknown>;
+const isRecord = (v: unknown): v is JsonRecord => typeof v === 'object' && v !== null && !Array.isArray(v);
+/** A base64 or base64url string field as base64url; "" when absent (the check then fails). */
+const b64url = (v: unknown) => (typeof v === 'string' ? toBase64Url(v) : '');
+type Transport = NonNullable<RegistrationResponseJSON['response']['transports']>[number];
+const TRANSPORTS: readonly Transport[] = ['ble', 'cable', 'hybrid', 'internal', 'nfc', 'smart-card', 'usb'];
+const isTransport = (t: unknown): t is Transport => TRANSPORTS.some((x) => x === t);
+const ATTACHMENTS: readonly AuthenticatorAttachment[] = ['platform', 'cross-platform'];
+const isAttachment = (a: unknown): a is AuthenticatorAttachment => ATTACHMENTS.some((x) => x === a);
 
-/** Accepts ids, rawIds and response fields in base64 or base64url. */
-export const normaliseCredential = <T extends RegistrationResponseJSON | AuthenticationResponseJSON>(c: T): T => {
-  if (!c || typeof c !== 'object' || typeof c.id !== 'string' || !c.response || typeof c.response !== 'object')
-    throw new DomainError('INVALID_ARGUMENT', 'credential must have id, rawId, type and response');
+/** What every credential JSON has: ids (base64 or base64url), type, response, attachment. */
+const credentialParts = (c: unknown) => {
+  if (!isRecord(c) || typeof c.id !== 'string' || !c.id || !isRecord(c.response)) throw new DomainError('INVALID_ARGUMENT', 'credential must have id, rawId, type and response');
+  if (c.type !== undefined && c.type !== '' && c.type !== 'public-key') throw new DomainError('INVALID_ARGUMENT', 'credential type: expected "public-key"');
   const id = toBase64Url(c.id);
+  const attachment = c.authenticatorAttachment;
   return {
-    ...c,
     id,
     rawId: typeof c.rawId === 'string' && c.rawId ? toBase64Url(c.rawId) : id,
-    type: c.type || 'public-key',
-    clientExtensionResults: c.clientExtensionResults ?? {},
-    response: normaliseStrings(c.response as unknown as Record<string, unknown>) as unknown as T['response'],
+    type: 'public-key' as const,
+    clientExtensionResults: {},
+    ...(isAttachment(attachment) ? { authenticatorAttachment: attachment } : {}),
+    response: c.response,
+  };
+};
+
+/** The browser's registration credential (JSON as sent), checked and normalised. */
+export const registrationCredentialOf = (c: unknown): RegistrationResponseJSON => {
+  const { response: r, ...rest } = credentialParts(c);
+  const transports = Array.isArray(r.transports) ? r.transports.filter(isTransport) : undefined;
+  return { ...rest, response: { clientDataJSON: b64url(r.clientDataJSON), attestationObject: b64url(r.attestationObject), ...(transports ? { transports } : {}) } };
+};
+
+/** The browser's assertion (JSON as sent), checked and normalised. */
+export const authenticationCredentialOf = (c: unknown): AuthenticationResponseJSON => {
+  const { response: r, ...rest } = credentialParts(c);
+  return {
+    ...rest,
+    response: {
+      clientDataJSON: b64url(r.clientDataJSON),
+      authenticatorData: b64url(r.authenticatorData),
+      signature: b64url(r.signature),
+      ...(typeof r.userHandle === 'string' && r.userHandle ? { userHandle: toBase64Url(r.userHandle) } : {}),
+    },
   };
 };
 
@@ -67,9 +97,7 @@ const requireRp = (rp: RelyingParty): RelyingParty => {
   return rp;
 };
 
-/** Options as plain JSON: @simplewebauthn/server leaves keys set to undefined (e.g. extensions),
- * which a google.protobuf.Struct cannot carry. */
-const plainJson = <T>(v: T): T => JSON.parse(JSON.stringify(v)) as T;
+
 
 const credentialIn = (state: WebAuthnState, id: string) => (Object.hasOwn(state.credentials, id) ? state.credentials[id] : undefined);
 
@@ -147,16 +175,16 @@ export const createWebAuthnService = (deps: { store: EventStore; keyring: Keyrin
         supportedAlgorithmIDs: SUPPORTED_ALGORITHM_IDS,
       });
       const res = await runUser(caller, userId, { type: 'IssueChallenge', data: { kind: 'registration', challenge: publicKey.challenge, now: now() } });
-      return { publicKey: plainJson(publicKey), position: res.position };
+      return { publicKey, position: res.position };
     },
 
     registerVerify: async (
       caller: CallerInfo,
-      input: { userId: string; credential: RegistrationResponseJSON; deviceName?: string; rp: RelyingParty },
+      input: { userId: string; credential: unknown; deviceName?: string; rp: RelyingParty },
     ) => {
       const rp = requireRp(input.rp);
       const userId = requireUserId(input.userId);
-      const credential = normaliseCredential(input.credential);
+      const credential = registrationCredentialOf(input.credential);
       const challenge = challengeOf(credential);
       const at = now();
       const { state } = await loadState(store, userStream(caller.tenantId, userId), webauthnDecider);
@@ -221,7 +249,7 @@ export const createWebAuthnService = (deps: { store: EventStore; keyring: Keyrin
           { type: 'IssueDiscoverableChallenge', data: { challenge: publicKey.challenge, now: now() } },
           { metadata: callerMetadata(caller) },
         );
-        return { publicKey: plainJson(publicKey), position: res.position };
+        return { publicKey, position: res.position };
       }
       const userId = requireUserId(input.userId);
       const { state } = await loadState(store, userStream(caller.tenantId, userId), webauthnDecider);
@@ -232,13 +260,13 @@ export const createWebAuthnService = (deps: { store: EventStore; keyring: Keyrin
         userVerification: 'preferred',
       });
       const res = await runUser(caller, userId, { type: 'IssueChallenge', data: { kind: 'authentication', challenge: publicKey.challenge, now: now() } });
-      return { publicKey: plainJson(publicKey), position: res.position };
+      return { publicKey, position: res.position };
     },
 
     /** userId may be omitted after discoverable options; the result then names the user. */
-    authenticateVerify: async (caller: CallerInfo, input: { userId?: string; credential: AuthenticationResponseJSON; rp: RelyingParty }) => {
+    authenticateVerify: async (caller: CallerInfo, input: { userId?: string; credential: unknown; rp: RelyingParty }) => {
       const rp = requireRp(input.rp);
-      const credential = normaliseCredential(input.credential);
+      const credential = authenticationCredentialOf(input.credential);
       const challenge = challengeOf(credential);
       const credentialId = credential.id;
       const at = now();

@@ -1,7 +1,8 @@
 // AdminService.GetOtpStats: one UTC day of a tenant's OTP traffic per country and channel
 // (sent, delivered, verified, conversion) from the otp-stats read model, so SMS pumping shows.
 import type { DatabaseSync } from 'node:sqlite';
-import type { HandlerContext } from '@connectrpc/connect';
+import type { ServiceImpl } from '@connectrpc/connect';
+import type { AdminService } from '../../gen/securekey/v1/admin_pb.js';
 import { DomainError } from '../../domain/errors.ts';
 import { getOtpStats, utcDay } from '../../../projections/otp-stats/index.ts';
 import { getTenant } from '../../../projections/tenants/index.ts';
@@ -24,10 +25,10 @@ const checkDay = (day: string): string => {
   return day;
 };
 
-export const createOtpStatsImpl = (deps: OtpStatsDeps) => {
+export const createOtpStatsImpl = (deps: OtpStatsDeps): Pick<ServiceImpl<typeof AdminService>, 'getOtpStats'> => {
   const now = deps.now ?? Date.now;
   return {
-    getOtpStats: async (req: { tenantId: string; day: string }, _ctx?: HandlerContext) => {
+    getOtpStats: async (req) => {
       if (!req.tenantId) throw new DomainError('INVALID_ARGUMENT', 'tenantId is required');
       const day = req.day ? checkDay(req.day) : utcDay(now());
       await deps.settleHead();

@@ -11,8 +11,9 @@ import { getTenant, listKeys, listTenants, type TenantRow } from '../../../proje
 import { requestInfoKey, unknownFieldsKey } from '../context.ts';
 import { listDeliveries, redeliver, DELIVERY_STATUSES, type DeliveryStatus } from '../../../projections/webhooks/queries.ts';
 import { queryAudit } from '../../../projections/audit/index.ts';
-import { timestampMs, type Timestamp } from '@bufbuild/protobuf/wkt';
-import type { HandlerContext } from '@connectrpc/connect';
+import { timestampMs } from '@bufbuild/protobuf/wkt';
+import type { HandlerContext, ServiceImpl } from '@connectrpc/connect';
+import type { AdminService } from '../../gen/securekey/v1/admin_pb.js';
 
 export type AdminDeps = {
   tenants: TenantService;
@@ -64,7 +65,8 @@ const policyView = (p: MfaPolicy) => ({ name: p.name, match: { purpose: p.match.
 
 const meta = (ctx: HandlerContext) => ({ requestId: ctx.values.get(requestInfoKey).requestId, actor: 'admin' });
 
-export const createAdminImpl = (deps: AdminDeps) => {
+/** Every AdminService method but GetOtpStats (admin-stats.ts). */
+export const createAdminImpl = (deps: AdminDeps): Omit<ServiceImpl<typeof AdminService>, 'getOtpStats'> => {
   const mustGet = (tenantId: string) => {
     const db = deps.readDb();
     const t = getTenant(db, required(tenantId, 'tenantId'));
@@ -72,7 +74,7 @@ export const createAdminImpl = (deps: AdminDeps) => {
     return tenantView(db, t);
   };
   return {
-    createTenant: async (req: { name: string; webhookUrl: string; settings?: Record<string, unknown> }, ctx: HandlerContext) => {
+    createTenant: async (req, ctx) => {
       const res = await deps.tenants.create({ name: req.name, webhookUrl: req.webhookUrl || undefined, settings: settingsOf(req.settings, ctx) }, meta(ctx));
       await deps.settle(res.position);
       return { tenantId: res.tenantId, keyId: res.keyId, apiKey: res.apiKey, webhookSecret: res.webhookSecret ?? '' };
@@ -81,8 +83,8 @@ export const createAdminImpl = (deps: AdminDeps) => {
       const db = deps.readDb();
       return { tenants: listTenants(db).map((t) => tenantView(db, t)) };
     },
-    getTenant: async (req: { tenantId: string }) => mustGet(req.tenantId),
-    updateTenantSettings: async (req: { tenantId: string; settings?: Record<string, unknown> }, ctx: HandlerContext) => {
+    getTenant: async (req) => mustGet(req.tenantId),
+    updateTenantSettings: async (req, ctx) => {
       mustGet(req.tenantId);
       const settings = settingsOf(req.settings, ctx);
       if (Object.keys(settings).length === 0) throw new DomainError('INVALID_ARGUMENT', 'expected {"settings": {...}} with at least one setting (see TenantSettings in the OpenAPI document)');
@@ -90,25 +92,25 @@ export const createAdminImpl = (deps: AdminDeps) => {
       await deps.settle(res.position);
       return mustGet(req.tenantId);
     },
-    issueKey: async (req: { tenantId: string; name: string }, ctx: HandlerContext) => {
+    issueKey: async (req, ctx) => {
       mustGet(req.tenantId);
       const res = await deps.tenants.issueKey(req.tenantId, req.name || 'default', meta(ctx));
       await deps.settle(res.position);
       return { keyId: res.keyId, apiKey: res.apiKey };
     },
-    revokeKey: async (req: { tenantId: string; keyId: string }, ctx: HandlerContext) => {
+    revokeKey: async (req, ctx) => {
       mustGet(req.tenantId);
       const res = await deps.tenants.revokeKey(req.tenantId, required(req.keyId, 'keyId'), meta(ctx));
       await deps.settle(res.position);
       return { revoked: true };
     },
-    rotateWebhookSecret: async (req: { tenantId: string }, ctx: HandlerContext) => {
+    rotateWebhookSecret: async (req, ctx) => {
       mustGet(req.tenantId);
       const res = await deps.tenants.rotateWebhookSecret(req.tenantId, meta(ctx));
       await deps.settle(res.position);
       return { webhookSecret: res.webhookSecret };
     },
-    listWebhookDeliveries: async (req: { tenantId: string; status: string; limit: number; pageToken: string }) => {
+    listWebhookDeliveries: async (req) => {
       mustGet(req.tenantId);
       if (req.status && !DELIVERY_STATUSES.includes(req.status as DeliveryStatus)) throw new DomainError('INVALID_ARGUMENT', `status: expected one of ${DELIVERY_STATUSES.join(', ')}`);
       await deps.settleHead();
@@ -129,13 +131,13 @@ export const createAdminImpl = (deps: AdminDeps) => {
         })),
       };
     },
-    redeliverWebhook: async (req: { tenantId: string; deliveryId: string }) => {
+    redeliverWebhook: async (req) => {
       mustGet(req.tenantId);
       if (!redeliver(deps.webhookDb(), { tenantId: req.tenantId, deliveryId: required(req.deliveryId, 'deliveryId'), now: deps.now() })) throw new DomainError('NOT_FOUND', 'no such delivery for this tenant');
       deps.webhooks.kick();
       return { queued: true };
     },
-    queryAudit: async (req: { tenantId: string; userId: string; from?: Timestamp; to?: Timestamp; limit: number; pageToken: string }) => {
+    queryAudit: async (req) => {
       mustGet(req.tenantId);
       await deps.settleHead();
       const r = queryAudit(deps.readDb(), {
@@ -162,20 +164,20 @@ export const createAdminImpl = (deps: AdminDeps) => {
         })),
       };
     },
-    putPolicy: async (req: { tenantId: string; name: string; match?: { purpose: string; channels: string[] }; requiredChannels: string[]; withinSeconds: number }, ctx: HandlerContext) => {
+    putPolicy: async (req, ctx) => {
       mustGet(req.tenantId);
       const p = await deps.policies.put(
         req.tenantId,
-        { name: req.name, match: { purpose: req.match?.purpose || undefined, channels: req.match?.channels ?? [] }, requiredChannels: req.requiredChannels, withinSeconds: req.withinSeconds || undefined } as never,
+        { name: req.name, match: { purpose: req.match?.purpose || undefined, channels: req.match?.channels ?? [] }, requiredChannels: req.requiredChannels, withinSeconds: req.withinSeconds || undefined },
         meta(ctx),
       );
       return policyView(p);
     },
-    listPolicies: async (req: { tenantId: string }) => {
+    listPolicies: async (req) => {
       mustGet(req.tenantId);
       return { policies: (await deps.policies.list(req.tenantId)).map(policyView) };
     },
-    deletePolicy: async (req: { tenantId: string; name: string }, ctx: HandlerContext) => {
+    deletePolicy: async (req, ctx) => {
       mustGet(req.tenantId);
       await deps.policies.delete(req.tenantId, required(req.name, 'name'), meta(ctx));
       return { deleted: true };

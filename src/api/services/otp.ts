@@ -1,13 +1,13 @@
 // SmsOtpService and EmailOtpService: proto ↔ src/app/otp.ts.
 import { timestampFromMs } from '@bufbuild/protobuf/wkt';
-import type { HandlerContext } from '@connectrpc/connect';
+import type { ServiceImpl } from '@connectrpc/connect';
 import type { OtpService } from '../../app/otp.ts';
-import type { OtpChannel as Channel } from '../../domain/channel.ts';
+import type { OtpChannel } from '../../domain/channel.ts';
+import type { EmailOtpService, SmsOtpService } from '../../gen/securekey/v1/otp_pb.js';
 import type { Caller } from '../context.ts';
 import { callerOf, gateVerified, type ChannelDeps } from './common.ts';
 
-
-const send = (app: OtpService, deps: ChannelDeps, channel: Channel) => async (req: { destination: string; purpose: string; userId: string; locale: string }, caller: Caller) => {
+const send = (app: OtpService, deps: ChannelDeps, channel: OtpChannel) => async (req: { destination: string; purpose: string; userId: string; locale: string }, caller: Caller) => {
   const r = await app.send(caller, {
     channel,
     destination: req.destination,
@@ -20,27 +20,27 @@ const send = (app: OtpService, deps: ChannelDeps, channel: Channel) => async (re
   return { expiresIn: r.expiresIn, expiresAt: timestampFromMs(r.expiresAt), resendAfter: r.resendAfter, to: r.to };
 };
 
-const verify = (app: OtpService, deps: ChannelDeps, channel: Channel) => async (req: { destination: string; code: string }, caller: Caller) => {
+const verify = (app: OtpService, deps: ChannelDeps, channel: OtpChannel) => async (req: { destination: string; code: string }, caller: Caller) => {
   const r = await app.verify(caller, { channel, destination: req.destination, code: req.code, settings: caller.tenant.settings });
   if (r.verified) await gateVerified(deps, caller, r.position, { userId: r.userId, channel, purpose: r.purpose });
   else await deps.settle(r.position);
   return { verified: r.verified, attemptsRemaining: r.attemptsRemaining };
 };
 
-export const createSmsOtpImpl = (app: OtpService, deps: ChannelDeps) => {
+export const createSmsOtpImpl = (app: OtpService, deps: ChannelDeps): ServiceImpl<typeof SmsOtpService> => {
   const s = send(app, deps, 'sms');
   const v = verify(app, deps, 'sms');
   return {
-    sendSmsOtp: (req: { phone: string; purpose: string; userId: string; locale: string }, ctx: HandlerContext) => s({ ...req, destination: req.phone }, callerOf(ctx)),
-    verifySmsOtp: (req: { phone: string; code: string }, ctx: HandlerContext) => v({ destination: req.phone, code: req.code }, callerOf(ctx)),
+    sendSmsOtp: (req, ctx) => s({ destination: req.phone, purpose: req.purpose, userId: req.userId, locale: req.locale }, callerOf(ctx)),
+    verifySmsOtp: (req, ctx) => v({ destination: req.phone, code: req.code }, callerOf(ctx)),
   };
 };
 
-export const createEmailOtpImpl = (app: OtpService, deps: ChannelDeps) => {
+export const createEmailOtpImpl = (app: OtpService, deps: ChannelDeps): ServiceImpl<typeof EmailOtpService> => {
   const s = send(app, deps, 'email');
   const v = verify(app, deps, 'email');
   return {
-    sendEmailOtp: (req: { email: string; purpose: string; userId: string; locale: string }, ctx: HandlerContext) => s({ ...req, destination: req.email }, callerOf(ctx)),
-    verifyEmailOtp: (req: { email: string; code: string }, ctx: HandlerContext) => v({ destination: req.email, code: req.code }, callerOf(ctx)),
+    sendEmailOtp: (req, ctx) => s({ destination: req.email, purpose: req.purpose, userId: req.userId, locale: req.locale }, callerOf(ctx)),
+    verifyEmailOtp: (req, ctx) => v({ destination: req.email, code: req.code }, callerOf(ctx)),
   };
 };

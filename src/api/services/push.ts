@@ -1,26 +1,25 @@
 // PushService: proto ↔ src/app/push.ts. The MFA gate applies where the tenant learns the outcome
 // (/push/verify), with channel "push".
 import { timestampFromMs } from '@bufbuild/protobuf/wkt';
-import type { HandlerContext } from '@connectrpc/connect';
-import type { createPushService } from '../../app/push.ts';
+import type { ServiceImpl } from '@connectrpc/connect';
+import type { PushService as PushApp } from '../../app/push.ts';
+import type { PushService } from '../../gen/securekey/v1/push_pb.js';
 import { callerOf, type ChannelDeps } from './common.ts';
 
-type PushApp = ReturnType<typeof createPushService>;
-
-export const createPushImpl = (app: PushApp, deps: ChannelDeps) => ({
-  registerDevice: async (req: { userId: string; fcmToken: string; deviceName: string; platform: string }, ctx: HandlerContext) => {
+export const createPushImpl = (app: PushApp, deps: ChannelDeps): ServiceImpl<typeof PushService> => ({
+  registerDevice: async (req, ctx) => {
     const r = await app.registerDevice(callerOf(ctx), { userId: req.userId, fcmToken: req.fcmToken, platform: req.platform, deviceName: req.deviceName || undefined });
     return { deviceId: r.deviceId };
   },
-  listDevices: async (req: { userId: string }, ctx: HandlerContext) => {
+  listDevices: async (req, ctx) => {
     const r = await app.listDevices(callerOf(ctx), { userId: req.userId });
     return { devices: r.devices.map((d) => ({ deviceId: d.deviceId, deviceName: d.deviceName, platform: d.platform, stale: d.stale, registeredAt: timestampFromMs(d.registeredAt) })) };
   },
-  removeDevice: async (req: { userId: string; deviceId: string }, ctx: HandlerContext) => {
+  removeDevice: async (req, ctx) => {
     await app.removeDevice(callerOf(ctx), { userId: req.userId, deviceId: req.deviceId });
     return { removed: true };
   },
-  sendPush: async (req: { userId: string; title: string; body: string; purpose: string }, ctx: HandlerContext) => {
+  sendPush: async (req, ctx) => {
     const caller = callerOf(ctx);
     const s = caller.tenant.settings;
     const r = await app.send(caller, {
@@ -32,11 +31,11 @@ export const createPushImpl = (app: PushApp, deps: ChannelDeps) => ({
     });
     return { requestId: r.requestId, expiresAt: timestampFromMs(r.expiresAt), status: r.status, number: r.number };
   },
-  respondPush: async (req: { requestId: string; action: string; number: number; notMe: boolean }, ctx: HandlerContext) => {
+  respondPush: async (req, ctx) => {
     const r = await app.respond(callerOf(ctx), { requestId: req.requestId, action: req.action, number: req.number || undefined, notMe: req.notMe });
     return { status: r.status };
   },
-  verifyPush: async (req: { requestId: string; userId: string }, ctx: HandlerContext) => {
+  verifyPush: async (req, ctx) => {
     const caller = callerOf(ctx);
     const r = await app.verify(caller, { requestId: req.requestId, userId: req.userId || undefined });
     if (r.verified) {

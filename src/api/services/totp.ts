@@ -1,10 +1,11 @@
 // TotpService: proto ↔ src/app/totp.ts.
-import type { HandlerContext } from '@connectrpc/connect';
-import type { TotpService } from '../../app/totp.ts';
+import type { ServiceImpl } from '@connectrpc/connect';
+import type { TotpService as TotpApp } from '../../app/totp.ts';
+import type { TotpService } from '../../gen/securekey/v1/totp_pb.js';
 import { callerOf, gateVerified, type ChannelDeps } from './common.ts';
 
-export const createTotpImpl = (app: TotpService, deps: ChannelDeps) => ({
-  setupTotp: async (req: { userId: string; accountName: string; issuer: string; replace: boolean }, ctx: HandlerContext) => {
+export const createTotpImpl = (app: TotpApp, deps: ChannelDeps): ServiceImpl<typeof TotpService> => ({
+  setupTotp: async (req, ctx) => {
     const caller = callerOf(ctx);
     const r = await app.setup(caller, {
       userId: req.userId,
@@ -16,14 +17,14 @@ export const createTotpImpl = (app: TotpService, deps: ChannelDeps) => ({
     await deps.settle(r.position);
     return { uri: r.uri, qrCodeDataUrl: r.qrCodeDataUrl, secret: r.secret };
   },
-  verifyTotp: async (req: { userId: string; token: string; code: string; purpose: string }, ctx: HandlerContext) => {
+  verifyTotp: async (req, ctx) => {
     const caller = callerOf(ctx);
     const r = await app.verify(caller, { userId: req.userId, token: req.token || req.code });
     if (r.verified) await gateVerified(deps, caller, r.position, { userId: req.userId, channel: 'totp', purpose: req.purpose || undefined });
     else await deps.settle(r.position);
     return { verified: r.verified, retryAfter: r.retryAfter };
   },
-  deleteTotp: async (req: { userId: string }, ctx: HandlerContext) => {
+  deleteTotp: async (req, ctx) => {
     const r = await app.remove(callerOf(ctx), { userId: req.userId });
     await deps.settle(r.position);
     return { deleted: true };

@@ -2,24 +2,28 @@
 // (id, rawId, type, response) or wrapped as { userId, credential: {...} } — both shapes of the seed.
 import type { JsonObject } from '@bufbuild/protobuf';
 import { timestampFromMs } from '@bufbuild/protobuf/wkt';
-import type { HandlerContext } from '@connectrpc/connect';
-import type { RelyingParty, WebAuthnService } from '../../app/webauthn.ts';
+import type { ServiceImpl } from '@connectrpc/connect';
+import type { RelyingParty, WebAuthnService as WebAuthnApp } from '../../app/webauthn.ts';
 import { DomainError } from '../../domain/errors.ts';
+import type { RegisterVerifyRequest, WebAuthnService } from '../../gen/securekey/v1/webauthn_pb.js';
 import type { Caller } from '../context.ts';
 import { callerOf, gateVerified, type ChannelDeps } from './common.ts';
 
-type CredentialFields = {
-  id: string;
-  rawId: string;
-  type: string;
-  response?: JsonObject;
-  clientExtensionResults?: JsonObject;
-  authenticatorAttachment: string;
-  credential?: JsonObject;
+/** The fields both verify requests share (RegisterVerifyRequest and AuthenticateVerifyRequest). */
+type CredentialFields = Pick<RegisterVerifyRequest, 'id' | 'rawId' | 'type' | 'response' | 'clientExtensionResults' | 'authenticatorAttachment' | 'credential'>;
+
+const isJsonObject = (v: unknown): v is JsonObject => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** Options as a google.protobuf.Struct: plain JSON (@simplewebauthn/server leaves keys set to
+ * undefined, e.g. extensions, which a Struct cannot carry). */
+const structOf = (v: object): JsonObject => {
+  const json: unknown = JSON.parse(JSON.stringify(v));
+  if (!isJsonObject(json)) throw new Error('options did not serialise to a JSON object');
+  return json;
 };
 
-/** The browser credential, from either body shape. */
-const credentialOf = (req: CredentialFields): any => {
+/** The browser credential as JSON, from either body shape (the app checks it). */
+const credentialOf = (req: CredentialFields): JsonObject => {
   if (req.credential && Object.keys(req.credential).length) return req.credential;
   if (!req.id && !req.rawId) throw new DomainError('INVALID_ARGUMENT', 'expected the browser credential: id, rawId, type and response at the top level, or {credential: {...}}');
   if (!req.response) throw new DomainError('INVALID_ARGUMENT', 'response is required (the credential\'s response object)');
@@ -43,31 +47,31 @@ export const relyingPartyOf = (caller: Caller, publicUrl: string): RelyingParty 
   };
 };
 
-export const createWebAuthnImpl = (app: WebAuthnService, deps: ChannelDeps) => ({
-  registerOptions: async (req: { userId: string; userName: string; displayName: string }, ctx: HandlerContext) => {
+export const createWebAuthnImpl = (app: WebAuthnApp, deps: ChannelDeps): ServiceImpl<typeof WebAuthnService> => ({
+  registerOptions: async (req, ctx) => {
     const caller = callerOf(ctx);
     const r = await app.registerOptions(caller, { userId: req.userId, userName: req.userName || undefined, displayName: req.displayName || undefined, rp: relyingPartyOf(caller, deps.publicUrl) });
-    return { publicKey: r.publicKey as unknown as JsonObject };
+    return { publicKey: structOf(r.publicKey) };
   },
-  registerVerify: async (req: CredentialFields & { userId: string; deviceName: string }, ctx: HandlerContext) => {
+  registerVerify: async (req, ctx) => {
     const caller = callerOf(ctx);
     const r = await app.registerVerify(caller, { userId: req.userId, credential: credentialOf(req), deviceName: req.deviceName || undefined, rp: relyingPartyOf(caller, deps.publicUrl) });
     await deps.settle(r.position);
     return { verified: r.verified, credentialId: r.credentialId };
   },
-  authenticateOptions: async (req: { userId: string }, ctx: HandlerContext) => {
+  authenticateOptions: async (req, ctx) => {
     const caller = callerOf(ctx);
     const r = await app.authenticateOptions(caller, { userId: req.userId || undefined, rp: relyingPartyOf(caller, deps.publicUrl) });
-    return { publicKey: r.publicKey as unknown as JsonObject };
+    return { publicKey: structOf(r.publicKey) };
   },
-  authenticateVerify: async (req: CredentialFields & { userId: string; purpose: string }, ctx: HandlerContext) => {
+  authenticateVerify: async (req, ctx) => {
     const caller = callerOf(ctx);
     const r = await app.authenticateVerify(caller, { userId: req.userId || undefined, credential: credentialOf(req), rp: relyingPartyOf(caller, deps.publicUrl) });
     if (r.verified) await gateVerified(deps, caller, r.position, { userId: r.userId, channel: 'webauthn', purpose: req.purpose || undefined });
     else await deps.settle(r.position);
     return { verified: r.verified, credentialId: r.credentialId, userId: r.userId };
   },
-  listCredentials: async (req: { userId: string }, ctx: HandlerContext) => {
+  listCredentials: async (req, ctx) => {
     const r = await app.listCredentials(callerOf(ctx), { userId: req.userId });
     return {
       credentials: r.credentials.map((c) => ({
@@ -81,7 +85,7 @@ export const createWebAuthnImpl = (app: WebAuthnService, deps: ChannelDeps) => (
       })),
     };
   },
-  removeCredential: async (req: { userId: string; credentialId: string }, ctx: HandlerContext) => {
+  removeCredential: async (req, ctx) => {
     const r = await app.removeCredential(callerOf(ctx), { userId: req.userId, credentialId: req.credentialId });
     await deps.settle(r.position);
     return { removed: true };
