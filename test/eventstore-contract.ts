@@ -144,6 +144,13 @@ export const runEventStoreContract = (name: string, makeStore: MakeStore) => {
       assert.ok(!after.some((e) => e.streamName === s || e.streamName === other));
     }));
 
+    test('an event type starting with "$" (reserved for system events) is refused and nothing is written', withStore(async (store) => {
+      const s = streamName();
+      await assert.rejects(store.appendToStream(s, [ev('A'), ev('$metadata')]), (err: unknown) => err instanceof TypeError && /reserved for the event store's system events/.test(err.message));
+      await assert.rejects(store.appendToStream(s, [ev('$')]), TypeError);
+      assert.deepEqual(await store.readStream(s), []);
+    }));
+
     test('a conflicting append does not affect appends made at the same time', withStore(async (store) => {
       const [a, b, c] = [streamName(), streamName(), streamName()];
       await store.appendToStream(b, [ev('Existing')]);

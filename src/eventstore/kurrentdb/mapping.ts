@@ -29,6 +29,7 @@ import {
   StoreUnavailableError,
   WrongExpectedRevisionError,
 } from '../port.ts';
+import { checkEventType } from '../event-type.ts';
 
 const isRevision = (n: unknown): n is number => typeof n === 'number' && Number.isSafeInteger(n) && n >= 0;
 
@@ -97,7 +98,7 @@ const jsonCopy = (value: Record<string, unknown>, what: string): Record<string, 
 };
 
 export const toEventData = (e: NewEvent, newId: () => string = randomUUID): EventData => {
-  if (typeof e?.type !== 'string' || e.type === '') throw new TypeError('an event needs a non-empty type');
+  checkEventType(e?.type);
   if (!isPlainObject(e.data)) throw new TypeError(`event ${e.type} needs an object as data`);
   if (e.metadata !== undefined && !isPlainObject(e.metadata)) throw new TypeError(`event ${e.type} needs an object as metadata`);
   const id = e.id ?? newId();
@@ -124,9 +125,6 @@ export type ResolvedLike = {
   } | null;
   commitPosition?: bigint | null;
 };
-
-/** System events ($metadata, $>, $statsCollected…) are the server's, never ours. */
-export const isSystemEventType = (type: string): boolean => type.startsWith('$');
 
 /** undefined for entries without an event (unresolved links). Events not written by SecureKey
  * (binary, or JSON that is not an object) come back with data {}. */

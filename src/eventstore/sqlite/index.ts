@@ -17,6 +17,7 @@ import {
   StoreUnavailableError,
   WrongExpectedRevisionError,
 } from '../port.ts';
+import { checkEventType } from '../event-type.ts';
 import { isUnavailable, toStoreError } from './errors.ts';
 import { createNotifier } from './notifier.ts';
 
@@ -84,7 +85,7 @@ const conflicts = (expected: ExpectedRevision, actual: number) =>
   expected === 'no_stream' ? actual !== -1 : expected === 'stream_exists' ? actual === -1 : expected !== 'any' && expected !== actual;
 
 const serialize = (e: NewEvent) => {
-  if (typeof e?.type !== 'string' || e.type === '') throw new TypeError('event type must be a non-empty string');
+  checkEventType(e?.type);
   if (e.data === null || typeof e.data !== 'object' || Array.isArray(e.data)) throw new TypeError(`event ${e.type}: data must be an object`);
   return { id: e.id ?? randomUUID(), type: e.type, data: JSON.stringify(e.data), metadata: JSON.stringify(e.metadata ?? {}) };
 };
