@@ -14,10 +14,15 @@ import {
   WrongExpectedVersionError,
 } from '@kurrent/kurrentdb-client';
 import {
+  MINIMUM_SERVER_VERSION,
   fromCurrentState,
   fromStreamState,
+  isNotLeader,
   isStreamNotFound,
   isUnavailable,
+  knownPortPosition,
+  serverDeadlineMs,
+  serverVersionProblem,
   toEventData,
   toKurrentPosition,
   toPortPosition,
@@ -73,7 +78,7 @@ describe('positions', () => {
   });
 
   test('an event without any position, or one beyond 2^53, is an error, not a wrong number', () => {
-    assert.throws(() => toPortPosition(undefined), /without a log position/);
+    assert.throws(() => toPortPosition(undefined), new RegExp(`without a log position.*${MINIMUM_SERVER_VERSION} or later`));
     assert.throws(() => toPortPosition({ commit: MAX_U64, prepare: MAX_U64 }), /without a log position/);
     assert.throws(() => toPortPosition({ commit: 2n ** 53n, prepare: 2n ** 53n }), RangeError);
   });
@@ -86,6 +91,12 @@ describe('positions', () => {
       assert.notEqual(p, START);
       assert.equal(toPortPosition(p as { commit: bigint; prepare: bigint }), n);
     }
+  });
+
+  test('an unknown position (an append answered without one) is undefined, so the adapter can read it back', () => {
+    assert.equal(knownPortPosition(undefined), undefined);
+    assert.equal(knownPortPosition({ commit: MAX_U64, prepare: MAX_U64 }), undefined);
+    assert.equal(knownPortPosition({ commit: 42n, prepare: 42n }), 42);
   });
 
   test('a position that is not an integer >= 0 is refused', () => {
@@ -110,6 +121,7 @@ describe('events', () => {
 
   test('events that cannot be written are refused up front with a TypeError', () => {
     assert.throws(() => toEventData({ type: '', data: {} }), TypeError);
+    assert.throws(() => toEventData({ type: '$metadata', data: {} }), /reserved for the event store's system events/);
     assert.throws(() => toEventData({ type: 'A', data: null as never }), TypeError);
     assert.throws(() => toEventData({ type: 'A', data: [1] as never }), TypeError);
     assert.throws(() => toEventData({ type: 'A', data: { n: 10n } }), /not serializable/);
@@ -210,9 +222,37 @@ describe('errors', () => {
     assert.equal(toStoreError(ours), ours);
   });
 
+  test('a call on a channel closed under the client is unavailable, not a bug', () => {
+    const shutDown = new Error('Channel has been shut down');
+    assert.ok(isUnavailable(shutDown));
+    assert.match(String((toStoreError(shutDown) as Error).message), /^event store unavailable: Channel has been shut down/);
+  });
+
+  test("NotLeader is recognised, so an append a follower refused is sent again to the leader", () => {
+    assert.ok(isNotLeader(Object.assign(Object.create(NotLeaderError.prototype) as object, { type: 'not-leader' })));
+    assert.ok(!isNotLeader(new UnavailableError()));
+  });
+
   test('stream-not-found is recognised (readStream turns it into no events)', () => {
     assert.ok(isStreamNotFound(new StreamNotFoundError(undefined, 'otp-9')));
     assert.ok(!isStreamNotFound(new UnavailableError()));
     assert.ok(!isStreamNotFound(new Error('stream-not-found')));
+  });
+});
+
+describe('server version and deadlines', () => {
+  test(`servers from ${MINIMUM_SERVER_VERSION} on are accepted, older ones refused with the minimum named`, () => {
+    for (const ok of ['22.10.0.0', '23.10.1', '24.10.0-rc1', '25.0.0', '26.1.0.1234']) assert.equal(serverVersionProblem(ok), undefined, ok);
+    for (const old of ['22.6.0.0', '21.10.5', '20.10.2.0']) assert.match(serverVersionProblem(old) ?? '', new RegExp(`${old.replaceAll('.', '\\.')}.*minimum ${MINIMUM_SERVER_VERSION}`));
+    assert.match(serverVersionProblem(undefined) ?? '', /predates EventStoreDB 21\.10/);
+    assert.equal(serverVersionProblem('unknown'), undefined, 'a version that cannot be read is not held against the server');
+  });
+
+  test('the server is given a deadline below the local bound, so its Timeout comes first', () => {
+    for (const local of [1, 50, 800, 1500, 5000, 60_000]) {
+      const d = serverDeadlineMs(local);
+      assert.ok(d >= 1 && (d < local || local === 1), `${local} -> ${d}`);
+    }
+    assert.equal(serverDeadlineMs(5000), 4000);
   });
 });

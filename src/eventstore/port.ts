@@ -32,7 +32,8 @@ export type StoredEvent = {
 export type AppendResult = {
   /** Revision of the last appended event: the expected revision for the next append. */
   nextExpectedRevision: number;
-  /** Global position of the last appended event (read-your-writes waits for it). */
+  /** Global position of the last appended event (read-your-writes waits for it); 0 in the rare
+   * case where the store cannot tell (kurrentdb/index.ts), and read-your-writes does not wait. */
   position: number;
 };
 

@@ -1,21 +1,32 @@
-// The production event store: KurrentDB / EventStoreDB through @kurrent/kurrentdb-client.
-// The mappings (revisions, positions, events, errors) live in mapping.ts; see its header for
-// how the port's numeric positions relate to KurrentDB's {commit, prepare} positions.
+// The production event store: KurrentDB / EventStoreDB (22.10 or later: see MINIMUM_SERVER_VERSION
+// in mapping.ts) through @kurrent/kurrentdb-client. The mappings (revisions, positions, events,
+// errors) live in mapping.ts; see its header for how the port's numeric positions relate to
+// KurrentDB's {commit, prepare} positions. The client is held by client.ts's slot.
 //
 // - Appends are atomic per call (one server transaction) and map the expected revision to the
-//   client's streamState; a conflict is WrongExpectedRevisionError.
+//   client's streamState; a conflict is WrongExpectedRevisionError, also when the connection
+//   string says throwOnAppendFailure=false (the client then answers success: false). An append a
+//   follower refuses (NotLeader: nothing was written) is sent once more, to the leader it named,
+//   within the same bound. An append answered without a position (an idempotent re-append) gets
+//   it by reading its last event back; if even that fails the append still succeeded, and
+//   reports position 0 (read-your-writes then does not wait) rather than an error.
 // - readAll, headPosition and subscribeToAll only see non-system events: server-side filters
-//   drop the server's own `$`-typed events ($metadata, $>, $statsCollected…).
+//   drop the server's own `$`-typed events ($metadata, $>, $statsCollected…), which is why no
+//   store accepts such types (event-type.ts).
 // - Every call is bounded by `operationTimeoutMs` (ping by `pingTimeoutMs`): an unreachable or
-//   silent server gives StoreUnavailableError, never a hang. The client itself has no bound on
-//   some calls (its server-features probe before the first append has no deadline), so when an
-//   append times out we close its gRPC channel: the stuck calls fail and the client opens a new
-//   channel on the next call. An append that timed out may still have been written; the caller
-//   retries with the same expected revision (and event ids), so it cannot be written twice.
+//   silent server gives StoreUnavailableError, never a hang. Appends give the server a deadline
+//   below that bound, so a slow server answers Timeout first; a call that outlives the bound
+//   (no answer at all) replaces the client, since its connection is presumed stuck (client.ts).
+//   An append that timed out may still have been written; the caller retries with the same
+//   expected revision (and event ids), so it cannot be written twice.
+// - ping reads the head of the log (through the client's Rust bridge, like every read) and makes
+//   one round trip on the gRPC channel that appends and subscriptions use, and refuses a server
+//   older than the minimum version.
 // - A subscription is one server-side catch-up-then-live subscription to $all; it throws
 //   StoreUnavailableError when the connection is lost, and the caller resubscribes from its
 //   checkpoint.
 import {
+  type AppendResult as ClientAppendResult,
   BACKWARDS,
   END,
   FORWARDS,
@@ -26,17 +37,21 @@ import {
   eventTypeFilter,
   excludeSystemEvents,
 } from '@kurrent/kurrentdb-client';
-import { type EventStore, type StoredEvent, type SubscribeOptions, StoreUnavailableError } from '../port.ts';
-import { closeChannel } from './client.ts';
+import { type AppendResult, type EventStore, type ExpectedRevision, type StoredEvent, type SubscribeOptions, StoreUnavailableError, WrongExpectedRevisionError } from '../port.ts';
+import { createClientSlot, probeChannel } from './client.ts';
 import {
   type ResolvedLike,
   describeError,
   fromCurrentState,
+  isChannelShutDown,
+  isNotLeader,
   isStreamNotFound,
   isUnavailable,
+  knownPortPosition,
+  serverDeadlineMs,
+  serverVersionProblem,
   toEventData,
   toKurrentPosition,
-  toPortPosition,
   toStoreError,
   toStoredEvent,
   toStreamState,
@@ -65,27 +80,29 @@ const collect = async (events: AsyncIterable<ResolvedLike>): Promise<StoredEvent
 };
 
 const isRevision = (n: unknown): n is number => typeof n === 'number' && Number.isSafeInteger(n) && n >= 0;
+const nextMacrotask = () => new Promise<void>((r) => setImmediate(r));
 
 export const createKurrentDbEventStore = (opts: KurrentDbEventStoreOptions): EventStore => {
   const operationTimeoutMs = opts.operationTimeoutMs ?? 5000;
   const pingTimeoutMs = opts.pingTimeoutMs ?? 2000;
-  const client = KurrentDBClient.connectionString(opts.connectionString);
+  const slot = createClientSlot(() => KurrentDBClient.connectionString(opts.connectionString));
   let closed = false;
-  let usedGrpc = false; // appends and subscriptions use gRPC; reads use the client's native bridge
   const liveSubscriptions = new Set<() => void>();
 
   const closedError = () => new StoreUnavailableError('event store unavailable: the store is closed');
 
-  /** Runs `op`, failing with StoreUnavailableError when it takes longer than `ms`. */
-  const bounded = <T>(what: string, ms: number, op: () => Promise<T>, onTimeout?: () => void): Promise<T> => {
+  /** Runs `op` on the current client, failing with StoreUnavailableError when it takes longer than
+   * `ms`; that client is then replaced, as it is when its channel turns out to be closed. */
+  const bounded = <T>(what: string, ms: number, op: (client: KurrentDBClient) => Promise<T>): Promise<T> => {
     if (closed) return Promise.reject(closedError());
+    const client = slot.current();
     return new Promise<T>((resolve, reject) => {
       const timer = setTimeout(() => {
         reject(new StoreUnavailableError(`event store unavailable: ${what} did not complete within ${ms} ms`));
-        onTimeout?.();
+        slot.replace(client);
       }, ms);
       Promise.resolve()
-        .then(op)
+        .then(() => op(client))
         .then(
           (value) => {
             clearTimeout(timer);
@@ -93,6 +110,7 @@ export const createKurrentDbEventStore = (opts: KurrentDbEventStoreOptions): Eve
           },
           (err) => {
             clearTimeout(timer);
+            if (isChannelShutDown(err)) slot.replace(client);
             reject(err);
           },
         );
@@ -100,7 +118,7 @@ export const createKurrentDbEventStore = (opts: KurrentDbEventStoreOptions): Eve
   };
 
   const readAllRaw = (what: string, options: Parameters<KurrentDBClient['readAll']>[0]) =>
-    bounded(what, operationTimeoutMs, () => collect(client.readAll(options) as AsyncIterable<ResolvedLike>));
+    bounded(what, operationTimeoutMs, (client) => collect(client.readAll(options) as AsyncIterable<ResolvedLike>));
 
   /** Events after `after`, reading from `start` (an event position <= after, or 0). */
   const readAllPage = async (start: number, after: number, want: number) => {
@@ -133,6 +151,28 @@ export const createKurrentDbEventStore = (opts: KurrentDbEventStoreOptions): Eve
     }
   };
 
+  /** The stream's event at `revision` (undefined when absent), read through the bridge. */
+  const readEventAt = async (stream: string, revision: number | 'last') => {
+    const [e] = await bounded('readStream', operationTimeoutMs, (client) =>
+      collect(client.readStream(stream, revision === 'last' ? { fromRevision: END, maxCount: 1, direction: BACKWARDS } : { fromRevision: BigInt(revision), maxCount: 1, direction: FORWARDS }) as AsyncIterable<ResolvedLike>),
+    );
+    return e;
+  };
+
+  /** The port's result for what the client's append resolved with. */
+  const appendResult = async (r: ClientAppendResult, stream: string, expected: ExpectedRevision): Promise<AppendResult> => {
+    if (!r.success) {
+      // throwOnAppendFailure=false: a conflict resolves with success: false instead of throwing,
+      // and the client's batch append reports the actual revision wrongly (1 for any existing
+      // stream), so it is read back.
+      const actual = await readEventAt(stream, 'last').then((e) => e?.revision ?? -1, () => (r.nextExpectedRevision >= 0n ? fromCurrentState(r.nextExpectedRevision) : -1));
+      throw new WrongExpectedRevisionError(stream, expected, actual);
+    }
+    const nextExpectedRevision = fromCurrentState(r.nextExpectedRevision);
+    const position = knownPortPosition(r.position) ?? (await readEventAt(stream, nextExpectedRevision).then((e) => (e?.revision === nextExpectedRevision ? e.position : 0), () => 0));
+    return { nextExpectedRevision, position };
+  };
+
   async function* subscribe({ fromPosition, typePrefixes, signal }: SubscribeOptions): AsyncGenerator<StoredEvent> {
     if (closed) throw closedError();
     if (!isRevision(fromPosition)) throw new TypeError(`fromPosition must be an integer >= 0, got ${String(fromPosition)}`);
@@ -142,9 +182,13 @@ export const createKurrentDbEventStore = (opts: KurrentDbEventStoreOptions): Eve
     let retried = false;
     for (;;) {
       if (signal?.aborted || closed) return;
-      usedGrpc = true;
+      const client = slot.current();
       const sub = client.subscribeToAll({ fromPosition: toKurrentPosition(start), filter }) as unknown as ClientSubscription;
-      const { events, wake } = drainSubscription<ResolvedLike>(sub, { stopped: () => closed || signal?.aborted === true, confirmMs: operationTimeoutMs });
+      const { events, wake } = drainSubscription<ResolvedLike>(sub, {
+        stopped: () => closed || signal?.aborted === true,
+        confirmMs: operationTimeoutMs,
+        onUnconfirmed: () => slot.replace(client),
+      });
       signal?.addEventListener('abort', wake);
       liveSubscriptions.add(wake);
       try {
@@ -156,6 +200,7 @@ export const createKurrentDbEventStore = (opts: KurrentDbEventStoreOptions): Eve
         }
         return;
       } catch (err) {
+        if (isChannelShutDown(err)) slot.replace(client);
         // The server refuses to start from a position that is not an event's: start once more
         // from the nearest event position before it.
         if (!retried && start > 0 && last === fromPosition && !closed && !isUnavailable(err)) {
@@ -187,11 +232,19 @@ export const createKurrentDbEventStore = (opts: KurrentDbEventStoreOptions): Eve
       } catch (err) {
         return Promise.reject(err);
       }
-      usedGrpc = true;
-      return bounded('append', operationTimeoutMs, () => client.appendToStream(stream, data, { streamState, deadline: operationTimeoutMs }), () => void closeChannel(client)).then(
-        (r) => ({ nextExpectedRevision: fromCurrentState(r.nextExpectedRevision), position: toPortPosition(r.position) }),
-        (err: unknown) => Promise.reject(toStoreError(err, { stream, expected: expectedRevision })),
-      );
+      const startedAt = Date.now();
+      const append = (ms: number) => bounded('append', ms, (client) => client.appendToStream(stream, data, { streamState, deadline: serverDeadlineMs(ms) }));
+      return append(operationTimeoutMs)
+        .catch(async (err: unknown) => {
+          const left = operationTimeoutMs - (Date.now() - startedAt);
+          if (!isNotLeader(err) || closed || left <= 0) throw err;
+          await nextMacrotask(); // the client switches to the leader's address as the call fails
+          return append(left);
+        })
+        .then(
+          (r) => appendResult(r, stream, expectedRevision),
+          (err: unknown) => Promise.reject(toStoreError(err, { stream, expected: expectedRevision })),
+        );
     },
 
     readStream: async (stream, { fromRevision = 0, maxCount } = {}) => {
@@ -200,7 +253,7 @@ export const createKurrentDbEventStore = (opts: KurrentDbEventStoreOptions): Eve
       if (maxCount !== undefined && !isRevision(maxCount)) throw new TypeError(`maxCount must be an integer >= 0, got ${String(maxCount)}`);
       if (maxCount === 0) return [];
       try {
-        return await bounded('readStream', operationTimeoutMs, () =>
+        return await bounded('readStream', operationTimeoutMs, (client) =>
           collect(client.readStream(stream, { fromRevision: fromRevision === 0 ? START : BigInt(fromRevision), maxCount: maxCount ?? Number.MAX_SAFE_INTEGER, direction: FORWARDS }) as AsyncIterable<ResolvedLike>),
         );
       } catch (err) {
@@ -240,20 +293,24 @@ export const createKurrentDbEventStore = (opts: KurrentDbEventStoreOptions): Eve
     },
 
     ping: async () => {
+      let version: string | undefined;
       try {
-        await bounded('ping', pingTimeoutMs, () => collect(client.readAll({ fromPosition: END, maxCount: 1, direction: BACKWARDS }) as AsyncIterable<ResolvedLike>));
+        [version] = await bounded('ping', pingTimeoutMs, (client) =>
+          Promise.all([probeChannel(client, serverDeadlineMs(pingTimeoutMs)), collect(client.readAll({ fromPosition: END, maxCount: 1, direction: BACKWARDS }) as AsyncIterable<ResolvedLike>)]),
+        );
       } catch (err) {
         const mapped = toStoreError(err);
         throw mapped instanceof StoreUnavailableError ? mapped : new StoreUnavailableError(`event store unavailable: ${describeError(err)}`, { cause: err });
       }
+      const problem = serverVersionProblem(version);
+      if (problem) throw new StoreUnavailableError(`event store unavailable: ${problem}`);
     },
 
     close: async () => {
       if (closed) return;
       closed = true;
       for (const wake of liveSubscriptions) wake();
-      await client.dispose().catch(() => {});
-      if (usedGrpc) await closeChannel(client);
+      await slot.close();
     },
   };
 };

@@ -56,20 +56,51 @@ export const fromStreamState = (state: AppendStreamState): ExpectedRevision => {
 export const fromCurrentState = (state: CurrentStreamState): number =>
   state === NO_STREAM ? -1 : toSafeNumber(state, 'stream revision');
 
+// ── server version and deadlines ────────────────────────────────────────────────────────────
+/** The oldest server SecureKey supports: stream reads report log positions from EventStoreDB 22.6
+ * on (22.10 is the LTS release that has it), persistent subscriptions to $all with server-side
+ * filters and group info from 21.10, filtered $all subscriptions from 20.10. KurrentDB 25.x and
+ * later qualify. */
+export const MINIMUM_SERVER_VERSION = '22.10';
+
+/** Why the server is refused, or undefined. version: as ServerFeatures reports it (e.g.
+ * "24.10.1.0", "25.0.0-rc1"); undefined when the server has no ServerFeatures service (before
+ * 21.10). A version that cannot be read is given the benefit of the doubt. */
+export const serverVersionProblem = (version: string | undefined): string | undefined => {
+  if (version === undefined) return `the server predates EventStoreDB 21.10 (the minimum is ${MINIMUM_SERVER_VERSION})`;
+  const m = /^(\d+)\.(\d+)/.exec(version);
+  if (!m) return undefined;
+  const [major, minor] = MINIMUM_SERVER_VERSION.split('.').map(Number);
+  const [v1, v2] = [Number(m[1]), Number(m[2])];
+  if (v1 > major || (v1 === major && v2 >= minor)) return undefined;
+  return `the server runs version ${version}, older than the minimum ${MINIMUM_SERVER_VERSION}`;
+};
+
+/** The deadline given to the server for an operation bounded locally by `localMs`: a fifth less,
+ * so that a slow server answers Timeout before our own bound fires (which, having no answer at
+ * all, must assume the connection is stuck and replace it). */
+export const serverDeadlineMs = (localMs: number): number => Math.max(1, Math.floor(localMs * 0.8));
+
 // ── positions ───────────────────────────────────────────────────────────────────────────────
 // The server sends 2^64-1 (-1 as unsigned) when it does not know a position.
 const UNKNOWN = 2n ** 63n;
 
-export const toPortPosition = (pos: Partial<Position> | undefined): number => {
+/** The port's position for a client position; undefined when the server did not know it. */
+export const knownPortPosition = (pos: Partial<Position> | undefined): number | undefined => {
   const commit = pos?.commit;
   const prepare = pos?.prepare;
   const known = typeof commit === 'bigint' && commit >= 0n && commit < UNKNOWN ? commit
     : typeof prepare === 'bigint' && prepare >= 0n && prepare < UNKNOWN ? prepare
     : undefined;
+  return known === undefined ? undefined : toSafeNumber(known, 'log position');
+};
+
+export const toPortPosition = (pos: Partial<Position> | undefined): number => {
+  const known = knownPortPosition(pos);
   if (known === undefined) {
-    throw new Error('the event store returned an event without a log position (this server does not report positions on stream reads; use a newer KurrentDB)');
+    throw new Error(`the event store returned an event without a log position: servers before EventStoreDB 22.6 do not report positions on stream reads (SecureKey needs ${MINIMUM_SERVER_VERSION} or later)`);
   }
-  return toSafeNumber(known, 'log position');
+  return known;
 };
 
 export const toKurrentPosition = (position: number): ReadPosition => {
@@ -155,6 +186,10 @@ export const isWrongExpectedVersion = (err: unknown): err is { streamName: strin
 
 export const isStreamNotFound = (err: unknown): boolean => errorType(err) === 'stream-not-found';
 
+/** A follower refused a leader-only call (nothing was written); the client's next call goes to the
+ * leader it named. */
+export const isNotLeader = (err: unknown): boolean => errorType(err) === 'not-leader';
+
 // gRPC status codes that mean "the server cannot be reached or did not answer in time".
 const GRPC_CANCELLED = 1;
 const GRPC_DEADLINE_EXCEEDED = 4;
@@ -162,9 +197,13 @@ const GRPC_UNAVAILABLE = 14;
 const UNREACHABLE_TYPES = new Set(['unavailable', 'deadline-exceeded', 'timeout', 'cancelled', 'not-leader']);
 const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
 
+/** grpc-js's error for a call on a closed channel (a client whose channel was closed under it). */
+export const isChannelShutDown = (err: unknown): boolean => (err as ClientErrorLike | null)?.message === 'Channel has been shut down';
+
 /** True when the error means the store is unreachable or unresponsive (the caller may retry
  * later), as opposed to a bug or a refusal. Covers the client's UnavailableError (reads),
- * plain gRPC errors with code 14 (appends), deadlines, a leader change and failed discovery. */
+ * plain gRPC errors with code 14 (appends), deadlines, a leader change, failed discovery and a
+ * closed channel. */
 export const isUnavailable = (err: unknown): boolean => {
   if (err instanceof StoreUnavailableError) return true;
   if (typeof err !== 'object' || err === null) return false;
@@ -172,7 +211,7 @@ export const isUnavailable = (err: unknown): boolean => {
   if (typeof e.type === 'string' && UNREACHABLE_TYPES.has(e.type)) return true;
   if (typeof e.code === 'number' && [GRPC_CANCELLED, GRPC_DEADLINE_EXCEEDED, GRPC_UNAVAILABLE].includes(e.code)) return true;
   if (typeof e.code === 'string' && NETWORK_CODES.has(e.code)) return true;
-  return typeof e.message === 'string' && /^Failed to discover after \d+ attempts/.test(e.message);
+  return typeof e.message === 'string' && (/^Failed to discover after \d+ attempts/.test(e.message) || isChannelShutDown(err));
 };
 
 export const describeError = (err: unknown): string => {

@@ -1,8 +1,9 @@
 // Turns a client subscription (a Node Readable of resolved events that also emits 'confirmation')
 // into an async iterator: it yields the events, ends when `stopped()` becomes true (signal aborted
 // or store closed; call the returned `wake` then), and throws the stream's error. A subscription
-// the server has not confirmed within `confirmMs` fails with StoreUnavailableError, so a server
-// that accepts connections but never answers does not leave the caller waiting forever.
+// the server has not confirmed within `confirmMs` fails with StoreUnavailableError (and calls
+// onUnconfirmed, so the caller can drop a stuck connection), so a server that accepts connections
+// but never answers does not leave the caller waiting forever.
 import type { Readable } from 'node:stream';
 import { StoreUnavailableError } from '../port.ts';
 
@@ -11,7 +12,7 @@ export type ClientSubscription = Readable & { unsubscribe: () => Promise<void> }
 const HIGH_WATER = 256;
 const LOW_WATER = 64;
 
-export const drainSubscription = <T>(sub: ClientSubscription, opts: { stopped: () => boolean; confirmMs: number }) => {
+export const drainSubscription = <T>(sub: ClientSubscription, opts: { stopped: () => boolean; confirmMs: number; onUnconfirmed?: () => void }) => {
   const queue: T[] = [];
   let failure: unknown;
   let ended = false;
@@ -41,7 +42,9 @@ export const drainSubscription = <T>(sub: ClientSubscription, opts: { stopped: (
   };
   sub.on('data', onData).on('error', onError).on('end', onEnd).on('close', onEnd).on('confirmation', onConfirmation);
   const timer = setTimeout(() => {
-    if (!confirmed) onError(new StoreUnavailableError(`event store unavailable: the subscription was not confirmed within ${opts.confirmMs} ms`));
+    if (confirmed) return;
+    onError(new StoreUnavailableError(`event store unavailable: the subscription was not confirmed within ${opts.confirmMs} ms`));
+    opts.onUnconfirmed?.();
   }, opts.confirmMs);
 
   async function* events(): AsyncGenerator<T> {
