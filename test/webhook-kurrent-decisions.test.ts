@@ -12,7 +12,10 @@ import { toWebhookMessage, WEBHOOK_EVENT_TYPES, webhookBody } from '../src/webho
 import {
   decideAfterAttempt,
   decideBeforeAttempt,
+  decideOnArrival,
   defaultMessageTimeoutMs,
+  failingTenantCap,
+  groupLimits,
   isGroupExistsError,
   parkedStreamOf,
   persistentSubscriptionSettings,
@@ -81,6 +84,27 @@ describe('the subscription group', () => {
     assert.equal(isGroupExistsError({ type: 'access-denied', code: 6 }), false);
     assert.equal(isGroupExistsError(new Error('boom')), false);
     assert.equal(isGroupExistsError(null), false);
+  });
+
+  test("the processor follows the group's own limits, read back from the server, and names what differs from the configuration", () => {
+    const configured = { maxRetries: 11, messageTimeoutMs: 145_000 };
+    assert.deepEqual(groupLimits({ configured, server: { maxRetryCount: 11, messageTimeout: 145_000 }, timeoutMs: 10_000 }), { limits: configured, differences: [] });
+    // Created earlier with other settings: a lower retry budget and a shorter message timeout are followed,
+    // so an event is not parked before the server stops retrying it, nor held past the server's timeout.
+    const r = groupLimits({ configured, server: { maxRetryCount: 3, messageTimeout: 40_000 }, timeoutMs: 10_000 });
+    assert.ok('limits' in r);
+    assert.deepEqual(r.limits, { maxRetries: 3, messageTimeoutMs: 40_000 });
+    assert.deepEqual(r.differences, ['maxRetryCount 3 (configured 11)', 'messageTimeout 40000 ms (configured 145000 ms)']);
+    const more = groupLimits({ configured, server: { maxRetryCount: 20, messageTimeout: 145_000 }, timeoutMs: 10_000 });
+    assert.ok('limits' in more && more.limits.maxRetries === 20, 'a higher budget too: parking earlier than the server would be wrong as well');
+  });
+
+  test('a group that does not time messages out (messageTimeout 0) leaves the processor unhurried; one too short for a request is refused', () => {
+    const r = groupLimits({ configured: { maxRetries: 3, messageTimeoutMs: 30_000 }, server: { maxRetryCount: 3, messageTimeout: 0 }, timeoutMs: 10_000 });
+    assert.ok('limits' in r && r.limits.messageTimeoutMs === Infinity);
+    const short = groupLimits({ configured: { maxRetries: 3, messageTimeoutMs: 30_000 }, server: { maxRetryCount: 3, messageTimeout: 12_000 }, timeoutMs: 10_000 });
+    assert.ok('unusable' in short);
+    assert.match(short.unusable, /12000 ms.*10000 ms/);
   });
 
   test('resubscribing backs off, from half a second to at most 30 s', () => {
@@ -183,6 +207,24 @@ describe('secret rotation', () => {
   });
 });
 
+describe('a failing tenant', () => {
+  test('holds at most twice its concurrency, and never more than a quarter of the window (bufferSize)', () => {
+    assert.equal(failingTenantCap(4, 32), 8);
+    assert.equal(failingTenantCap(4, 200), 8);
+    assert.equal(failingTenantCap(4, 16), 4);
+    assert.equal(failingTenantCap(2, 8), 2);
+    assert.equal(failingTenantCap(4, 2), 1, 'never zero: it can still retry one event');
+  });
+
+  test('beyond its cap, a failing tenant\'s events are parked at once; a working tenant is never capped', () => {
+    assert.equal(decideOnArrival({ held: 100, cap: 8, failing: false }), 'take');
+    assert.equal(decideOnArrival({ held: 7, cap: 8, failing: true }), 'take');
+    const parked = decideOnArrival({ held: 8, cap: 8, failing: true });
+    assert.notEqual(parked, 'take');
+    assert.match((parked as { park: string }).park, /endpoint is failing.*8 deliveries in progress.*replay the parked messages/);
+  });
+});
+
 describe('per-tenant slots', () => {
   const deferred = () => {
     let resolve!: () => void;
@@ -219,6 +261,30 @@ describe('per-tenant slots', () => {
     await Promise.all(done);
     assert.equal(slots.size(), 0);
     assert.equal(slots.running('A'), 0);
+  });
+
+  test('shedding drops the newest waiting jobs (never a running one) and reports each', async () => {
+    const slots = createTenantSlots(1);
+    const started: string[] = [];
+    const shed: string[] = [];
+    let release!: () => void;
+    const first = slots.run('A', () => {
+      started.push('a1');
+      return new Promise<void>((r) => (release = r));
+    });
+    const rest = ['a2', 'a3', 'a4'].map((n) => slots.run('A', async () => void started.push(n), () => shed.push(n)));
+    assert.equal(slots.shed('A', 2), 2);
+    assert.deepEqual(shed, ['a4', 'a3'], 'newest first');
+    assert.equal(slots.size(), 2);
+    await Promise.all(rest.slice(1)); // shed jobs resolve at once
+    assert.equal(slots.shed('A', 0), 1, 'keep 0 still leaves the running job');
+    assert.equal(slots.shed('B', 0), 0);
+    release();
+    await first;
+    await rest[0];
+    assert.deepEqual(started, ['a1']);
+    assert.deepEqual(shed, ['a4', 'a3', 'a2']);
+    assert.equal(slots.size(), 0);
   });
 
   test('a job that throws frees its slot and is reported', async () => {

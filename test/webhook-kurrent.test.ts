@@ -204,6 +204,35 @@ describe('the delivery processor (no server needed)', () => {
     await proc.stop();
   });
 
+  test('a tenant whose endpoint fails keeps at most its cap on this node: the rest are parked unattempted, other tenants flow, and once it works it is capped no more', async () => {
+    const failing = await tenant({ mode: 'error500' });
+    const healthy = await tenant();
+    const attempts: DeliveryAttempt[] = [];
+    const proc = processor({ perTenantConcurrency: 1, maxHeldWhenFailing: 2, backoff: { baseMs: 300, maxMs: 300 }, onAttempt: (a) => attempts.push(a) });
+    const xs = Array.from({ length: 4 }, () => push(outcomeEvent(failing.tenantId)));
+    for (const x of xs) proc.push(x.p);
+    // The first attempt fails: it waits out its delay, the next one stays queued, the two newest are parked.
+    await until('the two newest parked', () => xs[2].answers.length + xs[3].answers.length === 2, 5000);
+    for (const x of xs.slice(2)) assert.match(x.answers[0].kind === 'nack' ? `${x.answers[0].action}: ${x.answers[0].reason}` : 'ack', /^park: its endpoint is failing and it already has 2 deliveries in progress/);
+    assert.equal(proc.size(), 2);
+    const late = push(outcomeEvent(failing.tenantId));
+    proc.push(late.p);
+    assert.equal(((await late.answered) as { action?: string }).action, 'park', 'an arrival beyond the cap is parked at once');
+    const other = push(outcomeEvent(healthy.tenantId));
+    proc.push(other.p);
+    assert.deepEqual(await other.answered, { kind: 'ack' });
+    assert.equal(failing.r.requests(), 1, 'parked events were never attempted');
+    assert.deepEqual(attempts.filter((a) => a.tenantId === failing.tenantId).map((a) => a.outcome).sort(), ['parked', 'parked', 'parked', 'retrying']);
+
+    failing.r.setMode('ok');
+    assert.equal(((await xs[0].answered) as { action?: string }).action, 'retry');
+    assert.deepEqual(await xs[1].answered, { kind: 'ack' }, 'the queued one is attempted, and succeeds');
+    const burst = Array.from({ length: 5 }, () => push(outcomeEvent(failing.tenantId)));
+    for (const b of burst) proc.push(b.p);
+    assert.deepEqual(await Promise.all(burst.map((b) => b.answered)), burst.map(() => ({ kind: 'ack' })), 'working again: a burst beyond the cap queues and is delivered');
+    await proc.stop();
+  });
+
   test('stop aborts requests in flight and does not answer (the server re-sends those events)', async () => {
     const { tenantId, r } = await tenant({ mode: 'hang' });
     const proc = processor({ timeoutMs: 10_000 });

@@ -40,7 +40,8 @@ export type Faults = {
   notLeader: { host: string; port: number } | undefined;
   /** Non-subscription reads (the Rust bridge's) never get an answer. */
   stallReads: boolean;
-  /** Calls from the Node client's gRPC channel (user-agent grpc-node-js) never get an answer. */
+  /** Calls from the Node client's gRPC channel (ServerFeatures and reads: those with user-agent
+   * grpc-node-js, not the Rust bridge's; persistent subscription calls) never get an answer. */
   stallNodeChannel: boolean;
   /** Stream reads report no positions (2^64-1), as servers before 22.6 did. */
   streamReadsWithoutPositions: boolean;
@@ -308,6 +309,7 @@ export const startFaultServer = async (o: { version?: string; batchAppend?: bool
   server.addService(psGrpc.PersistentSubscriptionsService, {
     create: (call: grpc.ServerUnaryCall<InstanceType<typeof psPb.CreateReq>, unknown>, cb: grpc.sendUnaryData<InstanceType<typeof psPb.CreateResp>>) => {
       record('PersistentSubscriptions.Create', call);
+      if (faults.stallNodeChannel) return stall(call, () => cb(serviceError(grpc.status.UNAVAILABLE, 'server stopping')));
       if (faults.notLeader) return cb(notLeaderError());
       const opts = call.request.getOptions()!;
       const name = opts.getGroupName();
@@ -319,6 +321,7 @@ export const startFaultServer = async (o: { version?: string; batchAppend?: bool
     },
     getInfo: (call: grpc.ServerUnaryCall<InstanceType<typeof psPb.GetInfoReq>, unknown>, cb: grpc.sendUnaryData<InstanceType<typeof psPb.GetInfoResp>>) => {
       record('PersistentSubscriptions.GetInfo', call);
+      if (faults.stallNodeChannel) return stall(call, () => cb(serviceError(grpc.status.UNAVAILABLE, 'server stopping')));
       if (faults.notLeader) return cb(notLeaderError());
       const g = groups.get(call.request.getOptions()!.getGroupName());
       if (!g) return cb(serviceError(grpc.status.NOT_FOUND, 'no such group', { exception: 'persistent-subscription-does-not-exist' }));
@@ -340,6 +343,7 @@ export const startFaultServer = async (o: { version?: string; batchAppend?: bool
       call.on('cancelled', leave);
       call.on('data', (req: InstanceType<typeof psPb.ReadReq>) => {
         if (req.hasOptions()) {
+          if (faults.stallNodeChannel) return stall(call, () => call.end());
           if (faults.notLeader) return call.emit('error', notLeaderError());
           const opts = req.getOptions()!;
           group = groups.get(opts.getGroupName());

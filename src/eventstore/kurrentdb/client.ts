@@ -14,10 +14,18 @@ import featuresGrpc from '@kurrent/kurrentdb-client/generated/kurrentdb/protocol
 import sharedPb from '@kurrent/kurrentdb-client/generated/kurrentdb/protocols/v1/shared_pb.js';
 import * as grpc from '@grpc/grpc-js';
 
-/** Rejects with `<what> did not complete within <ms> ms` when `p` takes longer than `ms`. */
+/** A call that outlived its local bound: the server or the connection stopped answering. */
+export class OperationTimeoutError extends Error {
+  constructor(what: string, ms: number) {
+    super(`${what} did not complete within ${ms} ms`);
+    this.name = 'OperationTimeoutError';
+  }
+}
+
+/** Rejects with OperationTimeoutError when `p` takes longer than `ms`. */
 export const withTimeout = <T>(what: string, ms: number, p: Promise<T>): Promise<T> =>
   new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${what} did not complete within ${ms} ms`)), ms);
+    const timer = setTimeout(() => reject(new OperationTimeoutError(what, ms)), ms);
     p.then(
       (v) => (clearTimeout(timer), resolve(v)),
       (e) => (clearTimeout(timer), reject(e)),

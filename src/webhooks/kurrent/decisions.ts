@@ -75,6 +75,51 @@ export const persistentSubscriptionSettings = (p: GroupPlan): PersistentSubscrip
   });
 };
 
+// ── the group as the server has it ──────────────────────────────────────────────────────
+/** What the processor times its retries against. messageTimeoutMs: Infinity when the group does
+ * not time messages out (KurrentDB's messageTimeout 0). */
+export type GroupLimits = { maxRetries: number; messageTimeoutMs: number };
+
+/** The limits the processor must follow: the group's own, read back from the server, not this
+ * node's configuration. A group keeps the settings it was created with, so after a configuration
+ * change (or with nodes configured differently) following the configuration would park events
+ * the server still retries (a lower maxRetries) or hold events past the server's timeout, which
+ * then re-sends them to another node (a longer messageTimeout). `differences` lists what differs
+ * from the configuration, for a warning; `unusable` says why a group cannot be followed at all. */
+export const groupLimits = (o: { configured: GroupLimits; server: { maxRetryCount: number; messageTimeout: number }; timeoutMs: number }): { limits: GroupLimits; differences: string[] } | { unusable: string } => {
+  const messageTimeoutMs = o.server.messageTimeout > 0 ? o.server.messageTimeout : Infinity;
+  const limits = { maxRetries: o.server.maxRetryCount, messageTimeoutMs };
+  if (!(messageTimeoutMs > o.timeoutMs + TIMEOUT_SAFETY_MS)) {
+    return {
+      unusable: `the group's message timeout (${messageTimeoutMs} ms) leaves no room for one webhook request (${o.timeoutMs} ms) plus ${TIMEOUT_SAFETY_MS} ms: update the group's messageTimeout, or delete the group so that it is created again from this configuration`,
+    };
+  }
+  const differences: string[] = [];
+  if (limits.maxRetries !== o.configured.maxRetries) differences.push(`maxRetryCount ${limits.maxRetries} (configured ${o.configured.maxRetries})`);
+  if (limits.messageTimeoutMs !== o.configured.messageTimeoutMs) differences.push(`messageTimeout ${messageTimeoutMs} ms (configured ${o.configured.messageTimeoutMs} ms)`);
+  return { limits, differences };
+};
+
+// ── a failing tenant ────────────────────────────────────────────────────────────────────────
+/** The most events a tenant whose endpoint is failing may hold on one node (being attempted,
+ * waiting out a retry delay, or queued for a slot): twice its concurrency, and never more than a
+ * quarter of the node's window (bufferSize), so a failing tenant leaves at least three quarters
+ * of every node's window to the others. */
+export const failingTenantCap = (perTenantConcurrency: number, bufferSize: number): number => Math.max(1, Math.min(2 * perTenantConcurrency, Math.floor(bufferSize / 4)));
+
+/** What to do with an event of a tenant that already holds `held` events on this node (or with
+ * its newest queued events, when it has just failed): while its endpoint is failing, only `cap`
+ * are kept and the rest are parked at once (redelivered by an operator's replay of the parked
+ * messages). Parked, not nacked for retry: the server re-sends retried events before any new
+ * one, straight back to a consumer with room, so they would only bounce here (each bounce
+ * spending a retry) while every other tenant's events kept waiting behind them. A tenant whose
+ * endpoint works is never capped: its events queue for its slots. */
+export const decideOnArrival = (o: { held: number; cap: number; failing: boolean }): 'take' | { park: string } =>
+  o.failing && o.held >= o.cap ? { park: failingTenantParkReason(o.cap) } : 'take';
+
+export const failingTenantParkReason = (cap: number) =>
+  `its endpoint is failing and it already has ${cap} deliveries in progress on this node; parked so that other tenants' webhooks are not held up (replay the parked messages once the endpoint works)`;
+
 // ── one event ───────────────────────────────────────────────────────────────────────────────
 /** A tenant's webhook endpoint as a node's read model knows it. secretsEnc: the current secret
  * first, then the previous one while a rotation's grace period runs, each as

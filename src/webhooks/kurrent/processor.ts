@@ -5,6 +5,9 @@
 // Concurrency: everything the server pushes (at most the subscription's bufferSize) is handled
 // at once, except that a tenant runs at most perTenantConcurrency deliveries (attempt and
 // retry delay) at a time; its other events wait, so a slow receiver only holds its own slots.
+// Every event held counts against the node's window (bufferSize) at the server, so a tenant whose
+// endpoint is failing keeps at most maxHeldWhenFailing of them; the rest are parked at once
+// (decideOnArrival says why they are not nacked for retry).
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Keyring } from '../../crypto/keyring.ts';
 import { deliveryIdOf } from '../../../projections/webhooks/index.ts';
@@ -12,7 +15,7 @@ import type { StoredEvent } from '../../eventstore/port.ts';
 import { toWebhookMessage } from '../events.ts';
 import type { BackoffPolicy, WebhookLog } from '../worker.ts';
 import { describeAttempt, isSuccess, postWebhook } from '../post.ts';
-import { decideAfterAttempt, decideBeforeAttempt, planDelivery, type WebhookEndpoint } from './decisions.ts';
+import { decideAfterAttempt, decideBeforeAttempt, decideOnArrival, failingTenantParkReason, planDelivery, type WebhookEndpoint } from './decisions.ts';
 import { createTenantSlots } from './tenant-slots.ts';
 
 /** The server's side of one pushed event. */
@@ -63,6 +66,9 @@ export type DeliveryProcessorOptions = {
   messageTimeoutMs: number;
   /** Deliveries at once per tenant (attempt or retry delay). Default 4. */
   perTenantConcurrency?: number;
+  /** Events a tenant whose last attempt failed may hold on this node; more are parked at once.
+   * Default: failingTenantCap(perTenantConcurrency, bufferSize), which the caller computes. */
+  maxHeldWhenFailing?: number;
   /** Events older than this are acked without being sent. Default 3 days. */
   maxAgeMs?: number;
   /** Waits until this node's read models include `position` (so a URL or secret changed just
@@ -90,9 +96,13 @@ export const createDeliveryProcessor = (o: DeliveryProcessorOptions): DeliveryPr
   const random = o.random ?? Math.random;
   const maxAgeMs = o.maxAgeMs ?? 3 * 24 * 3600_000;
   const decrypt = (enc: string) => o.keyring.decrypt('webhook-secret', enc);
-  const slots = createTenantSlots(o.perTenantConcurrency ?? 4, (err) => log.warn({ err: errorText(err) }, 'webhook delivery failed unexpectedly; the server will re-send the event'));
+  const perTenant = o.perTenantConcurrency ?? 4;
+  const cap = o.maxHeldWhenFailing ?? 2 * perTenant;
+  const slots = createTenantSlots(perTenant, (err) => log.warn({ err: errorText(err) }, 'webhook delivery failed unexpectedly; the server will re-send the event'));
   const stopAc = new AbortController();
   const jobs = new Set<Promise<void>>();
+  /** Tenants whose last attempt on this node failed (forgotten once they hold no events). */
+  const failing = new Set<string>();
 
   const record = (a: DeliveryAttempt) => {
     try {
@@ -108,6 +118,15 @@ export const createDeliveryProcessor = (o: DeliveryProcessorOptions): DeliveryPr
     } catch (err) {
       log.warn({ ...ctx, err: errorText(err) }, `webhook ${what} did not reach the event store; the server will re-send the event`);
     }
+  };
+
+  /** Parks an event of a failing tenant without attempting it (see decideOnArrival). */
+  const parkForTenant = (p: PushedEvent & { event: StoredEvent }, tenantId: string, reason: string) => {
+    const deliveryId = deliveryIdOf(p.event.id);
+    const base = { eventId: p.event.id, tenantId, attempt: p.retryCount + 1, deliveryId };
+    log.warn({ ...base, reason }, 'webhook delivery parked');
+    record({ ...base, at: now(), durationMs: 0, statusCode: null, error: reason, outcome: 'parked' });
+    return answer('nack', base, () => p.reply.nack('park', reason));
   };
 
   const deliver = async (p: PushedEvent & { event: StoredEvent }, tenantId: string, receivedAt: number) => {
@@ -155,6 +174,11 @@ export const createDeliveryProcessor = (o: DeliveryProcessorOptions): DeliveryPr
     const outcome = next === 'ack' ? 'delivered' : next.nack === 'retry' ? 'retrying' : 'parked';
     const ctx = { ...base, deliveryId, statusCode, durationMs };
     record({ deliveryId, eventId: e.id, tenantId, attempt: base.attempt, at: started, durationMs, statusCode, error, outcome });
+    if (next === 'ack') failing.delete(tenantId);
+    else {
+      failing.add(tenantId);
+      slots.shed(tenantId, cap); // its newest queued events are parked (see push)
+    }
     if (next === 'ack') {
       log.info(ctx, 'webhook delivered');
       return answer('ack', ctx, p.reply.ack);
@@ -186,9 +210,19 @@ export const createDeliveryProcessor = (o: DeliveryProcessorOptions): DeliveryPr
         void answer('ack', { eventId: event.id }, p.reply.ack); // not an outcome event (or no tenant): nothing to send
         return;
       }
-      const job = slots.run(m.tenantId, () => deliver({ ...p, event }, m.tenantId, receivedAt));
+      const { tenantId } = m;
+      const pushed = { ...p, event };
+      const arrival = decideOnArrival({ held: slots.running(tenantId) + slots.waiting(tenantId), cap, failing: failing.has(tenantId) });
+      if (arrival !== 'take') {
+        void parkForTenant(pushed, tenantId, arrival.park);
+        return;
+      }
+      const job = slots.run(tenantId, () => deliver(pushed, tenantId, receivedAt), () => void parkForTenant(pushed, tenantId, failingTenantParkReason(cap)));
       jobs.add(job);
-      void job.finally(() => jobs.delete(job));
+      void job.finally(() => {
+        jobs.delete(job);
+        if (slots.running(tenantId) + slots.waiting(tenantId) === 0) failing.delete(tenantId);
+      });
     },
     stop: async () => {
       stopAc.abort();
