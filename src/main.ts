@@ -10,6 +10,7 @@ import { openStore } from './eventstore/open.ts';
 import { createApp } from './api/app.ts';
 import { serviceOf } from './api/registry.ts';
 import { createMetrics, instrumentStore } from './api/metrics.ts';
+import { createReadinessCheck, lagUnitOf } from './api/readiness.ts';
 import { createRateLimiter } from './api/rate-limit.ts';
 import { startServer } from './api/server.ts';
 import type { PipelineDeps } from './api/pipeline.ts';
@@ -82,7 +83,7 @@ export const composeSecureKey = async (config: Config, opts: StartOptions = {}) 
   const keyring = createKeyring(config.masterKey);
   let runnerRef: { lag: () => Promise<Record<string, number>> } | undefined;
   let inFlight = () => 0;
-  const metrics = createMetrics({ projectionLag: () => runnerRef?.lag() ?? Promise.resolve({}), inFlight: () => inFlight() });
+  const metrics = createMetrics({ projectionLag: () => runnerRef?.lag() ?? Promise.resolve({}), lagUnit: lagUnitOf(config.eventStore), inFlight: () => inFlight() });
   const rawStore = await openStore(config);
   const store = instrumentStore(opts.wrapStore ? opts.wrapStore(rawStore) : rawStore, metrics);
 
@@ -164,17 +165,12 @@ export const composeSecureKey = async (config: Config, opts: StartOptions = {}) 
     metrics,
     logger,
   };
-  const ready = async () => {
-    let storeOk = true;
-    try {
-      await store.ping();
-    } catch {
-      storeOk = false;
-    }
-    const lag = storeOk ? await runnerRef!.lag().catch(() => ({})) : {};
-    const caughtUp = storeOk && Object.values(lag).every((l) => l === 0);
-    return { ready: storeOk && caughtUp, checks: { store: storeOk ? 'ok' : 'unavailable', projectionLag: lag } };
-  };
+  const ready = createReadinessCheck({
+    store,
+    runners: [runner, webhookRunner],
+    lagUnit: lagUnitOf(config.eventStore),
+    onStoreDown: (err) => logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'not ready: the event store does not answer'),
+  });
   return {
     logger,
     metrics,

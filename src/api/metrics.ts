@@ -1,11 +1,18 @@
 // Prometheus metrics (prom-client): requests by method and code with latency histograms,
-// event store append latency, projection lag per projection, requests in flight.
+// event store append latency, projection lag per projection (securekey_projection_lag_events on
+// SQLite, securekey_projection_lag_log_bytes on KurrentDB: see readiness.ts), requests in flight.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { EventStore } from '../eventstore/port.ts';
+import type { LagUnit } from './readiness.ts';
 
 export type Metrics = ReturnType<typeof createMetrics>;
 
-export const createMetrics = (opts: { projectionLag?: () => Promise<Record<string, number>>; inFlight?: () => number } = {}) => {
+const LAG_HELP: Record<LagUnit, string> = {
+  events: 'Events in the global log not yet applied, per projection (SQLite: positions count events)',
+  log_bytes: 'Bytes of the KurrentDB transaction log not yet applied, per projection (positions are log offsets, not event counts)',
+};
+
+export const createMetrics = (opts: { projectionLag?: () => Promise<Record<string, number>>; lagUnit?: LagUnit; inFlight?: () => number } = {}) => {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'securekey_' });
   const requests = new Counter({
@@ -27,9 +34,10 @@ export const createMetrics = (opts: { projectionLag?: () => Promise<Record<strin
     buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
     registers: [registry],
   });
+  const lagUnit = opts.lagUnit ?? 'events';
   const lagGauge = new Gauge({
-    name: 'securekey_projection_lag_events',
-    help: 'Events in the global log not yet applied, per projection',
+    name: `securekey_projection_lag_${lagUnit}`,
+    help: LAG_HELP[lagUnit],
     labelNames: ['projection'] as const,
     registers: [registry],
     collect: async function () {
