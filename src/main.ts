@@ -169,7 +169,7 @@ export const composeSecureKey = async (config: Config, opts: StartOptions = {}) 
     store,
     runners: [runner, webhookRunner],
     lagUnit: lagUnitOf(config.eventStore),
-    onStoreDown: (err) => logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'not ready: the event store does not answer'),
+    onStoreDown: (err) => logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'not ready: the event store check failed'),
   });
   return {
     logger,
