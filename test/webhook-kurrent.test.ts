@@ -208,7 +208,7 @@ describe('the delivery processor (no server needed)', () => {
     const failing = await tenant({ mode: 'error500' });
     const healthy = await tenant();
     const attempts: DeliveryAttempt[] = [];
-    const proc = processor({ perTenantConcurrency: 1, maxHeldWhenFailing: 2, backoff: { baseMs: 300, maxMs: 300 }, onAttempt: (a) => attempts.push(a) });
+    const proc = processor({ perTenantConcurrency: 1, maxHeldWhenFailing: 2, backoff: { baseMs: 2000, maxMs: 2000 }, onAttempt: (a) => attempts.push(a) });
     const xs = Array.from({ length: 4 }, () => push(outcomeEvent(failing.tenantId)));
     for (const x of xs) proc.push(x.p);
     // The first attempt fails: it waits out its delay, the next one stays queued, the two newest are parked.
