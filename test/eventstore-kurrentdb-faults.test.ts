@@ -33,7 +33,9 @@ describe('KurrentDB adapter against a fault-injecting server', () => {
   let server: FaultServer;
   const stores: EventStore[] = [];
   const open = (params = '', o: { operationTimeoutMs?: number; pingTimeoutMs?: number } = {}) => {
-    const s = createKurrentDbEventStore({ connectionString: server.url(params), operationTimeoutMs: o.operationTimeoutMs ?? 1500, pingTimeoutMs: o.pingTimeoutMs ?? 1000 });
+    // Bounds generous enough for calls that must succeed on a loaded machine (a first call opens
+    // the bridge's connection too); the stalls are waited out in full.
+    const s = createKurrentDbEventStore({ connectionString: server.url(params), operationTimeoutMs: o.operationTimeoutMs ?? 3000, pingTimeoutMs: o.pingTimeoutMs ?? 3000 });
     stores.push(s);
     return s;
   };
@@ -50,10 +52,10 @@ describe('KurrentDB adapter against a fault-injecting server', () => {
     await store.appendToStream('otp-slow.1', [event()], { expectedRevision: 'no_stream' });
     server.faults.stallAppends = 1;
     const t0 = performance.now();
-    await rejectsUnavailable(store.appendToStream('otp-slow.2', [event()]), /did not complete within 1500 ms/);
-    assert.ok(performance.now() - t0 < 5000);
+    await rejectsUnavailable(store.appendToStream('otp-slow.2', [event()]), /did not complete within 3000 ms/);
+    assert.ok(performance.now() - t0 < 10_000);
     const stalled = server.calls.filter((c) => c.method === 'Streams.BatchAppend');
-    assert.ok(stalled.every((c) => c.deadlineMs !== undefined && c.deadlineMs < 1500), `the server is given a deadline below the local bound: ${stalled.map((c) => c.deadlineMs)}`);
+    assert.ok(stalled.every((c) => c.deadlineMs !== undefined && c.deadlineMs < 3000), `the server is given a deadline below the local bound: ${stalled.map((c) => c.deadlineMs)}`);
 
     // The stuck connection was replaced: a new subscription and a new append work.
     const [first] = await take(store.subscribeToAll({ fromPosition: 0 }), 1);
@@ -108,14 +110,16 @@ describe('KurrentDB adapter against a fault-injecting server', () => {
   });
 
   test('reads the server never answers fail within the bound; ping fails too, and both recover', async () => {
-    const store = open('', { operationTimeoutMs: 800, pingTimeoutMs: 600 });
+    const store = open();
     server.publish('otp-stall.1', [event()]);
     server.faults.stallReads = true;
     try {
-      await rejectsUnavailable(store.readStream('otp-stall.1'), /readStream did not complete within 800 ms/);
-      await rejectsUnavailable(store.readAll({ fromPosition: 0, maxCount: 5 }));
-      await rejectsUnavailable(store.headPosition());
-      await rejectsUnavailable(store.ping());
+      await Promise.all([
+        rejectsUnavailable(store.readStream('otp-stall.1'), /readStream did not complete within 3000 ms/),
+        rejectsUnavailable(store.readAll({ fromPosition: 0, maxCount: 5 })),
+        rejectsUnavailable(store.headPosition()),
+        rejectsUnavailable(store.ping()),
+      ]);
     } finally {
       server.faults.stallReads = false;
     }
@@ -124,7 +128,7 @@ describe('KurrentDB adapter against a fault-injecting server', () => {
   });
 
   test('ping fails when the gRPC channel that appends and subscriptions use is stuck, even though reads work', async () => {
-    const store = open('', { pingTimeoutMs: 600 });
+    const store = open();
     await store.ping();
     server.faults.stallNodeChannel = true;
     try {

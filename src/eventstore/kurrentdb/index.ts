@@ -21,7 +21,7 @@
 //   expected revision (and event ids), so it cannot be written twice.
 // - ping reads the head of the log (through the client's Rust bridge, like every read) and makes
 //   one round trip on the gRPC channel that appends and subscriptions use, and refuses a server
-//   older than the minimum version.
+//   older than the minimum version. It only reports: a slow ping does not replace the client.
 // - A subscription is one server-side catch-up-then-live subscription to $all; it throws
 //   StoreUnavailableError when the connection is lost, and the caller resubscribes from its
 //   checkpoint.
@@ -92,14 +92,16 @@ export const createKurrentDbEventStore = (opts: KurrentDbEventStoreOptions): Eve
   const closedError = () => new StoreUnavailableError('event store unavailable: the store is closed');
 
   /** Runs `op` on the current client, failing with StoreUnavailableError when it takes longer than
-   * `ms`; that client is then replaced, as it is when its channel turns out to be closed. */
-  const bounded = <T>(what: string, ms: number, op: (client: KurrentDBClient) => Promise<T>): Promise<T> => {
+   * `ms`; that client is then replaced (unless `observeOnly`: ping reports, it does not act, so a
+   * slow server probed every few seconds does not cost the subscriptions their connection), as it
+   * is when its channel turns out to be closed. */
+  const bounded = <T>(what: string, ms: number, op: (client: KurrentDBClient) => Promise<T>, observeOnly = false): Promise<T> => {
     if (closed) return Promise.reject(closedError());
     const client = slot.current();
     return new Promise<T>((resolve, reject) => {
       const timer = setTimeout(() => {
         reject(new StoreUnavailableError(`event store unavailable: ${what} did not complete within ${ms} ms`));
-        slot.replace(client);
+        if (!observeOnly) slot.replace(client);
       }, ms);
       Promise.resolve()
         .then(() => op(client))
@@ -295,8 +297,11 @@ export const createKurrentDbEventStore = (opts: KurrentDbEventStoreOptions): Eve
     ping: async () => {
       let version: string | undefined;
       try {
-        [version] = await bounded('ping', pingTimeoutMs, (client) =>
-          Promise.all([probeChannel(client, serverDeadlineMs(pingTimeoutMs)), collect(client.readAll({ fromPosition: END, maxCount: 1, direction: BACKWARDS }) as AsyncIterable<ResolvedLike>)]),
+        [version] = await bounded(
+          'ping',
+          pingTimeoutMs,
+          (client) => Promise.all([probeChannel(client, serverDeadlineMs(pingTimeoutMs)), collect(client.readAll({ fromPosition: END, maxCount: 1, direction: BACKWARDS }) as AsyncIterable<ResolvedLike>)]),
+          true,
         );
       } catch (err) {
         const mapped = toStoreError(err);
