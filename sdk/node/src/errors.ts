@@ -9,6 +9,8 @@ export type SecureKeyErrorInit = {
   matchedPolicies?: string[];
   /** Seconds to wait before trying again (envelope `retryAfter` or the Retry-After header). */
   retryAfter?: number;
+  /** The URL called. */
+  url?: string;
   cause?: unknown;
 };
 
@@ -20,6 +22,8 @@ export class SecureKeyError extends Error {
   /** MFA_REQUIRED: the names of the tenant policies that asked for them. Empty otherwise. */
   readonly matchedPolicies: string[];
   readonly retryAfter: number | undefined;
+  /** The URL called (also named in the message of errors without a SecureKey answer). */
+  readonly url: string | undefined;
 
   constructor(message: string, init: SecureKeyErrorInit) {
     super(message, init.cause === undefined ? undefined : { cause: init.cause });
@@ -29,5 +33,6 @@ export class SecureKeyError extends Error {
     this.requiredChannels = init.requiredChannels ?? [];
     this.matchedPolicies = init.matchedPolicies ?? [];
     this.retryAfter = init.retryAfter;
+    this.url = init.url;
   }
 }

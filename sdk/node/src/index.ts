@@ -1,6 +1,4 @@
-// securekey/client — the Node SDK. Zero runtime dependencies (global fetch, node:crypto).
-export { TwoFactorClient, type SmsApi, type EmailApi, type TotpApi, type WebAuthnApi, type PushApi } from './client.ts';
-export { SecureKeyError, type SecureKeyErrorInit } from './errors.ts';
-export type { ClientOptions } from './transport.ts';
-export type * from './types.ts';
+// @secondkey/node — the SecureKey client (zero runtime dependencies) and, for Node, the webhook
+// signature helpers. In browsers and edge runtimes the package resolves to universal.ts.
+export * from './universal.ts';
 export { verifyWebhookSignature, verifyWebhookSignatureV2 } from './webhook.ts';

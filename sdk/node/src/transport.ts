@@ -60,6 +60,15 @@ const codeForStatus = (status: number): string =>
   : status >= 500 ? 'INTERNAL'
   : `HTTP_${status}`;
 
+/** The innermost reason a fetch failed, e.g. "connect ECONNREFUSED 127.0.0.1:8080" (Node) or "Failed to fetch" (browsers). */
+export const causeOf = (err: unknown): string => {
+  let e: unknown = err;
+  for (let depth = 0; depth < 5 && e && typeof e === 'object' && 'cause' in e && e.cause; depth++) e = e.cause;
+  if (e && typeof e === 'object' && 'errors' in e && Array.isArray(e.errors) && e.errors.length) e = e.errors[0]; // AggregateError: one per address tried
+  const { message, code } = (e ?? {}) as { message?: unknown; code?: unknown };
+  return (typeof message === 'string' && message) || (typeof code === 'string' && code) || String(e);
+};
+
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** The server root plus /api/v1 (a baseUrl already ending in /api/v1 is accepted as well). */
@@ -84,10 +93,11 @@ export const createTransport = (options: ClientOptions): Transport => {
   const headers = { 'content-type': 'application/json', accept: 'application/json', 'x-api-key': options.apiKey.trim() };
 
   const attempt = async (path: string, payload: string): Promise<{ ok: true; data: unknown } | { ok: false; error: SecureKeyError; retryable: boolean }> => {
+    const url = root + path;
     let res: Response;
     let text: string;
     try {
-      res = await doFetch(root + path, { method: 'POST', headers, body: payload, signal: AbortSignal.timeout(timeoutMs) });
+      res = await doFetch(url, { method: 'POST', headers, body: payload, signal: AbortSignal.timeout(timeoutMs) });
       text = await res.text();
     } catch (err) {
       const timedOut = (err as { name?: string })?.name === 'TimeoutError';
@@ -95,8 +105,8 @@ export const createTransport = (options: ClientOptions): Transport => {
         ok: false,
         retryable: !timedOut,
         error: timedOut
-          ? new SecureKeyError(`no answer from SecureKey within ${timeoutMs} ms`, { code: 'TIMEOUT', status: 0, cause: err })
-          : new SecureKeyError('could not reach SecureKey', { code: 'NETWORK_ERROR', status: 0, cause: err }),
+          ? new SecureKeyError(`no answer from SecureKey at ${url} within ${timeoutMs} ms`, { code: 'TIMEOUT', status: 0, url, cause: err })
+          : new SecureKeyError(`could not reach SecureKey at ${url}: ${causeOf(err)}`, { code: 'NETWORK_ERROR', status: 0, url, cause: err }),
       };
     }
     let env: Envelope | undefined;
@@ -108,10 +118,11 @@ export const createTransport = (options: ClientOptions): Transport => {
     }
     if (res.ok && env?.success === true) return { ok: true, data: env.data ?? {} };
     const retryAfter = retryAfterOf(env, res.headers.get('retry-after'));
-    if (res.ok) return { ok: false, retryable: false, error: new SecureKeyError(`unexpected answer from SecureKey (HTTP ${res.status})`, { code: 'INVALID_RESPONSE', status: res.status }) };
-    const error = new SecureKeyError(typeof env?.error === 'string' ? env.error : `SecureKey answered HTTP ${res.status}`, {
+    if (res.ok) return { ok: false, retryable: false, error: new SecureKeyError(`unexpected answer from ${url} (HTTP ${res.status}): not a SecureKey response; check baseUrl`, { code: 'INVALID_RESPONSE', status: res.status, url }) };
+    const error = new SecureKeyError(typeof env?.error === 'string' ? env.error : `${url} answered HTTP ${res.status} without a SecureKey error; check baseUrl`, {
       code: typeof env?.code === 'string' ? env.code : codeForStatus(res.status),
       status: res.status,
+      url,
       requiredChannels: strings(env?.requiredChannels),
       matchedPolicies: strings(env?.matchedPolicies),
       retryAfter,
