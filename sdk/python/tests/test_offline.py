@@ -103,6 +103,19 @@ class Retries(unittest.IsolatedAsyncioTestCase):
         self.assertEqual((ctx.exception.code, ctx.exception.status, ctx.exception.retry_after), ("UNAVAILABLE", 503, 0))
         self.assertEqual(len(p.seen), 2)
 
+    async def test_network_errors_name_the_url_and_the_cause(self):
+        import socket
+
+        with socket.socket() as s:  # a port nothing listens on once closed
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        client = TwoFactorClient(api_key="2fa_k", base_url=f"http://127.0.0.1:{port}", retries=0)
+        with self.assertRaises(SecureKeyError) as ctx:
+            await client.sms.send(SendSmsOtpOptions(phone="01012345678", purpose="login"))
+        self.assertEqual((ctx.exception.code, ctx.exception.status), ("NETWORK_ERROR", 0))
+        self.assertIn(f"could not reach SecureKey at http://127.0.0.1:{port}/api/v1/otp/send: ", str(ctx.exception))
+        self.assertIn("refused", str(ctx.exception).lower())
+
     async def test_429_is_never_retried_and_retry_after_comes_from_the_header(self):
         p = self.peer("429", "ok")
         with self.assertRaises(SecureKeyError) as ctx:

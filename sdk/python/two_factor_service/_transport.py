@@ -82,7 +82,7 @@ class Transport:
             "Content-Type": "application/json",
             "Accept": "application/json",
             "X-API-Key": api_key.strip(),
-            "User-Agent": f"two-factor-service-python/{__version__}",
+            "User-Agent": f"securekey-two-factor-python/{__version__}",
         }
 
     async def post(self, path: str, body: Mapping[str, Any], idempotent: bool = False) -> Dict[str, Any]:
@@ -99,7 +99,8 @@ class Transport:
             attempt += 1
 
     def _attempt(self, path: str, payload: bytes) -> _Outcome:
-        request = urllib.request.Request(self._root + path, data=payload, headers=self._headers, method="POST")
+        url = self._root + path
+        request = urllib.request.Request(url, data=payload, headers=self._headers, method="POST")
         try:
             with urllib.request.urlopen(request, timeout=self._timeout) as res:
                 status, headers, raw = res.status, res.headers, res.read()
@@ -109,14 +110,14 @@ class Transport:
                 raw = e.read()
             except OSError:
                 raw = b""
-        except (TimeoutError, socket.timeout) as e:
-            return None, self._timeout_error(), False
+        except (TimeoutError, socket.timeout):
+            return None, self._timeout_error(url), False
         except urllib.error.URLError as e:
             if isinstance(e.reason, (TimeoutError, socket.timeout)):
-                return None, self._timeout_error(), False
-            return None, SecureKeyError("NETWORK_ERROR", 0, f"could not reach SecureKey ({e.reason})"), True
+                return None, self._timeout_error(url), False
+            return None, SecureKeyError("NETWORK_ERROR", 0, f"could not reach SecureKey at {url}: {e.reason}"), True
         except (OSError, http.client.HTTPException) as e:  # reset, closed without a response, ...
-            return None, SecureKeyError("NETWORK_ERROR", 0, f"could not reach SecureKey ({type(e).__name__})"), True
+            return None, SecureKeyError("NETWORK_ERROR", 0, f"could not reach SecureKey at {url}: {e or type(e).__name__}"), True
 
         envelope: Optional[Dict[str, Any]] = None
         try:
@@ -130,13 +131,13 @@ class Transport:
             data = envelope.get("data")
             return (data if isinstance(data, dict) else {}), None, False
         if ok:
-            return None, SecureKeyError("INVALID_RESPONSE", status, f"unexpected answer from SecureKey (HTTP {status})"), False
+            return None, SecureKeyError("INVALID_RESPONSE", status, f"unexpected answer from {url} (HTTP {status}): not a SecureKey response; check base_url"), False
         env = envelope or {}
         retry_after = _retry_after(env, headers.get("Retry-After") if headers else None)
         error = SecureKeyError(
             code=env["code"] if isinstance(env.get("code"), str) else _code_for_status(status),
             status=status,
-            message=env["error"] if isinstance(env.get("error"), str) else f"SecureKey answered HTTP {status}",
+            message=env["error"] if isinstance(env.get("error"), str) else f"{url} answered HTTP {status} without a SecureKey error; check base_url",
             required_channels=[c for c in env.get("requiredChannels") or [] if isinstance(c, str)],
             matched_policies=[p for p in env.get("matchedPolicies") or [] if isinstance(p, str)],
             retry_after=retry_after,
@@ -144,5 +145,5 @@ class Transport:
         retryable = status in RETRYABLE_STATUS and (retry_after is None or retry_after <= MAX_RETRY_AFTER_S)
         return None, error, retryable
 
-    def _timeout_error(self) -> SecureKeyError:
-        return SecureKeyError("TIMEOUT", 0, f"no answer from SecureKey within {self._timeout} s")
+    def _timeout_error(self, url: str) -> SecureKeyError:
+        return SecureKeyError("TIMEOUT", 0, f"no answer from SecureKey at {url} within {self._timeout} s")
