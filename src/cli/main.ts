@@ -14,6 +14,21 @@ import { REPLAY_HELP, REPLAY_OPTIONS, runReplay, runVerifyChain, type CliContext
 import { WEBHOOKS_HELP, WEBHOOKS_OPTIONS, runWebhooksCommand } from './webhooks.ts';
 import { SETTINGS_HELP, SETTINGS_OPTIONS, runSettingsList, runTenantSettings } from './settings.ts';
 import { StoreUnavailableError } from '../eventstore/port.ts';
+import { chooseDataDir, refusal } from './data-dir.ts';
+
+/** KurrentDB with the server's master key given in the environment: whether the store already has events. */
+const kurrentHasEvents = async (env: Record<string, string | undefined>): Promise<boolean> => {
+  const eventStore = env.SECUREKEY_EVENTSTORE;
+  if (!eventStore || eventStore === 'sqlite' || !env.SECUREKEY_MASTER_KEY) return false;
+  const store = await openStore({ eventStore, dataDir: env.SECUREKEY_DATA_DIR! });
+  try {
+    return (await store.headPosition()) > 0;
+  } catch {
+    return false;
+  } finally {
+    await store.close();
+  }
+};
 
 const HELP = `SecureKey admin
 
@@ -29,8 +44,14 @@ ${WEBHOOKS_HELP}
 ${AUDIT_HELP}
 ${REPLAY_HELP}
 
-The data directory and master key come from the same environment as the server
-(SECUREKEY_DATA_DIR, SECUREKEY_MASTER_KEY); see the README.`;
+Options for every command that reads or writes data:
+  --data-dir DIR    the server's data directory (default: SECUREKEY_DATA_DIR, else ./data)
+  --init            allow a directory that holds no SecureKey data yet (a new installation)
+
+The CLI must work on the server's data directory and master key (SECUREKEY_DATA_DIR,
+SECUREKEY_MASTER_KEY, SECUREKEY_EVENTSTORE as the server has them). It says on stderr which
+directory it uses, and refuses one without SecureKey data unless you name it with --data-dir or
+pass --init: keys created elsewhere would be refused by the server with 401.`;
 
 type Out = (human: string, json: Record<string, unknown>) => void;
 
@@ -49,6 +70,8 @@ const run = async (argv: string[]) => {
       ...REPLAY_OPTIONS,
       ...SETTINGS_OPTIONS,
       json: { type: 'boolean', default: false },
+      'data-dir': { type: 'string' },
+      init: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -63,7 +86,17 @@ const run = async (argv: string[]) => {
     return v;
   };
 
-  const config = loadConfig();
+  if (`${noun} ${verb ?? ''}`.trim() === 'settings list') return runSettingsList(out); // static: no data involved
+
+  const dataDir = chooseDataDir(values['data-dir'], process.env);
+  console.error(`data directory: ${dataDir.path} (${dataDir.source})`);
+  const env = { ...process.env, SECUREKEY_DATA_DIR: dataDir.path };
+  const refused = await refusal(dataDir, { init: values.init, storeHasEvents: () => kurrentHasEvents(env) });
+  if (refused) {
+    console.error(`error: ${refused}`);
+    return 1;
+  }
+  const config = loadConfig(env);
   const store = await openStore(config);
   try {
     const tenants = createTenantService({ store, keyring: createKeyring(config.masterKey), now: () => Date.now() });
@@ -91,8 +124,6 @@ const run = async (argv: string[]) => {
       }
       case 'tenant settings':
         return await runTenantSettings(values, { store, tenants, out, need, meta });
-      case 'settings list':
-        return runSettingsList(out);
       case 'key issue': {
         const r = await tenants.issueKey(need(values.tenant, 'tenant'), values.name ?? 'default', meta);
         out(`key ${r.keyId} issued\nAPI key (shown once): ${r.apiKey}`, { keyId: r.keyId, apiKey: r.apiKey });
