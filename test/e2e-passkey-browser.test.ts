@@ -9,6 +9,7 @@ import { generate } from 'otplib';
 import type { Browser } from 'playwright-core';
 import { addVirtualAuthenticator, chromiumMissing, launchChromium } from './helpers/browser.ts';
 import { startTestServer, type TestServer } from './helpers/server.ts';
+import { startSmsGateway } from './helpers/sms-gateway.ts';
 
 const ARTIFACTS = join(import.meta.dirname, '..', 'test-artifacts');
 
@@ -95,14 +96,17 @@ if (missing) console.log(`# skipping the real-browser passkey test: ${missing}`)
 describe('demo page in a real browser (chromium + CDP virtual authenticator)', { skip: missing }, () => {
   let s: TestServer;
   let browser: Browser;
+  let gateway: Awaited<ReturnType<typeof startSmsGateway>>;
   let tenant: { tenantId: string; apiKey: string };
   before(async () => {
-    [s, browser] = await Promise.all([startTestServer(), launchChromium()]);
+    gateway = await startSmsGateway();
+    [s, browser] = await Promise.all([startTestServer({ SECUREKEY_SMS_PROVIDER: 'http', SECUREKEY_SMS_HTTP_URL: gateway.url }), launchChromium()]);
     tenant = await s.createTenant('demo');
   });
   after(async () => {
     await browser?.close();
     await s?.stop();
+    await gateway?.close();
   });
 
   test('TOTP enrollment, passkey registration and sign-in through /demo/; the captured assertion replayed fails', async () => {
@@ -134,7 +138,9 @@ describe('demo page in a real browser (chromium + CDP virtual authenticator)', {
     await page.click('#totpVerify');
     await page.waitForSelector('#totpResult[data-state="ok"]');
 
-    // Passkey registration through the page.
+    // Passkey registration through the page (its own tab).
+    await page.click('#tab-passkey');
+    assert.equal(await page.isVisible('#totpSetup'), false, 'one tab at a time');
     await page.click('#passkeyRegister');
     await page.waitForSelector('#passkeyResult[data-state="ok"]');
     assert.match((await page.textContent('#passkeyResult')) ?? '', /Passkey registered/);
@@ -188,6 +194,64 @@ describe('demo page in a real browser (chromium + CDP virtual authenticator)', {
     const withKey = requests.filter((r) => r.apiKey);
     assert.ok(withKey.length >= 6);
     assert.ok(withKey.every((r) => r.url.startsWith(`${origin}/api/v1/`)), 'the key goes to our API only');
+    await context.close();
+  });
+  test('the SMS / email and push tabs: a code sent, a wrong one answered with the attempts left, the right one accepted; a push approved on the "device" verifies', async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    page.setDefaultTimeout(10_000);
+    await page.goto(`http://localhost:${s.port}/demo/#key=${tenant.apiKey}`);
+    await page.fill('#userId', 'bob');
+
+    await page.click('#tab-otp');
+    await page.fill('#otpTo', '01055556666');
+    await page.click('#otpSend');
+    await page.waitForSelector('#otpResult[data-state="sent"]');
+    assert.match((await page.textContent('#otpResult')) ?? '', /^Code sent to \+82 10-\*\*\*\*-6666; it expires in 180 s\./);
+    const code = /\b(\d{6})\b/.exec(gateway.messages.at(-1)!.text)![1]!;
+    await page.fill('#otpCode', String((Number(code) + 1) % 1_000_000).padStart(6, '0'));
+    await page.click('#otpVerify');
+    await page.waitForSelector('#otpResult[data-state="fail"]');
+    assert.equal(await page.textContent('#otpResult'), 'Wrong code: 4 attempts left for this code.');
+    await page.fill('#otpCode', code);
+    await page.click('#otpVerify');
+    await page.waitForSelector('#otpResult[data-state="ok"]');
+
+    await page.click('#tab-push');
+    await page.click('#pushRegister');
+    await page.waitForSelector('#pushResult[data-state="ok"]');
+    await page.click('#pushSend');
+    await page.waitForFunction(() => /^Push sent \(request \S+, pending\)/.test(document.getElementById('pushResult')?.textContent ?? ''));
+    await page.click('#pushApprove');
+    await page.waitForFunction(() => /The device answered: approved/.test(document.getElementById('pushResult')?.textContent ?? ''));
+    await page.click('#pushCheck');
+    await page.waitForSelector('#pushResult[data-state="ok"]');
+    assert.equal(await page.textContent('#pushResult'), 'verified: true (status approved)');
+    await context.close();
+  });
+
+  test('opened on 127.0.0.1 the page says to use localhost (or SECUREKEY_PUBLIC_URL) before and when a passkey fails; a wrong TOTP code says what to check', async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    page.setDefaultTimeout(10_000);
+    await page.goto(`http://127.0.0.1:${s.port}/demo/#key=${tenant.apiKey}`);
+    const hint = `Open http://localhost:${s.port}/demo/ instead, or set SECUREKEY_PUBLIC_URL`;
+    assert.ok(await page.isVisible('#originHint'));
+    assert.match((await page.textContent('#originHint')) ?? '', new RegExp(`^Passkeys need a domain name, and 127\\.0\\.0\\.1 is an IP address.*${hint.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}`));
+    await page.click('#tab-passkey');
+    await page.click('#passkeyRegister');
+    await page.waitForSelector('#passkeyResult[data-state="fail"]');
+    assert.ok(((await page.textContent('#passkeyResult')) ?? '').includes(hint));
+
+    await page.fill('#userId', 'carol');
+    await page.click('#tab-totp');
+    await page.click('#totpSetup');
+    await page.waitForSelector('#totpResult[data-state="enrolling"]');
+    const right = await generate({ secret: (await page.textContent('#totpSecret')) ?? '' });
+    await page.fill('#totpCode', String((Number(right) + 500_000) % 1_000_000).padStart(6, '0'));
+    await page.click('#totpVerify');
+    await page.waitForSelector('#totpResult[data-state="fail"]');
+    assert.match((await page.textContent('#totpResult')) ?? '', /^Code refused: it is not the current code for user "carol"\. Enter the code the app shows now \(it changes every 30 s\)/);
     await context.close();
   });
 });
