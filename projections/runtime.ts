@@ -4,8 +4,8 @@
 // crash we resume from the checkpoint without applying an event twice. Checkpoints are re-read
 // inside each (BEGIN IMMEDIATE) transaction, so two processes sharing a read-model file do not
 // double-apply either. A projection that throws stops advancing at that event (reported through
-// onError); the others keep going. It never skips the event: after a fix and a restart (or a
-// rebuild) it resumes exactly there.
+// onError) while the others keep going; it tries that event again after a delay that doubles per
+// failed try, and rejoins once it goes through. It never skips the event.
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
@@ -45,14 +45,59 @@ export const projection = <T extends DomainEventType>(p: TypedProjection<T>): Pr
   },
 });
 
+/** A projection stopped at the event its evolve threw on: the others go on, and it tries that
+ * event again after a backoff delay (it never skips it). */
+export type ProjectionFailure = {
+  /** The event's global position. */
+  position: number;
+  error: unknown;
+  /** Failed tries at this event so far. */
+  attempts: number;
+  /** Epoch ms of the first failure at this event. */
+  since: number;
+  /** Epoch ms of the next try. */
+  retryAt: number;
+};
+
+/** waitFor: a projection it waits for is stopped at an error before the position. */
+export class ProjectionStoppedError extends Error {
+  readonly projection: string;
+  constructor(projection: string, f: Pick<ProjectionFailure, 'position' | 'error'>) {
+    super(`projection ${projection} stopped at position ${f.position}: ${f.error instanceof Error ? f.error.message : String(f.error)}`, { cause: f.error });
+    this.name = 'ProjectionStoppedError';
+    this.projection = projection;
+  }
+}
+
+/** waitFor: the position was not reached in time. */
+export class ProjectionTimeoutError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ProjectionTimeoutError';
+  }
+}
+
+export type ProjectionStatus = { checkpoint: number; failure?: ProjectionFailure };
+
+/** What /readyz and /metrics show of a read model: its lag and, when stopped, why and until when. */
+export type ProjectionHealth =
+  | { status: 'ok'; lag: number }
+  | { status: 'failing'; lag: number; failedAt: number; error: string; attempts: number; since: string; retryInMs: number };
+
 export type ProjectionRunnerOptions = {
   store: EventStore;
   db: DatabaseSync;
   projections: Projection[];
   /** Events per read-model transaction. Default 500. */
   batchSize?: number;
-  /** A projection that threw (name), or '*' for a failure of the runner itself (then it retries). */
-  onError?: (name: string, err: unknown) => void;
+  /** A projection that threw (name, and when it tries again), or '*' for a failure of the runner
+   * itself (then it retries the batch). */
+  onError?: (name: string, err: unknown, failure?: ProjectionFailure) => void;
+  /** A stopped projection got past the event it had failed on. */
+  onRecovered?: (name: string) => void;
+  /** Delay before a stopped projection tries its event again: baseMs, doubling per failed try,
+   * up to maxMs. Default 1 s to 60 s. */
+  retry?: { baseMs?: number; maxMs?: number };
 };
 
 export type ProjectionRunner = {
@@ -62,8 +107,14 @@ export type ProjectionRunner = {
   /** Read-your-writes: resolves once every projection (or the named ones) has processed the
    * position. Rejects on timeout (default 5000 ms) or when one of them has stopped at an error
    * before reaching it. */
-  waitFor: (position: number, timeoutMs?: number, names?: string[]) => Promise<void>;
+  waitFor: (position: number, timeoutMs?: number, names?: readonly string[]) => Promise<void>;
   checkpoints: () => Record<string, number>;
+  /** Checkpoint and, for a projection stopped at an error, the failure. */
+  status: () => Record<string, ProjectionStatus>;
+  /** Lag (head position minus checkpoint) and failure of each projection. */
+  health: () => Promise<Record<string, ProjectionHealth>>;
+  /** The names of the projections this runner runs. */
+  names: () => string[];
   /** Head position minus checkpoint, per projection. */
   lag: () => Promise<Record<string, number>>;
   caughtUp: () => Promise<boolean>;
@@ -92,21 +143,35 @@ const nextMacrotask = () => new Promise<void>((r) => setImmediate(r));
 export const createProjectionRunner = (opts: ProjectionRunnerOptions): ProjectionRunner => {
   const { store, db, projections } = opts;
   const batchSize = opts.batchSize ?? 500;
-  const report = (name: string, err: unknown) => {
+  const report = (name: string, err: unknown, failure?: ProjectionFailure) => {
     try {
-      opts.onError?.(name, err);
+      opts.onError?.(name, err, failure);
     } catch {
       // a broken reporter must not stop the runner
     }
   };
+  const retryBase = opts.retry?.baseMs ?? 1000;
+  const retryMax = opts.retry?.maxMs ?? 60_000;
   const names = new Set(projections.map((p) => p.name));
   if (names.size !== projections.length) throw new Error('projection names must be unique');
   const handles = new Map(projections.map((p) => [p.name, new Set(p.canHandle)]));
 
   const checkpoint: Record<string, number> = {};
-  const failed = new Map<string, { position: number; error: unknown }>();
+  /** Projections stopped at an error; `retrying` ones take part again since the last restart. */
+  const failed = new Map<string, ProjectionFailure & { retrying: boolean }>();
   let waiters: (() => void)[] = [];
   let loop: { ac: AbortController; done: Promise<void> } | undefined;
+  // Restarting the subscription (from the lowest checkpoint) is how a stopped projection rejoins.
+  let restartSubscription = () => {};
+  const retryTimers = new Set<NodeJS.Timeout>();
+  const scheduleRetry = (delayMs: number) => {
+    const t = setTimeout(() => {
+      retryTimers.delete(t);
+      restartSubscription();
+    }, delayMs);
+    t.unref();
+    retryTimers.add(t);
+  };
 
   const tx = <T>(fn: () => T): T => {
     db.exec('BEGIN IMMEDIATE');
@@ -158,11 +223,13 @@ export const createProjectionRunner = (opts: ProjectionRunnerOptions): Projectio
 
   // Applies one batch (events in position order) in one transaction.
   const apply = (batch: StoredEvent[]) => {
+    const recovered: string[] = [];
     const advanced = tx(() => {
       const stored = readCheckpoints(); // another process may have advanced them
       const next: Record<string, number> = {};
       for (const p of projections) {
-        if (failed.has(p.name)) continue;
+        const stopped = failed.get(p.name);
+        if (stopped && !stopped.retrying) continue;
         let cp = Math.max(checkpoint[p.name], stored.get(p.name)?.position ?? 0);
         const types = handles.get(p.name)!;
         for (const e of batch) {
@@ -176,12 +243,22 @@ export const createProjectionRunner = (opts: ProjectionRunnerOptions): Projectio
               if (isUnavailable(error)) throw error; // the read-model file itself: retry the batch
               rollbackTo.run();
               release.run();
-              failed.set(p.name, { position: e.position, error });
-              report(p.name, error);
+              const now = Date.now();
+              const attempts = stopped?.position === e.position ? stopped.attempts + 1 : 1;
+              const delay = Math.min(retryMax, retryBase * 2 ** (attempts - 1));
+              const failure = { position: e.position, error, attempts, since: stopped?.position === e.position ? stopped.since : now, retryAt: now + delay };
+              failed.set(p.name, { ...failure, retrying: false });
+              scheduleRetry(delay);
+              report(p.name, error, failure);
               break;
             }
           }
           cp = e.position;
+        }
+        const after = failed.get(p.name);
+        if (after?.retrying && cp >= after.position) {
+          failed.delete(p.name);
+          recovered.push(p.name);
         }
         upsert.run(p.name, cp, p.version ?? 1);
         next[p.name] = cp;
@@ -190,11 +267,16 @@ export const createProjectionRunner = (opts: ProjectionRunnerOptions): Projectio
     });
     // Only after the commit: the in-memory view must never run ahead of the database.
     Object.assign(checkpoint, advanced);
+    for (const name of recovered) opts.onRecovered?.(name);
     wakeWaiters();
   };
 
+  /** The checkpoint to subscribe from: the lowest of the projections that take part, which now
+   * include the stopped ones whose retry is due. */
   const lowestActiveCheckpoint = () => {
-    const active = projections.filter((p) => !failed.has(p.name)).map((p) => checkpoint[p.name]);
+    const now = Date.now();
+    for (const f of failed.values()) if (f.retryAt <= now) f.retrying = true;
+    const active = projections.filter((p) => !failed.has(p.name) || failed.get(p.name)!.retrying).map((p) => checkpoint[p.name]);
     return active.length ? Math.min(...active) : undefined;
   };
 
@@ -202,8 +284,18 @@ export const createProjectionRunner = (opts: ProjectionRunnerOptions): Projectio
   const run = async (signal: AbortSignal) => {
     let backoff = 100;
     while (!signal.aborted) {
+      const restart = new AbortController();
+      restartSubscription = () => restart.abort();
       const from = lowestActiveCheckpoint();
-      if (from === undefined) return; // every projection has stopped at an error
+      if (from === undefined) {
+        // Every projection is stopped at an error: wait for the first retry.
+        await new Promise<void>((resolve) => {
+          restart.signal.addEventListener('abort', () => resolve(), { once: true });
+          signal.addEventListener('abort', () => resolve(), { once: true });
+        });
+        continue;
+      }
+      const subscription = AbortSignal.any([signal, restart.signal]);
       const batch: StoredEvent[] = [];
       const flush = async () => {
         while (batch.length > 0) {
@@ -220,7 +312,7 @@ export const createProjectionRunner = (opts: ProjectionRunnerOptions): Projectio
         }
       };
       try {
-        const it = store.subscribeToAll({ fromPosition: from, signal })[Symbol.asyncIterator]();
+        const it = store.subscribeToAll({ fromPosition: from, signal: subscription })[Symbol.asyncIterator]();
         const pull = () => {
           const p = it.next();
           p.catch(() => {}); // handled below; never an unhandled rejection after a stop
@@ -235,7 +327,7 @@ export const createProjectionRunner = (opts: ProjectionRunnerOptions): Projectio
           if (r === 'idle') {
             idle = undefined;
             await flush();
-            if (signal.aborted) break;
+            if (subscription.aborted) break;
             continue;
           }
           if (r.done) break;
@@ -243,7 +335,7 @@ export const createProjectionRunner = (opts: ProjectionRunnerOptions): Projectio
           next = pull();
           if (batch.length >= batchSize) {
             await flush();
-            if (signal.aborted) break;
+            if (subscription.aborted) break;
             idle = undefined;
             await nextMacrotask(); // keep the process responsive during a long catch-up
           }
@@ -251,6 +343,10 @@ export const createProjectionRunner = (opts: ProjectionRunnerOptions): Projectio
         await flush();
       } catch (err) {
         if (signal.aborted) return;
+        if (restart.signal.aborted) {
+          await flush();
+          continue;
+        }
         report('*', err);
         await flush();
         await sleep(backoff, signal);
@@ -264,6 +360,8 @@ export const createProjectionRunner = (opts: ProjectionRunnerOptions): Projectio
     loop = { ac, done: run(ac.signal) };
   };
   const stopLoop = async () => {
+    for (const t of retryTimers) clearTimeout(t);
+    retryTimers.clear();
     if (!loop) return;
     const l = loop;
     loop = undefined;
@@ -272,7 +370,7 @@ export const createProjectionRunner = (opts: ProjectionRunnerOptions): Projectio
   };
 
   // Resolves when the given projections reach `position` (or, if settle, stop at an error).
-  const reach = (position: number, only: string[], timeoutMs: number, settle: boolean) =>
+  const reach = (position: number, only: readonly string[], timeoutMs: number, settle: boolean) =>
     new Promise<void>((resolve, reject) => {
       let timer: NodeJS.Timeout | undefined;
       const check = () => {
@@ -282,8 +380,7 @@ export const createProjectionRunner = (opts: ProjectionRunnerOptions): Projectio
           if (f && settle) continue;
           if (f) {
             clearTimeout(timer);
-            const msg = f.error instanceof Error ? f.error.message : String(f.error);
-            return reject(new Error(`projection ${n} stopped at position ${f.position}: ${msg}`, { cause: f.error }));
+            return reject(new ProjectionStoppedError(n, f));
           }
           waiters.push(check);
           return;
@@ -294,7 +391,7 @@ export const createProjectionRunner = (opts: ProjectionRunnerOptions): Projectio
       if (Number.isFinite(timeoutMs)) {
         timer = setTimeout(() => {
           waiters = waiters.filter((w) => w !== check);
-          reject(new Error(`projections did not reach position ${position} within ${timeoutMs} ms`));
+          reject(new ProjectionTimeoutError(`projections did not reach position ${position} within ${timeoutMs} ms`));
         }, timeoutMs);
       }
       check();
@@ -323,6 +420,27 @@ export const createProjectionRunner = (opts: ProjectionRunnerOptions): Projectio
       return reach(position, only ?? [...names], timeoutMs, false);
     },
     checkpoints: () => ({ ...checkpoint }),
+    status: () =>
+      Object.fromEntries(
+        projections.map((p) => {
+          const f = failed.get(p.name);
+          return [p.name, f ? { checkpoint: checkpoint[p.name], failure: { position: f.position, error: f.error, attempts: f.attempts, since: f.since, retryAt: f.retryAt } } : { checkpoint: checkpoint[p.name] }];
+        }),
+      ),
+    names: () => [...names],
+    health: async () => {
+      const head = await store.headPosition();
+      const now = Date.now();
+      return Object.fromEntries(
+        projections.map((p): [string, ProjectionHealth] => {
+          const lag = Math.max(0, head - (checkpoint[p.name] ?? 0));
+          const f = failed.get(p.name);
+          if (!f) return [p.name, { status: 'ok', lag }];
+          const error = (f.error instanceof Error ? f.error.message : String(f.error)).slice(0, 200);
+          return [p.name, { status: 'failing', lag, failedAt: f.position, error, attempts: f.attempts, since: new Date(f.since).toISOString(), retryInMs: Math.max(0, f.retryAt - now) }];
+        }),
+      );
+    },
     lag,
     caughtUp: async () => Object.values(await lag()).every((l) => l === 0),
     rebuild: async (only) => {

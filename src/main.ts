@@ -18,10 +18,10 @@ import { createAdminImpl } from './api/services/admin.ts';
 import { createOtpStatsImpl } from './api/services/admin-stats.ts';
 import { createDemoRoute } from './api/demo.ts';
 import { AdminService } from './gen/securekey/v1/admin_pb.js';
-import { createProjectionRunner, openReadModelDb, type Projection } from '../projections/runtime.ts';
+import { createProjectionRunner, openReadModelDb, type Projection, type ProjectionFailure, type ProjectionHealth } from '../projections/runtime.ts';
 import { StoreUnavailableError, type EventStore } from './eventstore/port.ts';
 import { tenantsProjection } from '../projections/tenants/index.ts';
-import { createMfaVerificationsProjection, verifiedChannelsReader } from '../projections/mfa-verifications/index.ts';
+import { channelsVerifiedSince, createMfaVerificationsProjection } from '../projections/mfa-verifications/index.ts';
 import { createPolicyService } from './app/policy.ts';
 import { createPushService } from './app/push.ts';
 import { createTotpService } from './app/totp.ts';
@@ -46,6 +46,8 @@ import { TotpService } from './gen/securekey/v1/totp_pb.js';
 import { WebAuthnService } from './gen/securekey/v1/webauthn_pb.js';
 import type { Keyring } from './crypto/keyring.ts';
 import { type NewId, randomId } from './app/ids.ts';
+import { createMfaGate } from './app/mfa-gate.ts';
+import { createReadYourWrites, type ReadModelName } from './app/read-models.ts';
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -72,6 +74,20 @@ export type StartOptions = {
   newId?: NewId;
   /** Tests: wrap the store (e.g. to inject faults). */
   wrapStore?: (store: EventStore) => EventStore;
+  /** Tests: wrap the read models (e.g. make one of them throw). */
+  wrapProjection?: (projection: Projection) => Projection;
+  /** Delays before a projection stopped at an error tries again (default 1 s doubling to 60 s). */
+  projectionRetry?: { baseMs?: number; maxMs?: number };
+};
+
+/** Which runner follows each read model a call may name: tsc checks that every name has one. */
+const FOLLOWED_BY: Record<ReadModelName, 'node' | 'shared'> = {
+  tenants: 'node',
+  audit: 'node',
+  'otp-counters': 'node',
+  'otp-stats': 'node',
+  'mfa-verifications': 'node',
+  webhooks: 'shared',
 };
 
 /** Everything but the listening socket: the store, read models, webhook delivery and the typed
@@ -81,27 +97,35 @@ export const composeSecureKey = async (config: Config, opts: StartOptions = {}) 
   const now = opts.now ?? Date.now;
   const newId = opts.newId ?? randomId;
   const keyring = createKeyring(config.masterKey);
-  let runnerRef: { lag: () => Promise<Record<string, number>> } | undefined;
+  let readModelsRef: { health: () => Promise<Record<string, ProjectionHealth>> } | undefined;
   let inFlight = () => 0;
-  const metrics = createMetrics({ projectionLag: () => runnerRef?.lag() ?? Promise.resolve({}), lagUnit: lagUnitOf(config.eventStore), inFlight: () => inFlight() });
+  const metrics = createMetrics({ readModels: () => readModelsRef?.health() ?? Promise.resolve({}), lagUnit: lagUnitOf(config.eventStore), inFlight: () => inFlight() });
   const rawStore = await openStore(config);
   const store = instrumentStore(opts.wrapStore ? opts.wrapStore(rawStore) : rawStore, metrics);
 
   // Each node builds its own read models (SECUREKEY_NODE_ID names the file when several share a data dir).
   const readDb = openReadModelDb(readModelsPath(config));
-  const onProjectionError = (name: string, err: unknown) =>
-    name === '*'
-      ? logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'projections: store error, retrying with backoff')
-      : logger.error({ projection: name, err }, 'projection failed; it stops advancing until fixed');
-  const runner = createProjectionRunner({
+  // A projection that throws stops alone at that event and tries it again with backoff; the
+  // others, and every command that does not name it, go on.
+  const runnerOptions = {
     store,
-    db: readDb,
-    projections: allProjections(keyring),
-    onError: onProjectionError,
-  });
+    retry: opts.projectionRetry,
+    onError: (name: string, err: unknown, failure?: ProjectionFailure) => {
+      if (name === '*') return logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'projections: store error, retrying with backoff');
+      metrics.projectionErrors.inc({ projection: name });
+      logger.error({ projection: name, position: failure?.position, attempts: failure?.attempts, retryInMs: failure && failure.retryAt - Date.now(), err }, 'projection failed at an event; it alone stops and tries again after a delay');
+    },
+    onRecovered: (name: string) => logger.info({ projection: name }, 'projection got past the event it had failed on'),
+  };
+  const wrap = (ps: Projection[]) => (opts.wrapProjection ? ps.map(opts.wrapProjection) : ps);
+  const runner = createProjectionRunner({ ...runnerOptions, db: readDb, projections: wrap(allProjections(keyring)) });
   const webhookDb = openReadModelDb(webhooksDbPath(config));
-  const webhookRunner = createProjectionRunner({ store, db: webhookDb, projections: sharedProjections, onError: onProjectionError });
-  runnerRef = { lag: async () => ({ ...(await runner.lag()), ...(await webhookRunner.lag()) }) };
+  const webhookRunner = createProjectionRunner({ ...runnerOptions, db: webhookDb, projections: wrap(sharedProjections) });
+  const runners = { node: runner, shared: webhookRunner };
+  for (const [name, where] of Object.entries(FOLLOWED_BY)) {
+    if (!runners[where].names().includes(name)) throw new Error(`the ${where} runner does not run the read model ${name}`);
+  }
+  readModelsRef = { health: async () => ({ ...(await runner.health()), ...(await webhookRunner.health()) }) };
   for (const r of [runner, webhookRunner]) {
     try {
       await r.start(); // catch up before serving, so that keys and settings are current
@@ -113,25 +137,19 @@ export const composeSecureKey = async (config: Config, opts: StartOptions = {}) 
   }
   const webhooks = startWebhookDelivery({ config, db: webhookDb, keyring, now, logger, settle: (p) => webhookRunner.waitFor(p, 5000) });
 
-  const settle = async (position: number) => {
-    if (position > 0) await runner.waitFor(position, config.readYourWritesTimeoutMs);
-  };
+  const readModels = createReadYourWrites({ headPosition: () => store.headPosition(), followers: [runner, webhookRunner], timeoutMs: config.readYourWritesTimeoutMs, log: logger });
   const tenants = createTenantService({ store, keyring, now, newId });
   const policies = createPolicyService({ store, now });
   const userKeyOf = (userId: string) => keyring.hmac('user', userId);
   let publicUrl = config.publicUrl;
   const channel: ChannelDeps = {
-    settle,
-    settleHead: async () => settle(await store.headPosition()),
-    mfaGate: async (caller, v) => {
-      await policies.check(caller.tenantId, { userId: v.userId, purpose: v.purpose, channel: v.channel, verifiedChannelsSince: verifiedChannelsReader(readDb, caller.tenantId, userKeyOf) });
-    },
+    gate: createMfaGate({ store, now, readModels, verifiedChannels: (tenantId, userId, sinceMs) => channelsVerifiedSince(readDb, tenantId, userKeyOf(userId), sinceMs) }),
     get publicUrl() {
       return publicUrl;
     },
   };
   const pushSender = createPushSenderFromEnv(config.env, { log: logger });
-  // Abuse counters come from projections: wait until they include every earlier send.
+  // Abuse counters come from a read model: before a send decides, it includes every earlier send.
   const countersDb = createOtpCountersFromDb(readDb);
   const otp = createOtpService({
     store,
@@ -142,14 +160,14 @@ export const composeSecureKey = async (config: Config, opts: StartOptions = {}) 
     smsSender: createSmsSenderFromEnv(config.env, { log: (line) => logger.info({ sender: 'console-sms' }, line) }),
     emailSender: createEmailSenderFromEnv(config.env, { log: (line) => logger.info({ sender: 'console-email' }, line) }),
     counters: {
-      destinationSends: async (q) => (await channel.settleHead(), countersDb.destinationSends(q)),
-      tenantSends: async (q) => (await channel.settleHead(), countersDb.tenantSends(q)),
+      destinationSends: async (q) => (await readModels.current(['otp-counters']), countersDb.destinationSends(q)),
+      tenantSends: async (q) => (await readModels.current(['otp-counters']), countersDb.tenantSends(q)),
     },
   });
   const services = [
     serviceOf(AdminService, {
-      ...createAdminImpl({ tenants, policies, readDb: () => readDb, webhookDb: () => webhookDb, webhooks, settle, settleHead: channel.settleHead, now }),
-      ...createOtpStatsImpl({ readDb: () => readDb, settleHead: channel.settleHead, now }),
+      ...createAdminImpl({ tenants, policies, readDb: () => readDb, webhookDb: () => webhookDb, webhooks, readModels, now }),
+      ...createOtpStatsImpl({ readDb: () => readDb, readModels, now }),
     }),
     serviceOf(SmsOtpService, createSmsOtpImpl(otp, channel)),
     serviceOf(EmailOtpService, createEmailOtpImpl(otp, channel)),
@@ -165,12 +183,20 @@ export const composeSecureKey = async (config: Config, opts: StartOptions = {}) 
     metrics,
     logger,
   };
-  const ready = createReadinessCheck({
+  const readiness = createReadinessCheck({
     store,
     runners: [runner, webhookRunner],
     lagUnit: lagUnitOf(config.eventStore),
     onStoreDown: (err) => logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'not ready: the event store check failed'),
   });
+  // /readyz also shows each read model's state: for one stopped at an event, the error, the event
+  // and when it tries again.
+  const ready = async () => {
+    const r = await readiness();
+    if (r.checks.store !== 'ok') return r;
+    const projections = await readModelsRef!.health().catch(() => undefined);
+    return projections ? { ...r, checks: { ...r.checks, projections } } : r;
+  };
   return {
     logger,
     metrics,

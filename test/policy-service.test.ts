@@ -9,7 +9,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import pino from 'pino';
+import { createMfaGate } from '../src/app/mfa-gate.ts';
 import { createPolicyService } from '../src/app/policy.ts';
+import type { Channel } from '../src/domain/channel.ts';
 import { type Caller, createPushService } from '../src/app/push.ts';
 import { createKeyring } from '../src/crypto/keyring.ts';
 import { DomainError } from '../src/domain/errors.ts';
@@ -75,8 +77,16 @@ const append = async (stream: string, e: { type: string; data: object }, tenantI
   await runner.waitFor(res.position);
 };
 
-const check = (userId: string | undefined, channel: string, purpose?: string, tenantId = 'tn_a') =>
-  policies().check(tenantId, { userId, channel, purpose, verifiedChannelsSince: verifiedChannelsReader(db, tenantId, userKeyOf) });
+/** A verification that succeeded, run through the MFA gate (src/app/mfa-gate.ts) as every channel runs. */
+const check = (userId: string | undefined, channel: Channel, purpose?: string, tenantId = 'tn_a') =>
+  createMfaGate({
+    store,
+    now: () => clock,
+    readModels: { current: async () => runner.waitFor(await store.headPosition()) },
+    verifiedChannels: (t, u, since) => verifiedChannelsReader(db, t, userKeyOf)(u, since),
+  })
+    .verify(tenantId, channel, async () => ({ verified: true, userId, purpose }))
+    .then((r) => ({ matchedPolicies: r.matchedPolicies }));
 
 const mfaRequired = (requiredChannels: string[], matchedPolicies: string[]) => (e: unknown) => {
   assert.ok(e instanceof DomainError, `expected a DomainError, got ${e}`);

@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DatabaseSync } from 'node:sqlite';
 import { after, test } from 'node:test';
-import { createProjectionRunner, openReadModelDb, type Projection } from '../projections/runtime.ts';
+import { createProjectionRunner, openReadModelDb, type Projection, type ProjectionFailure, ProjectionStoppedError } from '../projections/runtime.ts';
+import { until } from './helpers/until.ts';
 import type { EventStore } from '../src/eventstore/port.ts';
 import { createSqliteEventStore } from '../src/eventstore/sqlite/index.ts';
 
@@ -181,7 +182,7 @@ test('a projection that throws stops at that event without blocking the others, 
       if (broken && e.data.amount === 13) throw new Error('unlucky');
     },
   };
-  const runner = createProjectionRunner({ store, db, projections: [flaky, journal], onError: (name, err) => errors.push([name, err]) });
+  const runner = createProjectionRunner({ store, db, projections: [flaky, journal], onError: (name, err) => errors.push([name, err]), retry: { baseMs: 3_600_000 } }); // no retry during this test: the restart below retries
   try {
     await deposit(store, 'f', 1);
     const bad = await deposit(store, 'f', 13);
@@ -202,6 +203,56 @@ test('a projection that throws stops at that event without blocking the others, 
     await runner.waitFor(after.position, 2000);
     assert.deepEqual(balances(db), { 'account-f': 1 + 13 + 2 + 3 });
     assert.equal(dump(db, 'journal').length, 4);
+  } finally {
+    await runner.stop();
+    await cleanup();
+  }
+});
+
+test('a stopped projection tries its event again with growing delays and rejoins once it goes through, while the others never wait', async () => {
+  const { store, openDb, cleanup } = await setup();
+  const db = openDb();
+  const failures: ProjectionFailure[] = [];
+  const recovered: string[] = [];
+  let broken = true;
+  const fragile = accounts();
+  const flaky: Projection = {
+    ...fragile,
+    evolve: (d, e) => {
+      if (broken && e.data.amount === 13) throw new Error('unlucky');
+      fragile.evolve(d, e);
+    },
+  };
+  const runner = createProjectionRunner({
+    store,
+    db,
+    projections: [flaky, journal],
+    onError: (_name, _err, f) => void (f && failures.push(f)),
+    onRecovered: (name) => recovered.push(name),
+    retry: { baseMs: 20, maxMs: 80 },
+  });
+  try {
+    await runner.start();
+    const bad = await deposit(store, 'g', 13);
+    const later = await deposit(store, 'g', 2);
+    await runner.waitFor(later.position, 5000, ['journal']); // the other projection goes on
+    await until('three failed tries', () => failures.length >= 3);
+    assert.deepEqual(failures.slice(0, 3).map((f) => [f.position, f.attempts]), [[bad.position, 1], [bad.position, 2], [bad.position, 3]]);
+    const waits = failures.slice(0, 3).map((f) => f.retryAt - f.since);
+    assert.ok(waits[0]! >= 20 && waits[0]! < waits[1]! && waits[1]! < waits[2]!, `growing delays: ${waits}`);
+    const status = runner.status();
+    assert.equal(status.accounts.failure?.position, bad.position);
+    assert.equal(status.journal.failure, undefined);
+    await assert.rejects(runner.waitFor(later.position, 5000, ['accounts']), ProjectionStoppedError);
+
+    broken = false; // fixed while running: the next try goes through, no restart needed
+    await until('accounts to rejoin', () => runner.status().accounts.failure === undefined);
+    await runner.waitFor(later.position, 5000);
+    assert.deepEqual(balances(db), { 'account-g': 15 });
+    assert.deepEqual(recovered, ['accounts']);
+    const more = await deposit(store, 'g', 5);
+    await runner.waitFor(more.position, 5000);
+    assert.deepEqual(balances(db), { 'account-g': 20 }, 'and follows live again');
   } finally {
     await runner.stop();
     await cleanup();

@@ -1,6 +1,7 @@
 // Prometheus metrics (prom-client): requests by method and code with latency histograms,
 // event store append latency, projection lag per projection (securekey_projection_lag_events on
-// SQLite, securekey_projection_lag_log_bytes on KurrentDB: see readiness.ts), requests in flight.
+// SQLite, securekey_projection_lag_log_bytes on KurrentDB: see readiness.ts) and failures,
+// requests in flight.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { EventStore } from '../eventstore/port.ts';
 import type { LagUnit } from './readiness.ts';
@@ -12,7 +13,10 @@ const LAG_HELP: Record<LagUnit, string> = {
   log_bytes: 'Bytes of the KurrentDB transaction log not yet applied, per projection (positions are log offsets, not event counts)',
 };
 
-export const createMetrics = (opts: { projectionLag?: () => Promise<Record<string, number>>; lagUnit?: LagUnit; inFlight?: () => number } = {}) => {
+/** A read model as the metrics see it (projections/runtime.ts ProjectionHealth). */
+type ReadModelHealth = { status: 'ok' | 'failing'; lag: number };
+
+export const createMetrics = (opts: { readModels?: () => Promise<Record<string, ReadModelHealth>>; lagUnit?: LagUnit; inFlight?: () => number } = {}) => {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'securekey_' });
   const requests = new Counter({
@@ -41,9 +45,25 @@ export const createMetrics = (opts: { projectionLag?: () => Promise<Record<strin
     labelNames: ['projection'] as const,
     registers: [registry],
     collect: async function () {
-      if (!opts.projectionLag) return;
-      for (const [name, lag] of Object.entries(await opts.projectionLag())) this.set({ projection: name }, lag);
+      if (!opts.readModels) return;
+      for (const [name, h] of Object.entries(await opts.readModels())) this.set({ projection: name }, h.lag);
     },
+  });
+  new Gauge({
+    name: 'securekey_projection_failing',
+    help: 'Projections stopped at an event their evolve threw on (1), retrying with backoff; the others go on',
+    labelNames: ['projection'] as const,
+    registers: [registry],
+    collect: async function () {
+      if (!opts.readModels) return;
+      for (const [name, h] of Object.entries(await opts.readModels())) this.set({ projection: name }, h.status === 'failing' ? 1 : 0);
+    },
+  });
+  const projectionErrors = new Counter({
+    name: 'securekey_projection_errors_total',
+    help: 'Events a projection threw on, per projection (each try counts)',
+    labelNames: ['projection'] as const,
+    registers: [registry],
   });
   new Gauge({
     name: 'securekey_http_requests_in_flight',
@@ -53,7 +73,7 @@ export const createMetrics = (opts: { projectionLag?: () => Promise<Record<strin
       if (opts.inFlight) this.set(opts.inFlight());
     },
   });
-  return { registry, requests, duration, appendDuration, lagGauge };
+  return { registry, requests, duration, appendDuration, lagGauge, projectionErrors };
 };
 
 /** The store, with append latency measured. */

@@ -11,7 +11,7 @@ export const ADMIN_TOKEN = 'test-admin-token-0123456789';
 
 export type TestServer = Awaited<ReturnType<typeof startTestServer>>;
 
-export type TestServerOptions = Pick<StartOptions, 'wrapStore' | 'now' | 'newId'> & { dataDir?: string; keepData?: boolean; logLevel?: string };
+export type TestServerOptions = Pick<StartOptions, 'wrapStore' | 'now' | 'newId' | 'wrapProjection' | 'projectionRetry'> & { dataDir?: string; keepData?: boolean; logLevel?: string };
 
 export const startTestServer = async (env: Record<string, string> = {}, opts: TestServerOptions = {}) => {
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'securekey-test-'));
@@ -31,7 +31,8 @@ export const startTestServer = async (env: Record<string, string> = {}, opts: Te
   const logs: string[] = [];
   // The production logger (JSON lines), captured.
   const logger = createLogger({ level: opts.logLevel ?? 'info', format: 'json' }, { write: (line: string) => void logs.push(line) });
-  const running = await startSecureKey(config, { logger, wrapStore: opts.wrapStore, now: opts.now, newId: opts.newId });
+  const { dataDir: _d, keepData: _k, logLevel: _l, ...start } = opts;
+  const running = await startSecureKey(config, { logger, ...start });
   const url = `http://127.0.0.1:${running.port}`;
 
   const post = async (path: string, body: unknown, headers: Record<string, string> = {}) => {

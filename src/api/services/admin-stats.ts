@@ -3,14 +3,15 @@
 import type { DatabaseSync } from 'node:sqlite';
 import type { ServiceImpl } from '@connectrpc/connect';
 import type { AdminService } from '../../gen/securekey/v1/admin_pb.js';
+import type { ReadYourWrites } from '../../app/read-models.ts';
 import { DomainError } from '../../domain/errors.ts';
 import { getOtpStats, utcDay } from '../../../projections/otp-stats/index.ts';
 import { getTenant } from '../../../projections/tenants/index.ts';
 
 export type OtpStatsDeps = {
   readDb: () => DatabaseSync;
-  /** Read-your-writes: the stats include every write made before the call. */
-  settleHead: () => Promise<void>;
+  /** The stats include every write made before the call. */
+  readModels: Pick<ReadYourWrites, 'current'>;
   /** Epoch ms, for "today". Default Date.now. */
   now?: () => number;
 };
@@ -31,7 +32,7 @@ export const createOtpStatsImpl = (deps: OtpStatsDeps): Pick<ServiceImpl<typeof 
     getOtpStats: async (req) => {
       if (!req.tenantId) throw new DomainError('INVALID_ARGUMENT', 'tenantId is required');
       const day = req.day ? checkDay(req.day) : utcDay(now());
-      await deps.settleHead();
+      await deps.readModels.current(['otp-stats']);
       const db = deps.readDb();
       if (!getTenant(db, req.tenantId)) throw new DomainError('TENANT_NOT_FOUND', 'no such tenant');
       const rows = getOtpStats(db, req.tenantId, { fromDay: day, toDay: day });

@@ -3,6 +3,7 @@ import { timestampFromMs } from '@bufbuild/protobuf/wkt';
 import type { DatabaseSync } from 'node:sqlite';
 import type { TenantService } from '../../app/tenants.ts';
 import type { PolicyService } from '../../app/policy.ts';
+import type { ReadYourWrites } from '../../app/read-models.ts';
 import type { MfaPolicy } from '../../domain/policy/index.ts';
 import { DomainError } from '../../domain/errors.ts';
 import { type SettingName, unknownSettings, type SettingsInput } from '../../domain/tenant/index.ts';
@@ -22,10 +23,9 @@ export type AdminDeps = {
   /** The shared webhook-deliveries database, and the worker to wake after a redeliver. */
   webhookDb: () => DatabaseSync;
   webhooks: { kick: () => void };
-  settleHead: () => Promise<void>;
   now: () => number;
-  /** Read-your-writes: resolves once the read models include this position. */
-  settle: (position: number) => Promise<void>;
+  /** Tenant writes are read back from the tenants read model (the next call authenticates with it). */
+  readModels: ReadYourWrites;
 };
 
 const tenantView = (db: DatabaseSync, t: TenantRow) => ({
@@ -75,8 +75,8 @@ export const createAdminImpl = (deps: AdminDeps): Omit<ServiceImpl<typeof AdminS
   };
   return {
     createTenant: async (req, ctx) => {
-      const res = await deps.tenants.create({ name: req.name, webhookUrl: req.webhookUrl || undefined, settings: settingsOf(req.settings, ctx) }, meta(ctx));
-      await deps.settle(res.position);
+      const settings = settingsOf(req.settings, ctx);
+      const res = await deps.readModels.command(['tenants'], () => deps.tenants.create({ name: req.name, webhookUrl: req.webhookUrl || undefined, settings }, meta(ctx)));
       return { tenantId: res.tenantId, keyId: res.keyId, apiKey: res.apiKey, webhookSecret: res.webhookSecret ?? '' };
     },
     listTenants: async () => {
@@ -88,32 +88,28 @@ export const createAdminImpl = (deps: AdminDeps): Omit<ServiceImpl<typeof AdminS
       mustGet(req.tenantId);
       const settings = settingsOf(req.settings, ctx);
       if (Object.keys(settings).length === 0) throw new DomainError('INVALID_ARGUMENT', 'expected {"settings": {...}} with at least one setting (see TenantSettings in the OpenAPI document)');
-      const res = await deps.tenants.changeSettings(req.tenantId, settings, meta(ctx));
-      await deps.settle(res.position);
+      await deps.readModels.command(['tenants'], () => deps.tenants.changeSettings(req.tenantId, settings, meta(ctx)));
       return mustGet(req.tenantId);
     },
     issueKey: async (req, ctx) => {
       mustGet(req.tenantId);
-      const res = await deps.tenants.issueKey(req.tenantId, req.name || 'default', meta(ctx));
-      await deps.settle(res.position);
+      const res = await deps.readModels.command(['tenants'], () => deps.tenants.issueKey(req.tenantId, req.name || 'default', meta(ctx)));
       return { keyId: res.keyId, apiKey: res.apiKey };
     },
     revokeKey: async (req, ctx) => {
       mustGet(req.tenantId);
-      const res = await deps.tenants.revokeKey(req.tenantId, required(req.keyId, 'keyId'), meta(ctx));
-      await deps.settle(res.position);
+      await deps.readModels.command(['tenants'], () => deps.tenants.revokeKey(req.tenantId, required(req.keyId, 'keyId'), meta(ctx)));
       return { revoked: true };
     },
     rotateWebhookSecret: async (req, ctx) => {
       mustGet(req.tenantId);
-      const res = await deps.tenants.rotateWebhookSecret(req.tenantId, meta(ctx));
-      await deps.settle(res.position);
+      const res = await deps.readModels.command(['tenants'], () => deps.tenants.rotateWebhookSecret(req.tenantId, meta(ctx)));
       return { webhookSecret: res.webhookSecret };
     },
     listWebhookDeliveries: async (req) => {
       mustGet(req.tenantId);
       if (req.status && !DELIVERY_STATUSES.includes(req.status as DeliveryStatus)) throw new DomainError('INVALID_ARGUMENT', `status: expected one of ${DELIVERY_STATUSES.join(', ')}`);
-      await deps.settleHead();
+      await deps.readModels.current(['webhooks']);
       const r = listDeliveries(deps.webhookDb(), { tenantId: req.tenantId, status: (req.status || undefined) as DeliveryStatus | undefined, limit: req.limit || undefined, pageToken: req.pageToken || undefined });
       return {
         nextPageToken: r.nextPageToken,
@@ -139,7 +135,7 @@ export const createAdminImpl = (deps: AdminDeps): Omit<ServiceImpl<typeof AdminS
     },
     queryAudit: async (req) => {
       mustGet(req.tenantId);
-      await deps.settleHead();
+      await deps.readModels.current(['audit']);
       const r = queryAudit(deps.readDb(), {
         tenantId: req.tenantId,
         userId: req.userId || undefined,

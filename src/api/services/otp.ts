@@ -5,9 +5,9 @@ import type { OtpService } from '../../app/otp.ts';
 import type { OtpChannel } from '../../domain/channel.ts';
 import type { EmailOtpService, SmsOtpService } from '../../gen/securekey/v1/otp_pb.js';
 import type { Caller } from '../context.ts';
-import { callerOf, gateVerified, type ChannelDeps } from './common.ts';
+import { callerOf, type ChannelDeps } from './common.ts';
 
-const send = (app: OtpService, deps: ChannelDeps, channel: OtpChannel) => async (req: { destination: string; purpose: string; userId: string; locale: string }, caller: Caller) => {
+const send = (app: OtpService, channel: OtpChannel) => async (req: { destination: string; purpose: string; userId: string; locale: string }, caller: Caller) => {
   const r = await app.send(caller, {
     channel,
     destination: req.destination,
@@ -16,19 +16,16 @@ const send = (app: OtpService, deps: ChannelDeps, channel: OtpChannel) => async 
     locale: req.locale || undefined,
     settings: { ...caller.tenant.settings, brandName: caller.tenant.settings.brandName || caller.tenant.name },
   });
-  await deps.settle(r.position);
   return { expiresIn: r.expiresIn, expiresAt: timestampFromMs(r.expiresAt), resendAfter: r.resendAfter, to: r.to };
 };
 
 const verify = (app: OtpService, deps: ChannelDeps, channel: OtpChannel) => async (req: { destination: string; code: string }, caller: Caller) => {
-  const r = await app.verify(caller, { channel, destination: req.destination, code: req.code, settings: caller.tenant.settings });
-  if (r.verified) await gateVerified(deps, caller, r.position, { userId: r.userId, channel, purpose: r.purpose });
-  else await deps.settle(r.position);
+  const r = await deps.gate.verify(caller.tenantId, channel, () => app.verify(caller, { channel, destination: req.destination, code: req.code, settings: caller.tenant.settings }));
   return { verified: r.verified, attemptsRemaining: r.attemptsRemaining };
 };
 
 export const createSmsOtpImpl = (app: OtpService, deps: ChannelDeps): ServiceImpl<typeof SmsOtpService> => {
-  const s = send(app, deps, 'sms');
+  const s = send(app, 'sms');
   const v = verify(app, deps, 'sms');
   return {
     sendSmsOtp: (req, ctx) => s({ destination: req.phone, purpose: req.purpose, userId: req.userId, locale: req.locale }, callerOf(ctx)),
@@ -37,7 +34,7 @@ export const createSmsOtpImpl = (app: OtpService, deps: ChannelDeps): ServiceImp
 };
 
 export const createEmailOtpImpl = (app: OtpService, deps: ChannelDeps): ServiceImpl<typeof EmailOtpService> => {
-  const s = send(app, deps, 'email');
+  const s = send(app, 'email');
   const v = verify(app, deps, 'email');
   return {
     sendEmailOtp: (req, ctx) => s({ destination: req.email, purpose: req.purpose, userId: req.userId, locale: req.locale }, callerOf(ctx)),

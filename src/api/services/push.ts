@@ -37,11 +37,8 @@ export const createPushImpl = (app: PushApp, deps: ChannelDeps): ServiceImpl<typ
   },
   verifyPush: async (req, ctx) => {
     const caller = callerOf(ctx);
-    const r = await app.verify(caller, { requestId: req.requestId, userId: req.userId || undefined });
-    if (r.verified) {
-      await deps.settleHead(); // the approval was recorded by an earlier /push/respond
-      await deps.mfaGate(caller, { userId: r.userId, channel: 'push', purpose: r.purpose });
-    }
+    // The gate applies where the tenant learns the outcome; the approval came with /push/respond.
+    const r = await deps.gate.verify(caller.tenantId, 'push', () => app.verify(caller, { requestId: req.requestId, userId: req.userId || undefined }));
     return { verified: r.verified, status: r.status };
   },
 });

@@ -2,7 +2,7 @@
 import type { ServiceImpl } from '@connectrpc/connect';
 import type { TotpService as TotpApp } from '../../app/totp.ts';
 import type { TotpService } from '../../gen/securekey/v1/totp_pb.js';
-import { callerOf, gateVerified, type ChannelDeps } from './common.ts';
+import { callerOf, type ChannelDeps } from './common.ts';
 
 export const createTotpImpl = (app: TotpApp, deps: ChannelDeps): ServiceImpl<typeof TotpService> => ({
   setupTotp: async (req, ctx) => {
@@ -14,19 +14,19 @@ export const createTotpImpl = (app: TotpApp, deps: ChannelDeps): ServiceImpl<typ
       defaultIssuer: caller.tenant.settings.totpIssuer || caller.tenant.name,
       replace: req.replace,
     });
-    await deps.settle(r.position);
     return { uri: r.uri, qrCodeDataUrl: r.qrCodeDataUrl, secret: r.secret };
   },
   verifyTotp: async (req, ctx) => {
     const caller = callerOf(ctx);
-    const r = await app.verify(caller, { userId: req.userId, token: req.token || req.code });
-    if (r.verified) await gateVerified(deps, caller, r.position, { userId: req.userId, channel: 'totp', purpose: req.purpose || undefined });
-    else await deps.settle(r.position);
+    const r = await deps.gate.verify(caller.tenantId, 'totp', async () => ({
+      ...(await app.verify(caller, { userId: req.userId, token: req.token || req.code })),
+      userId: req.userId,
+      purpose: req.purpose || undefined,
+    }));
     return { verified: r.verified, retryAfter: r.retryAfter };
   },
   deleteTotp: async (req, ctx) => {
-    const r = await app.remove(callerOf(ctx), { userId: req.userId });
-    await deps.settle(r.position);
+    await app.remove(callerOf(ctx), { userId: req.userId });
     return { deleted: true };
   },
 });

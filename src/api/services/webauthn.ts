@@ -7,7 +7,7 @@ import type { RelyingParty, WebAuthnService as WebAuthnApp } from '../../app/web
 import { DomainError } from '../../domain/errors.ts';
 import type { RegisterVerifyRequest, WebAuthnService } from '../../gen/securekey/v1/webauthn_pb.js';
 import type { Caller } from '../context.ts';
-import { callerOf, gateVerified, type ChannelDeps } from './common.ts';
+import { callerOf, type ChannelDeps } from './common.ts';
 
 /** The fields both verify requests share (RegisterVerifyRequest and AuthenticateVerifyRequest). */
 type CredentialFields = Pick<RegisterVerifyRequest, 'id' | 'rawId' | 'type' | 'response' | 'clientExtensionResults' | 'authenticatorAttachment' | 'credential'>;
@@ -56,7 +56,6 @@ export const createWebAuthnImpl = (app: WebAuthnApp, deps: ChannelDeps): Service
   registerVerify: async (req, ctx) => {
     const caller = callerOf(ctx);
     const r = await app.registerVerify(caller, { userId: req.userId, credential: credentialOf(req), deviceName: req.deviceName || undefined, rp: relyingPartyOf(caller, deps.publicUrl) });
-    await deps.settle(r.position);
     return { verified: r.verified, credentialId: r.credentialId };
   },
   authenticateOptions: async (req, ctx) => {
@@ -66,9 +65,10 @@ export const createWebAuthnImpl = (app: WebAuthnApp, deps: ChannelDeps): Service
   },
   authenticateVerify: async (req, ctx) => {
     const caller = callerOf(ctx);
-    const r = await app.authenticateVerify(caller, { userId: req.userId || undefined, credential: credentialOf(req), rp: relyingPartyOf(caller, deps.publicUrl) });
-    if (r.verified) await gateVerified(deps, caller, r.position, { userId: r.userId, channel: 'webauthn', purpose: req.purpose || undefined });
-    else await deps.settle(r.position);
+    const r = await deps.gate.verify(caller.tenantId, 'webauthn', async () => ({
+      ...(await app.authenticateVerify(caller, { userId: req.userId || undefined, credential: credentialOf(req), rp: relyingPartyOf(caller, deps.publicUrl) })),
+      purpose: req.purpose || undefined,
+    }));
     return { verified: r.verified, credentialId: r.credentialId, userId: r.userId };
   },
   listCredentials: async (req, ctx) => {
@@ -86,8 +86,7 @@ export const createWebAuthnImpl = (app: WebAuthnApp, deps: ChannelDeps): Service
     };
   },
   removeCredential: async (req, ctx) => {
-    const r = await app.removeCredential(callerOf(ctx), { userId: req.userId, credentialId: req.credentialId });
-    await deps.settle(r.position);
+    await app.removeCredential(callerOf(ctx), { userId: req.userId, credentialId: req.credentialId });
     return { removed: true };
   },
 });

@@ -1,0 +1,77 @@
+// Read-your-writes, by name: a command or query waits only for the read models its answer or the
+// next decision reads, never for all of them. Before a command appends, the ones it needs must
+// be current (else UNAVAILABLE, and nothing is written); after it appended, waiting for its own
+// position is bounded and never fails the call: the write happened, so the answer goes out.
+import { DomainError } from '../domain/errors.ts';
+
+/** Every read model a call may name. */
+export type ReadModelName = 'tenants' | 'audit' | 'otp-counters' | 'otp-stats' | 'mfa-verifications' | 'webhooks';
+
+/** What follows read models (a projection runner): its read models' names, and a wait that
+ * rejects when one of them is stopped at an error or does not reach `position` in time. */
+export type ReadModelFollower = {
+  names: () => string[];
+  waitFor: (position: number, timeoutMs: number, names: readonly string[]) => Promise<void>;
+};
+
+export type ReadYourWrites = {
+  /** Resolves once the named read models include every event in the log now; UNAVAILABLE when
+   * one of them is stopped at an error or does not catch up in time. Before appending or reading. */
+  current: (names: readonly ReadModelName[]) => Promise<void>;
+  /** Waits (bounded) until the named read models include `position`. Never throws: a miss is logged. */
+  include: (names: readonly ReadModelName[], position: number) => Promise<void>;
+  /** A command whose answer (or the caller's next call) reads the named read models: current
+   * before it runs, then its own position included. */
+  command: <R extends { position: number }>(names: readonly ReadModelName[], run: () => Promise<R>) => Promise<R>;
+};
+
+export const createReadYourWrites = (deps: {
+  headPosition: () => Promise<number>;
+  followers: readonly ReadModelFollower[];
+  timeoutMs: number;
+  log: { warn: (obj: object, msg: string) => void };
+}): ReadYourWrites => {
+  const followerOf = new Map<string, ReadModelFollower>();
+  for (const f of deps.followers) for (const n of f.names()) followerOf.set(n, f);
+  /** The wait for each follower of the named read models. */
+  const waits = (names: readonly ReadModelName[], position: number) => {
+    const groups = new Map<ReadModelFollower, string[]>();
+    for (const n of names) {
+      const f = followerOf.get(n);
+      if (!f) throw new Error(`no runner follows the read model ${n}`);
+      groups.set(f, [...(groups.get(f) ?? []), n]);
+    }
+    return [...groups].map(([f, ns]) => f.waitFor(position, deps.timeoutMs, ns));
+  };
+
+  const current: ReadYourWrites['current'] = async (names) => {
+    if (names.length === 0) return;
+    const head = await deps.headPosition();
+    try {
+      await Promise.all(waits(names, head));
+    } catch (err) {
+      deps.log.warn({ readModels: names, err: err instanceof Error ? err.message : String(err) }, 'a read model this call needs is not current; answered UNAVAILABLE before writing');
+      throw new DomainError('UNAVAILABLE', `the ${names.join(', ')} read ${names.length === 1 ? 'model is' : 'models are'} not current; nothing was written, retry shortly`, { retryAfterSeconds: 1 });
+    }
+  };
+
+  const include: ReadYourWrites['include'] = async (names, position) => {
+    if (names.length === 0 || position <= 0) return;
+    try {
+      await Promise.all(waits(names, position));
+    } catch (err) {
+      deps.log.warn({ readModels: names, position, err: err instanceof Error ? err.message : String(err) }, 'the write is recorded, but a read model has not applied it yet');
+    }
+  };
+
+  return {
+    current,
+    include,
+    command: async (names, run) => {
+      await current(names);
+      const r = await run();
+      await include(names, r.position);
+      return r;
+    },
+  };
+};
