@@ -140,6 +140,17 @@ describe('KurrentDB adapter against a fault-injecting server', () => {
     await until('ping recovers', () => store.ping().then(() => true, () => false), 10_000);
   });
 
+  test('a store used only for reads never opens its gRPC channel, and closes at once', async () => {
+    const store = createKurrentDbEventStore({ connectionString: server.url(), operationTimeoutMs: 3000 });
+    const before = server.calls.length;
+    server.publish('otp-readonly.1', [event()]);
+    assert.equal((await store.readStream('otp-readonly.1')).length, 1);
+    const t0 = performance.now();
+    await store.close();
+    assert.ok(performance.now() - t0 < 1000);
+    assert.deepEqual(server.calls.slice(before).filter((c) => c.fromNodeChannel), [], 'reads go through the bridge only');
+  });
+
   test('stream reads without positions (servers before 22.6) are refused with an error naming the minimum version', async () => {
     const store = open();
     server.publish('otp-old.1', [event()]);

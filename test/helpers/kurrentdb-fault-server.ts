@@ -47,7 +47,7 @@ export type Faults = {
   streamReadsWithoutPositions: boolean;
 };
 
-export type CallRecord = { method: string; at: number; deadlineMs: number | undefined; cancelled: boolean };
+export type CallRecord = { method: string; at: number; deadlineMs: number | undefined; cancelled: boolean; fromNodeChannel: boolean };
 
 type Group = {
   name: string;
@@ -86,15 +86,21 @@ export const startFaultServer = async (o: { version?: string; batchAppend?: bool
   const subscriptions = new Set<{ send: (e: FaultEvent) => void; end: () => void }>();
   const stalled = new Set<{ end: () => void }>();
 
+  const fromNodeChannel = (call: { metadata: grpc.Metadata }) => String(call.metadata.get('user-agent')[0] ?? '').startsWith('grpc-node-js');
   type AnyCall = { getDeadline: () => grpc.Deadline; on: (event: 'cancelled', listener: () => void) => unknown; metadata: grpc.Metadata };
   const record = (method: string, call: AnyCall) => {
     const deadline = call.getDeadline();
-    const r: CallRecord = { method, at: Date.now(), deadlineMs: deadline instanceof Date ? deadline.getTime() - Date.now() : Number.isFinite(deadline) ? Number(deadline) - Date.now() : undefined, cancelled: false };
+    const r: CallRecord = {
+      method,
+      at: Date.now(),
+      deadlineMs: deadline instanceof Date ? deadline.getTime() - Date.now() : Number.isFinite(deadline) ? Number(deadline) - Date.now() : undefined,
+      cancelled: false,
+      fromNodeChannel: fromNodeChannel(call),
+    };
     calls.push(r);
     call.on('cancelled', () => (r.cancelled = true));
     return r;
   };
-  const fromNodeChannel = (call: { metadata: grpc.Metadata }) => String(call.metadata.get('user-agent')[0] ?? '').startsWith('grpc-node-js');
   /** Keeps a call open without answering, until the server stops. */
   const stall = (call: AnyCall, end: () => void) => {
     const h = { end };

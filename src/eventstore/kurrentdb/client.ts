@@ -47,10 +47,12 @@ export const closeChannel = async (client: KurrentDBClient, timeoutMs = 1000): P
   }
 };
 
-/** dispose() cancels the client's streams; closing its channel fails any call still stuck on it. */
-export const disposeClient = async (client: KurrentDBClient): Promise<void> => {
+/** dispose() cancels the client's streams; closing its channel fails any call still stuck on it.
+ * channel: false for a client that never used its gRPC channel (reads go through the bridge):
+ * asking for its channel would open one (with +discover, discover a node) just to close it. */
+export const disposeClient = async (client: KurrentDBClient, o: { channel?: boolean } = {}): Promise<void> => {
   await withTimeout('dispose', 2000, client.dispose()).catch(() => {});
-  await closeChannel(client, 1000);
+  if (o.channel !== false) await closeChannel(client, 1000);
 };
 
 /** One round trip on the client's own gRPC channel (the one appends and subscriptions use),
@@ -70,8 +72,8 @@ export const probeChannel = async (client: KurrentDBClient, deadlineMs: number):
 };
 
 export type ClientSlot = {
-  /** The client for the next call. */
-  current: () => KurrentDBClient;
+  /** The client for the next call; `channel`: the call uses its gRPC channel (not only reads). */
+  current: (o?: { channel?: boolean }) => KurrentDBClient;
   /** Swaps `stuck` (when it is still the current one) for a fresh client and disposes of it. */
   replace: (stuck: KurrentDBClient) => void;
   /** Disposes of the current client and waits for earlier ones to be disposed of. */
@@ -80,13 +82,17 @@ export type ClientSlot = {
 
 export const createClientSlot = (open: () => KurrentDBClient): ClientSlot => {
   let client = open();
+  const withChannel = new WeakSet<KurrentDBClient>();
   const retiring = new Set<Promise<void>>();
   const retire = (c: KurrentDBClient) => {
-    const p = disposeClient(c).finally(() => retiring.delete(p));
+    const p = disposeClient(c, { channel: withChannel.has(c) }).finally(() => retiring.delete(p));
     retiring.add(p);
   };
   return {
-    current: () => client,
+    current: (o) => {
+      if (o?.channel) withChannel.add(client);
+      return client;
+    },
     replace: (stuck) => {
       if (stuck !== client) return; // already replaced by a concurrent caller
       client = open();

@@ -94,14 +94,14 @@ export const createKurrentDbEventStore = (opts: KurrentDbEventStoreOptions): Eve
   /** Runs `op` on the current client, failing with StoreUnavailableError when it takes longer than
    * `ms`; that client is then replaced (unless `observeOnly`: ping reports, it does not act, so a
    * slow server probed every few seconds does not cost the subscriptions their connection), as it
-   * is when its channel turns out to be closed. */
-  const bounded = <T>(what: string, ms: number, op: (client: KurrentDBClient) => Promise<T>, observeOnly = false): Promise<T> => {
+   * is when its channel turns out to be closed. `channel`: op uses the gRPC channel. */
+  const bounded = <T>(what: string, ms: number, op: (client: KurrentDBClient) => Promise<T>, o: { observeOnly?: boolean; channel?: boolean } = {}): Promise<T> => {
     if (closed) return Promise.reject(closedError());
-    const client = slot.current();
+    const client = slot.current({ channel: o.channel });
     return new Promise<T>((resolve, reject) => {
       const timer = setTimeout(() => {
         reject(new StoreUnavailableError(`event store unavailable: ${what} did not complete within ${ms} ms`));
-        if (!observeOnly) slot.replace(client);
+        if (!o.observeOnly) slot.replace(client);
       }, ms);
       Promise.resolve()
         .then(() => op(client))
@@ -184,7 +184,7 @@ export const createKurrentDbEventStore = (opts: KurrentDbEventStoreOptions): Eve
     let retried = false;
     for (;;) {
       if (signal?.aborted || closed) return;
-      const client = slot.current();
+      const client = slot.current({ channel: true });
       const sub = client.subscribeToAll({ fromPosition: toKurrentPosition(start), filter }) as unknown as ClientSubscription;
       const { events, wake } = drainSubscription<ResolvedLike>(sub, {
         stopped: () => closed || signal?.aborted === true,
@@ -235,7 +235,7 @@ export const createKurrentDbEventStore = (opts: KurrentDbEventStoreOptions): Eve
         return Promise.reject(err);
       }
       const startedAt = Date.now();
-      const append = (ms: number) => bounded('append', ms, (client) => client.appendToStream(stream, data, { streamState, deadline: serverDeadlineMs(ms) }));
+      const append = (ms: number) => bounded('append', ms, (client) => client.appendToStream(stream, data, { streamState, deadline: serverDeadlineMs(ms) }), { channel: true });
       return append(operationTimeoutMs)
         .catch(async (err: unknown) => {
           const left = operationTimeoutMs - (Date.now() - startedAt);
@@ -301,7 +301,7 @@ export const createKurrentDbEventStore = (opts: KurrentDbEventStoreOptions): Eve
           'ping',
           pingTimeoutMs,
           (client) => Promise.all([probeChannel(client, serverDeadlineMs(pingTimeoutMs)), collect(client.readAll({ fromPosition: END, maxCount: 1, direction: BACKWARDS }) as AsyncIterable<ResolvedLike>)]),
-          true,
+          { observeOnly: true, channel: true },
         );
       } catch (err) {
         const mapped = toStoreError(err);

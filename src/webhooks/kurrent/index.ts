@@ -166,7 +166,7 @@ export const createPersistentWebhookDelivery = (o: PersistentWebhookDeliveryOpti
     const slot = createClientSlot(() => KurrentDBClient.connectionString(o.connectionString));
     try {
       while (!signal.aborted) {
-        const client = slot.current();
+        const client = slot.current({ channel: true });
         const subAc = new AbortController();
         let sub: Subscription | undefined;
         try {
