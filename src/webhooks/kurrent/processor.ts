@@ -67,7 +67,7 @@ export type DeliveryProcessorOptions = {
   /** Deliveries at once per tenant (attempt or retry delay). Default 4. */
   perTenantConcurrency?: number;
   /** Events a tenant whose last attempt failed may hold on this node; more are parked at once.
-   * Default: failingTenantCap(perTenantConcurrency, bufferSize), which the caller computes. */
+   * Default twice perTenantConcurrency (the persistent delivery passes failingTenantCap). */
   maxHeldWhenFailing?: number;
   /** Events older than this are acked without being sent. Default 3 days. */
   maxAgeMs?: number;
