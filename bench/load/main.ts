@@ -1,0 +1,238 @@
+// `npm run bench:load`: the load benchmark. Each scenario gets a fresh server process on a fresh
+// data directory (seeded first when it needs users), a warmup, then a measured run from a separate
+// load process; the raw baseline runs in the same session so that ratios compare like with like.
+// Options: --duration 10 --warmup 2 --connections 32 --scenarios a,b --tool wrk|autocannon
+// --grpc-channels N --grpc-client h2|grpc-js --sms console|http --totp-users N --push-users N --otp-codes N
+// --cpu-prof SCENARIO --out DIR --keep. See bench/README.md.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { driveAutocannon } from './drive-autocannon.ts';
+import { driveGrpc } from './drive-grpc.ts';
+import { driveWrk } from './drive-wrk.ts';
+import { defaultHttpTool, errorsOf, type HttpTool, type LoadOptions, type LoadResult, type Workload } from './drivers.ts';
+import { freePort, memoryOf, runNodeForJson, startNode, untilHttpOk, type Proc } from './proc.ts';
+import { formatProfile, summariseProfile } from './profile.ts';
+import { formatTable, formatWarnings, writeReport, type Report, type ScenarioResult } from './report.ts';
+import { SCENARIOS, type BenchOptions, type Scenario, type ScenarioContext } from './scenarios.ts';
+import type { Seeded } from './seed.ts';
+import { sampleLag, serverEnv, startSecureKey, untilCaughtUp, type SecureKeyServer, type SmsChoice } from './server.ts';
+
+const { values: args } = parseArgs({
+  options: {
+    duration: { type: 'string', default: '10' },
+    warmup: { type: 'string', default: '2' },
+    connections: { type: 'string', default: '32' },
+    scenarios: { type: 'string', default: SCENARIOS.map((s) => s.name).join(',') },
+    tool: { type: 'string' },
+    'grpc-channels': { type: 'string' },
+    'grpc-client': { type: 'string', default: 'h2' },
+    sms: { type: 'string', default: 'console' },
+    'totp-users': { type: 'string', default: '30000' },
+    'push-users': { type: 'string', default: '6000' },
+    'otp-codes': { type: 'string', default: '4000' },
+    'cpu-prof': { type: 'string' },
+    out: { type: 'string', default: 'bench/results' },
+    keep: { type: 'boolean', default: false },
+  },
+});
+
+const int = (name: keyof typeof args, min: number) => {
+  const v = Number(args[name]);
+  if (!Number.isInteger(v) || v < min) throw new Error(`--${name}: expected an integer >= ${min}, got ${JSON.stringify(args[name])}`);
+  return v;
+};
+const options: BenchOptions = {
+  durationS: int('duration', 1),
+  warmupS: int('warmup', 0),
+  connections: int('connections', 1),
+  totpUsers: int('totp-users', 1),
+  pushUsers: int('push-users', 1),
+  otpCodes: int('otp-codes', 1),
+};
+const chosen = args.scenarios!.split(',').map((s) => s.trim()).filter(Boolean);
+const unknown = chosen.filter((name) => !SCENARIOS.some((s) => s.name === name));
+if (unknown.length) throw new Error(`unknown scenario(s) ${unknown.join(', ')}; known: ${SCENARIOS.map((s) => s.name).join(', ')}`);
+const scenarios = SCENARIOS.filter((s) => chosen.includes(s.name));
+const httpTool: HttpTool = args.tool === 'wrk' || args.tool === 'autocannon' ? args.tool : defaultHttpTool();
+if (args.tool && args.tool !== httpTool) throw new Error(`--tool: expected wrk or autocannon, got ${args.tool}`);
+const grpcChannels = args['grpc-channels'] ? int('grpc-channels', 1) : undefined;
+const grpcClient = args['grpc-client'];
+if (grpcClient !== 'h2' && grpcClient !== 'grpc-js') throw new Error(`--grpc-client: expected h2 or grpc-js, got ${grpcClient}`);
+if (args.sms !== 'console' && args.sms !== 'http') throw new Error(`--sms: expected console or http, got ${args.sms}`);
+if (options.durationS > 50 && scenarios.some((s) => s.name.includes('totp'))) console.warn('warning: TOTP codes are computed for the middle of a phase and stay valid ±30 s: keep --duration ≤ 50 for TOTP scenarios');
+
+const BASELINE = fileURLToPath(new URL('./baseline.ts', import.meta.url));
+const stamp = new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19);
+const outDir = resolve(args.out!);
+const logDir = join(outDir, 'logs', stamp);
+const profDir = join(outDir, 'profiles', stamp);
+mkdirSync(logDir, { recursive: true });
+// Server logs at info are large (a line per call): keep those of the last three runs only.
+for (const dir of [join(outDir, 'logs'), join(outDir, 'profiles')]) {
+  if (existsSync(dir)) for (const old of readdirSync(dir).sort().slice(0, -3)) rmSync(join(dir, old), { recursive: true, force: true });
+}
+const workDir = mkdtempSync(join(tmpdir(), 'securekey-load-'));
+
+const drive = (w: Workload, o: LoadOptions): Promise<LoadResult> =>
+  w.transport === 'grpc' ? driveGrpc(w, { ...o, grpcChannels, grpcClient }) : httpTool === 'wrk' ? driveWrk(w, o) : driveAutocannon(w, o);
+
+const log = (line: string) => console.log(`[${new Date().toISOString().slice(11, 19)}] ${line}`);
+
+const runPhases = async (s: Scenario, ctx: ScenarioContext, server?: SecureKeyServer) => {
+  const loadOptions = { connections: options.connections };
+  let warmupErrors = 0;
+  if (options.warmupS > 0) {
+    const warm = await drive(s.workload(ctx, 'warmup'), { ...loadOptions, durationS: options.warmupS });
+    warmupErrors = errorsOf(warm);
+    if (server) await untilCaughtUp(server);
+  }
+  const sampler = server ? sampleLag(server) : undefined;
+  log(`${s.name}: measuring for ${options.durationS} s`);
+  const workload = s.workload(ctx, 'measure');
+  const result = await drive(workload, { ...loadOptions, durationS: options.durationS });
+  const maxLag = await sampler?.stop();
+  const catchUpMs = server ? await untilCaughtUp(server) : 0;
+  return { result, transport: workload.transport, warmupErrors, lag: server ? { maxEvents: maxLag ?? NaN, catchUpMs } : null };
+};
+
+const toRow = (s: Scenario, run: Awaited<ReturnType<typeof runPhases>>, memory: { rssMb: number; peakRssMb: number }): ScenarioResult => {
+  const r = run.result;
+  const cap = s.capacity?.(options);
+  const errors = errorsOf(r);
+  return {
+    name: s.name,
+    title: s.title,
+    transport: run.transport,
+    tool: r.tool,
+    connections: options.connections,
+    durationS: options.durationS,
+    requests: r.requests,
+    rps: r.rps,
+    p50Ms: r.p50Ms,
+    p99Ms: r.p99Ms,
+    maxMs: r.maxMs,
+    ratio: null,
+    ...memory,
+    lag: run.lag,
+    errors,
+    statuses: r.statuses,
+    socketErrors: r.socketErrors,
+    unexpected: r.unexpected,
+    sample: r.sample,
+    hint: cap && errors ? `this scenario can succeed ${cap.requests.toLocaleString('en-US')} times (warmup + measure); if it ran out, raise ${cap.raise}` : '',
+    warmupErrors: run.warmupErrors,
+  };
+};
+
+const runServerScenario = async (s: Scenario, base: Omit<ScenarioContext, 'server' | 'seeded'>, sms: SmsChoice) => {
+  const dataDir = mkdtempSync(join(tmpdir(), `securekey-load-${s.name}-`));
+  const masterKey = randomBytes(32).toString('base64');
+  let server: SecureKeyServer | undefined;
+  try {
+    const want = s.seed?.(options) ?? {};
+    log(`${s.name}: seeding ${want.totpUsers ?? 0} TOTP users, ${want.pushUsers ?? 0} push users`);
+    const seeded = await runNodeForJson<Seeded>(
+      fileURLToPath(new URL('./seed.ts', import.meta.url)),
+      ['--totp-users', String(want.totpUsers ?? 0), '--push-users', String(want.pushUsers ?? 0), '--totp-users-file', join(workDir, `${s.name}.totp-users.tsv`)],
+      { env: serverEnv({ dataDir, masterKey, sms }), logFile: join(logDir, `${s.name}.seed.log`) },
+    );
+    log(`${s.name}: seeded in ${seeded.seconds.toFixed(1)} s; starting the server`);
+    const profiling = args['cpu-prof'] === s.name;
+    if (profiling) mkdirSync(profDir, { recursive: true });
+    server = await startSecureKey({ dataDir, masterKey, sms, logDir, name: s.name, cpuProfDir: profiling ? profDir : undefined });
+    const ctx: ScenarioContext = { ...base, server, seeded };
+    if (s.prime) {
+      log(`${s.name}: priming`);
+      await s.prime(ctx);
+    }
+    await untilCaughtUp(server);
+    const run = await runPhases(s, ctx, server);
+    const memory = server.memory();
+    await server.stop();
+    server = undefined;
+    return { row: toRow(s, run, memory), profile: profiling ? join(profDir, `${s.name}.cpuprofile`) : undefined };
+  } finally {
+    await server?.stop().catch(() => {});
+    if (!args.keep) rmSync(dataDir, { recursive: true, force: true });
+    else log(`${s.name}: data kept in ${dataDir}`);
+  }
+};
+
+const main = async () => {
+  const startedAt = new Date().toISOString();
+  const loadAvgBefore = loadavg().map((x) => Number(x.toFixed(2)));
+  const ports = { http: await freePort(), grpc: await freePort() };
+  const procs: Proc[] = [];
+  const report: Report = {
+    startedAt,
+    finishedAt: '',
+    machine: {
+      node: process.version,
+      cpus: cpus().length,
+      cpuModel: cpus()[0]?.model ?? '',
+      loadAvgBefore,
+      loadAvgAfter: [],
+      commit: execFileSync('git', ['rev-parse', '--short', 'HEAD']).toString().trim(),
+      httpTool: httpTool === 'wrk' ? spawnSync('wrk', ['--version']).stdout.toString().split('\n')[0]!.split(' Copyright')[0]! : 'autocannon',
+    },
+    options: { ...options, scenarios: chosen, sms: args.sms, grpcChannels: grpcChannels ?? options.connections, grpcClient },
+    results: [],
+  };
+  log(`load benchmark: ${chosen.join(', ')}; ${options.connections} connections, ${options.durationS} s (+${options.warmupS} s warmup) each; HTTP load from ${report.machine.httpTool}; load average ${loadAvgBefore.join(' ')}`);
+  try {
+    const baseline = startNode(BASELINE, { env: { PORT: String(ports.http), GRPC_PORT: String(ports.grpc) }, logFile: join(logDir, 'baseline.log') });
+    procs.push(baseline);
+    await untilHttpOk(`http://127.0.0.1:${ports.http}/healthz`, baseline, 'the baseline server');
+    let sms: SmsChoice = { provider: 'console' };
+    if (args.sms === 'http') {
+      const port = await freePort();
+      const gateway = startNode(BASELINE, { env: { PORT: String(port) }, logFile: join(logDir, 'sms-gateway.log') });
+      procs.push(gateway);
+      await untilHttpOk(`http://127.0.0.1:${port}/healthz`, gateway, 'the SMS gateway');
+      sms = { provider: 'http', url: `http://127.0.0.1:${port}/sms` };
+    }
+    const base = { options, workDir, baseline: { http: `http://127.0.0.1:${ports.http}`, grpc: `127.0.0.1:${ports.grpc}` } };
+    for (const s of scenarios) {
+      if (s.target === 'baseline') {
+        const run = await runPhases(s, base);
+        report.results.push(toRow(s, run, memoryOf(baseline.pid)));
+      } else {
+        const { row, profile } = await runServerScenario(s, base, sms);
+        report.results.push(row);
+        if (profile) report.profile = { scenario: s.name, file: profile, text: formatProfile(summariseProfile(profile, 10)) };
+      }
+      const last = report.results[report.results.length - 1]!;
+      log(`${s.name}: ${Math.round(last.rps)} req/s, p50 ${last.p50Ms.toFixed(2)} ms, p99 ${last.p99Ms.toFixed(2)} ms${last.errors ? `, !! ${last.errors} errors` : ''}`);
+    }
+  } finally {
+    for (const p of procs) await p.stop(5000);
+    rmSync(workDir, { recursive: true, force: true });
+  }
+  const raw = report.results.find((s) => s.name === 'raw');
+  const rawGrpc = report.results.find((s) => s.name === 'raw-grpc');
+  for (const s of report.results) {
+    s.ratio = raw ? s.rps / raw.rps : null;
+    const ceiling = s.transport === 'grpc' ? rawGrpc : raw;
+    if (ceiling && ceiling !== s && s.rps > 0.7 * ceiling.rps) s.hint ||= `within 30% of ${ceiling.name} (the load process's own ceiling): the load generator, not the server, may limit this row`;
+  }
+  report.finishedAt = new Date().toISOString();
+  report.machine.loadAvgAfter = loadavg().map((x) => Number(x.toFixed(2)));
+  const files = writeReport(report, outDir, stamp);
+  console.log(`\nSecureKey load benchmark, ${report.startedAt} → ${report.finishedAt.slice(11, 19)}; ${report.machine.cpus} × ${report.machine.cpuModel}; node ${report.machine.node}; commit ${report.machine.commit}`);
+  console.log(`${options.connections} connections (gRPC: calls in flight over ${grpcChannels ?? options.connections} connections, client ${grpcClient}), ${options.durationS} s after ${options.warmupS} s warmup; HTTP load: ${report.machine.httpTool}; load average before ${loadAvgBefore.join(' ')}, after ${report.machine.loadAvgAfter.join(' ')}\n`);
+  console.log(formatTable(report));
+  const warnings = formatWarnings(report);
+  if (warnings) console.log('\n' + warnings);
+  if (!raw) console.log('\n(no raw scenario in this run: no ratios)');
+  if (report.profile) console.log(`\nCPU profile of the server under ${report.profile.scenario} (${report.profile.file}):\n${report.profile.text}`);
+  console.log(`\nresults: ${files.json}\nchart:   ${files.svg}\nlogs:    ${logDir}`);
+  return report;
+};
+
+const report = await main();
+if (report.results.some((s) => s.errors > 0)) process.exitCode = 1;

@@ -1,0 +1,81 @@
+// Child processes of the load benchmark: free ports, `node` children with their output in a log
+// file, readiness polling, a clean stop, and the resident memory of a process.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, openSync, readFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
+
+export const freePort = () =>
+  new Promise<number>((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as AddressInfo;
+      s.close(() => resolve(port));
+    });
+  });
+
+export type Proc = { child: ChildProcess; pid: number; exited: Promise<number | null>; stop: (graceMs?: number) => Promise<number | null> };
+
+/** `node [nodeArgs] script [args]` on the Node running this harness, stdout and stderr to logFile;
+ * the environment is ours plus env, or env alone with inheritEnv: false. */
+export const startNode = (script: string, opts: { args?: string[]; nodeArgs?: string[]; env?: Record<string, string>; inheritEnv?: boolean; logFile: string }): Proc => {
+  const fd = openSync(opts.logFile, 'a');
+  const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), script, ...(opts.args ?? [])], {
+    env: opts.inheritEnv === false ? opts.env : { ...process.env, ...opts.env },
+    stdio: ['ignore', fd, fd],
+  });
+  closeSync(fd);
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code, signal) => resolve(code ?? (signal ? -1 : null))));
+  const stop = async (graceMs = 30_000) => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+      try {
+        return await exited;
+      } finally {
+        clearTimeout(timer);
+      }
+    }
+    return exited;
+  };
+  return { child, pid: child.pid!, exited, stop };
+};
+
+/** Polls url until it answers 200; fails when the process exits first or timeoutMs passes. */
+export const untilHttpOk = async (url: string, proc: Proc, what: string, timeoutMs = 180_000) => {
+  let exited: number | null | undefined;
+  void proc.exited.then((c) => (exited = c));
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (exited !== undefined) throw new Error(`${what} exited with ${exited} before it was ready (see its log)`);
+    try {
+      const r = await fetch(url, { signal: AbortSignal.timeout(2000) });
+      await r.arrayBuffer();
+      if (r.ok) return;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) throw new Error(`${what} not ready after ${timeoutMs} ms (see its log)`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+};
+
+/** Resident set size now and at its peak (VmHWM), in MB, from /proc (Linux). */
+export const memoryOf = (pid: number): { rssMb: number; peakRssMb: number } => {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN);
+  return { rssMb: Math.round(kb('VmRSS') / 1024), peakRssMb: Math.round(kb('VmHWM') / 1024) };
+};
+
+/** Runs `node script args` with env alone, its stderr to logFile, and returns the last JSON line it printed. */
+export const runNodeForJson = async <T>(script: string, args: string[], opts: { env: Record<string, string>; logFile: string }): Promise<T> => {
+  const errFd = openSync(opts.logFile, 'a');
+  const child = spawn(process.execPath, [script, ...args], { env: opts.env, stdio: ['ignore', 'pipe', errFd] });
+  closeSync(errFd);
+  let out = '';
+  child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
+  const code = await new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));
+  const last = out.trim().split('\n').pop() ?? '';
+  if (code !== 0) throw new Error(`${script} exited with ${code} (see ${opts.logFile}): ${last.slice(0, 300)}`);
+  return JSON.parse(last) as T;
+};
