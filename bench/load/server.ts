@@ -37,7 +37,7 @@ export type SecureKeyServer = {
   grpcAddress: string;
   pid: number;
   logFile: string;
-  /** Projection lag in events, from /readyz (NaN when the server does not report it). */
+  /** Projection lag in events, from /metrics (NaN when the server does not report it). */
   lag: () => Promise<Lag>;
   memory: () => { rssMb: number; peakRssMb: number };
   stop: () => Promise<void>;
@@ -62,8 +62,10 @@ export const startSecureKey = async (o: { dataDir: string; masterKey: string; sm
     pid: proc.pid,
     logFile,
     lag: async () => {
-      const body = (await (await fetch(`${url}/readyz`, { signal: AbortSignal.timeout(10_000) })).json()) as { projectionLag?: Record<string, number> };
-      const byProjection = body.projectionLag ?? {};
+      // The gauge is head minus checkpoint at scrape time (/readyz instead waits for the read
+      // models to reach the head, so it says whether they can, not how far behind they are).
+      const text = await (await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(10_000) })).text();
+      const byProjection = Object.fromEntries([...text.matchAll(/^securekey_projection_lag_events\{projection="([^"]+)"\} (\S+)$/gm)].map((m) => [m[1]!, Number(m[2])]));
       const values = Object.values(byProjection);
       return { maxEvents: values.length ? Math.max(...values) : NaN, byProjection };
     },
