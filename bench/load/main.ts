@@ -81,6 +81,15 @@ const workDir = mkdtempSync(join(tmpdir(), 'securekey-load-'));
 const drive = (w: Workload, o: LoadOptions): Promise<LoadResult> =>
   w.transport === 'grpc' ? driveGrpc(w, { ...o, grpcChannels, grpcClient }) : httpTool === 'wrk' ? driveWrk(w, o) : driveAutocannon(w, o);
 
+/** The commit measured, when this is a git checkout. */
+const commitOf = () => {
+  try {
+    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
+  } catch {
+    return 'unknown';
+  }
+};
+
 const log = (line: string) => console.log(`[${new Date().toISOString().slice(11, 19)}] ${line}`);
 
 const runPhases = async (s: Scenario, ctx: ScenarioContext, server?: SecureKeyServer) => {
@@ -177,7 +186,7 @@ const main = async () => {
       cpuModel: cpus()[0]?.model ?? '',
       loadAvgBefore,
       loadAvgAfter: [],
-      commit: execFileSync('git', ['rev-parse', '--short', 'HEAD']).toString().trim(),
+      commit: commitOf(),
       httpTool: httpTool === 'wrk' ? spawnSync('wrk', ['--version']).stdout.toString().split('\n')[0]!.split(' Copyright')[0]! : 'autocannon',
     },
     options: { ...options, scenarios: chosen, sms: args.sms, grpcChannels: grpcChannels ?? options.connections, grpcClient },
