@@ -4,13 +4,14 @@
 // a live server. Also: CommonJS require, the declarations alone under tsc, no Node built-in in
 // the browser entry, zero runtime dependencies.
 import assert from 'node:assert/strict';
-import { execFile, execFileSync } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { startPeers, WEBAUTHN_SETTINGS } from '../sdk/node/test/peers.ts';
 import { freePort } from './helpers/dockerfile.ts';
+import { installTarball, packNodeSdk, runCommand } from './helpers/node-sdk.ts';
 import { startTestServer, type TestServer } from './helpers/server.ts';
 import { systemNode } from './helpers/system-node.ts';
 
@@ -19,30 +20,19 @@ const node = systemNode();
 const work = mkdtempSync(join(tmpdir(), 'securekey-sdk-node-'));
 const app = join(work, 'app');
 
-/** Runs a command; resolves with its output, rejects with the output when it fails. */
-const run = (cmd: string, args: string[], opts: { cwd: string; env?: NodeJS.ProcessEnv }) =>
-  new Promise<string>((resolvePromise, reject) =>
-    execFile(cmd, args, { cwd: opts.cwd, env: opts.env ?? process.env, timeout: 120_000, maxBuffer: 8 * 1024 * 1024 }, (err, stdout, stderr) =>
-      err ? reject(new Error(`${cmd} ${args.join(' ')} (in ${opts.cwd}) failed: ${err.message}\n${stdout}\n${stderr}`)) : resolvePromise(stdout),
-    ),
-  );
+const run = runCommand;
 
 let tarball = '';
 let s: TestServer;
 let peers: Awaited<ReturnType<typeof startPeers>>;
 
 before(async () => {
-  // sdk/node copied as a developer of the package has it (its dev dependencies — tsc, @types/node — from ours).
-  const pkgDir = join(work, 'sdk-node');
-  cpSync('sdk/node', pkgDir, { recursive: true, filter: (src) => !/\/(dist|node_modules)$/.test(src) });
-  symlinkSync(join(repo, 'node_modules'), join(pkgDir, 'node_modules'));
-  const packed = JSON.parse(await run('npm', ['pack', '--json', '--pack-destination', work], { cwd: pkgDir }));
-  tarball = join(work, packed[0].filename);
+  tarball = await packNodeSdk(work);
 
   mkdirSync(app);
   cpSync('test/fixtures/sdk-node-app', app, { recursive: true });
   writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'customer-app', private: true, type: 'module' }));
-  await run('npm', ['install', '--no-audit', '--no-fund', '--ignore-scripts', tarball], { cwd: app });
+  await installTarball(app, tarball);
 
   peers = await startPeers();
   s = await startTestServer(peers.env);

@@ -1,0 +1,3 @@
+module example.com/securekey-quickstart
+
+go 1.19
