@@ -1,12 +1,17 @@
 // Files generated from the code and committed, so that readers (and the published SDK) have them
 // without running anything: `npm run generate:files` writes them, `--check` lists the stale ones
-// (test/generated-files.test.ts fails while any is).
+// (test/generated-files.test.ts fails while any is). docs/api.md is hand-written around its
+// `<!-- generated: NAME -->` sections.
 import { readFileSync, writeFileSync } from 'node:fs';
+import { API_SECTIONS, fillSections, renderSettingsDoc } from './docs.ts';
 import { renderSdkTypePins, renderSdkTypes } from './sdk-types.ts';
 
 export const GENERATED: { path: string; render: () => string }[] = [
   { path: 'sdk/node/src/api-types.ts', render: renderSdkTypes },
   { path: 'test/sdk-api-types.pin.ts', render: renderSdkTypePins },
+  { path: 'docs/settings.md', render: renderSettingsDoc },
+  // Hand-written around generated sections: only those are rewritten.
+  { path: 'docs/api.md', render: () => fillSections(current('docs/api.md') ?? '', API_SECTIONS) },
 ];
 
 const current = (path: string): string | undefined => {
