@@ -67,7 +67,8 @@ describe('README.md', () => {
     for (const covered of Object.keys(COVERED_ELSEWHERE)) assert.ok(commands.some((c) => c.line === covered), `"${covered}" is still on the README`);
   });
 
-  test('the walk-through and the admin commands run as written against `npm start`, with the outputs shown', async () => {
+  // Some twenty processes one after the other (npm, the CLI, curl): slow on a loaded machine, hence its own timeout.
+  test('the walk-through and the admin commands run as written against `npm start`, with the outputs shown', { timeout: 600_000 }, async () => {
     const work = mkdtempSync(join(tmpdir(), 'securekey-readme-'));
     const dataDir = join(work, 'data');
     const port = await freePort();
