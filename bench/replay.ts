@@ -6,15 +6,15 @@ import { join } from 'node:path';
 import { createKeyring } from '../src/crypto/keyring.ts';
 import { createSqliteEventStore } from '../src/eventstore/sqlite/index.ts';
 import { replay } from '../src/app/replay.ts';
-import { allProjections } from '../src/main.ts';
-import { openReadModelDb } from '../projections/runtime.ts';
+import { nodeProjections } from '../projections/index.ts';
+import { openReadModelDb } from '../projections/sql.ts';
 
 export const benchReplay = async (dataDir: string, masterKey: Buffer) => {
   const store = createSqliteEventStore({ path: join(dataDir, 'events.db') });
   const out = mkdtempSync(join(tmpdir(), 'securekey-replay-'));
   const db = openReadModelDb(join(out, 'rebuilt.db'));
   try {
-    const r = await replay({ store, db, projections: allProjections(createKeyring(masterKey)) });
+    const r = await replay({ store, db, projections: nodeProjections(createKeyring(masterKey)) });
     return { events: r.events, seconds: r.durationMs / 1000, eventsPerSecond: Math.round(r.events / (r.durationMs / 1000)) };
   } finally {
     db.close();

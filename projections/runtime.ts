@@ -6,13 +6,13 @@
 // double-apply either. A projection that throws stops advancing at that event (reported through
 // onError) while the others keep going; it tries that event again after a delay that doubles per
 // failed try, and rejoins once it goes through. It never skips the event.
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
-import { DatabaseSync, type StatementSync } from 'node:sqlite';
+import type { DatabaseSync } from 'node:sqlite';
 import type { DomainEventType, EventOfType } from '../src/domain/events.ts';
 import type { EventStore, StoredEvent } from '../src/eventstore/port.ts';
 import { isOfType, type Recorded, toRecorded } from '../src/eventstore/recorded.ts';
-import { isUnavailable } from '../src/eventstore/sqlite/errors.ts';
+import { StoreUnavailableError } from '../src/eventstore/port.ts';
+import { isSqliteUnavailable } from '../src/sqlite/errors.ts';
+import { immediate } from './sql.ts';
 
 /** What the runner runs: event types and an evolve over the log's records. Read models are
  * written as typed projections (below); the runner itself knows no event catalogue. */
@@ -122,14 +122,6 @@ export type ProjectionRunner = {
   rebuild: (names?: string[]) => Promise<void>;
 };
 
-/** Opens (creating its directory) a read-model database: WAL, busy timeout for shared use. */
-export const openReadModelDb = (path: string): DatabaseSync => {
-  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-  const db = new DatabaseSync(path);
-  db.exec('PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;');
-  return db;
-};
-
 const CHECKPOINTS = `CREATE TABLE IF NOT EXISTS projection_checkpoints (
   name TEXT PRIMARY KEY, position INTEGER NOT NULL, version INTEGER NOT NULL)`;
 
@@ -173,17 +165,7 @@ export const createProjectionRunner = (opts: ProjectionRunnerOptions): Projectio
     retryTimers.add(t);
   };
 
-  const tx = <T>(fn: () => T): T => {
-    db.exec('BEGIN IMMEDIATE');
-    try {
-      const r = fn();
-      db.exec('COMMIT');
-      return r;
-    } catch (err) {
-      if (db.isTransaction) db.exec('ROLLBACK');
-      throw err;
-    }
-  };
+  const tx = <T>(fn: () => T): T => immediate(db, fn);
   db.exec(CHECKPOINTS);
   const readCheckpoints = () => {
     const rows = db.prepare('SELECT name, position, version FROM projection_checkpoints').all() as { name: string; position: number; version: number }[];
@@ -240,7 +222,7 @@ export const createProjectionRunner = (opts: ProjectionRunnerOptions): Projectio
               p.evolve(db, e);
               release.run();
             } catch (error) {
-              if (isUnavailable(error)) throw error; // the read-model file itself: retry the batch
+              if (isSqliteUnavailable(error) || error instanceof StoreUnavailableError) throw error; // the read-model file itself: retry the batch
               rollbackTo.run();
               release.run();
               const now = Date.now();
@@ -452,16 +434,4 @@ export const createProjectionRunner = (opts: ProjectionRunnerOptions): Projectio
       if (!wasRunning) await stopLoop();
     },
   };
-};
-
-const statements = new WeakMap<DatabaseSync, Map<string, StatementSync>>();
-
-/** A prepared statement, compiled once per database and SQL text (node:sqlite has no statement
- * cache of its own, and compiling on every call dominated the hot paths). */
-export const prepared = (db: DatabaseSync, sql: string): StatementSync => {
-  let cache = statements.get(db);
-  if (!cache) statements.set(db, (cache = new Map()));
-  let st = cache.get(sql);
-  if (!st) cache.set(sql, (st = db.prepare(sql)));
-  return st;
 };

@@ -18,10 +18,10 @@ import { createAdminImpl } from './api/services/admin.ts';
 import { createOtpStatsImpl } from './api/services/admin-stats.ts';
 import { createDemoRoute } from './api/demo.ts';
 import { AdminService } from './gen/securekey/v1/admin_pb.js';
-import { createProjectionRunner, openReadModelDb, type Projection, type ProjectionFailure, type ProjectionHealth } from '../projections/runtime.ts';
+import { createProjectionRunner, type Projection, type ProjectionFailure, type ProjectionHealth } from '../projections/runtime.ts';
+import { openReadModelDb } from '../projections/sql.ts';
 import { StoreUnavailableError, type EventStore } from './eventstore/port.ts';
-import { tenantsProjection } from '../projections/tenants/index.ts';
-import { channelsVerifiedSince, createMfaVerificationsProjection } from '../projections/mfa-verifications/index.ts';
+import { channelsVerifiedSince } from '../projections/mfa-verifications/index.ts';
 import { createPolicyService } from './app/policy.ts';
 import { createPushService } from './app/push.ts';
 import { createTotpService } from './app/totp.ts';
@@ -34,35 +34,19 @@ import { createOtpService } from './app/otp.ts';
 import { createSmsSenderFromEnv } from './senders/sms/index.ts';
 import { createEmailSenderFromEnv } from './senders/email/index.ts';
 import { EmailOtpService, SmsOtpService } from './gen/securekey/v1/otp_pb.js';
-import { createOtpCountersFromDb, otpCountersProjection } from '../projections/otp-counters/index.ts';
-import { otpStatsProjection } from '../projections/otp-stats/index.ts';
-import { auditProjection } from '../projections/audit/index.ts';
-import { webhooksProjection } from '../projections/webhooks/index.ts';
+import { createOtpCountersFromDb } from '../projections/otp-counters/index.ts';
+import { nodeProjections, sharedProjections } from '../projections/index.ts';
 import { startWebhookDelivery } from './webhooks/delivery.ts';
 import { createTotpImpl } from './api/services/totp.ts';
 import { createWebAuthnImpl } from './api/services/webauthn.ts';
 import { PushService } from './gen/securekey/v1/push_pb.js';
 import { TotpService } from './gen/securekey/v1/totp_pb.js';
 import { WebAuthnService } from './gen/securekey/v1/webauthn_pb.js';
-import type { Keyring } from './crypto/keyring.ts';
 import { type NewId, randomId } from './app/ids.ts';
 import { createMfaGate } from './app/mfa-gate.ts';
 import { createReadYourWrites, type ReadModelName } from './app/read-models.ts';
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
-
-/** Webhook deliveries live in one database shared by every node of a data directory, so that
- * whichever node delivers sees what was already delivered. */
-export const sharedProjections: Projection[] = [webhooksProjection];
-
-/** This node's read models (SECUREKEY_NODE_ID names their file): the server runs them and replay rebuilds them. */
-export const allProjections = (keyring: Keyring): Projection[] => [
-  tenantsProjection,
-  auditProjection,
-  otpCountersProjection,
-  otpStatsProjection,
-  createMfaVerificationsProjection({ userKeyOf: (userId) => keyring.hmac('user', userId) }),
-];
 
 export type Running = { port: number; stop: () => Promise<void>; config: Config };
 
@@ -118,7 +102,7 @@ export const composeSecureKey = async (config: Config, opts: StartOptions = {}) 
     onRecovered: (name: string) => logger.info({ projection: name }, 'projection got past the event it had failed on'),
   };
   const wrap = (ps: Projection[]) => (opts.wrapProjection ? ps.map(opts.wrapProjection) : ps);
-  const runner = createProjectionRunner({ ...runnerOptions, db: readDb, projections: wrap(allProjections(keyring)) });
+  const runner = createProjectionRunner({ ...runnerOptions, db: readDb, projections: wrap(nodeProjections(keyring)) });
   const webhookDb = openReadModelDb(webhooksDbPath(config));
   const webhookRunner = createProjectionRunner({ ...runnerOptions, db: webhookDb, projections: wrap(sharedProjections) });
   const runners = { node: runner, shared: webhookRunner };

@@ -25,7 +25,8 @@ import type { EventStore, StoredEvent } from '../src/eventstore/port.ts';
 import { createSqliteEventStore } from '../src/eventstore/sqlite/index.ts';
 import { createConsoleSender } from '../src/senders/push/index.ts';
 import { channelsVerifiedSince, createMfaVerificationsProjection, toVerification, verifiedChannelsReader } from '../projections/mfa-verifications/index.ts';
-import { type ProjectionRunner, createProjectionRunner, openReadModelDb } from '../projections/runtime.ts';
+import { type ProjectionRunner, createProjectionRunner } from '../projections/runtime.ts';
+import { openReadModelDb } from '../projections/sql.ts';
 import type { DatabaseSync } from 'node:sqlite';
 
 const T = 1_800_000_000_000;

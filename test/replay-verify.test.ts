@@ -8,7 +8,7 @@ import { handleCommand } from '../src/eventstore/handle-command.ts';
 import { createEnv, echoDecider, type Env, PROJECTIONS, silentLog } from './fixtures/webhook-env.ts';
 import { until } from './helpers/until.ts';
 import { startNodeReceiver } from './fixtures/webhook-node-receiver.ts';
-import { listDeliveries } from '../projections/webhooks/queries.ts';
+import { listDeliveries } from '../src/webhooks/deliveries.ts';
 
 let env: Env;
 before(async () => {

@@ -1,10 +1,11 @@
 // At-least-once delivery: outages, restarts, slow tenants, dead letters, the delivery log.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { deliveryIdOf } from '../projections/webhooks/index.ts';
-import { getDelivery, listDeliveries, redeliver } from '../projections/webhooks/queries.ts';
+import { getDelivery, listDeliveries, redeliver } from '../src/webhooks/deliveries.ts';
+import { deliveryIdOf } from '../src/webhooks/outbox.ts';
 import { DomainError } from '../src/domain/errors.ts';
-import { backoffDelay, createWebhookWorker, type WebhookWorkerOptions } from '../src/webhooks/worker.ts';
+import { backoffDelay } from '../src/webhooks/decisions.ts';
+import { createWebhookWorker, type WebhookWorkerOptions } from '../src/webhooks/worker.ts';
 import { createEnv, type Env, silentLog } from './fixtures/webhook-env.ts';
 import { until } from './helpers/until.ts';
 import { startNodeReceiver } from './fixtures/webhook-node-receiver.ts';

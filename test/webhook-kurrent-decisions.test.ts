@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { describe, test } from 'node:test';
 import { END, EVENT_TYPE, ROUND_ROBIN, START } from '@kurrent/kurrentdb-client';
-import { deliveryIdOf } from '../projections/webhooks/index.ts';
+import { deliveryIdOf } from '../src/webhooks/outbox.ts';
 import { createKeyring } from '../src/crypto/keyring.ts';
 import type { StoredEvent } from '../src/eventstore/port.ts';
 import { toWebhookMessage, WEBHOOK_EVENT_TYPES, webhookBody } from '../src/webhooks/events.ts';

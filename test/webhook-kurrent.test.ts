@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { KurrentDBClient } from '@kurrent/kurrentdb-client';
-import { deliveryIdOf } from '../projections/webhooks/index.ts';
+import { deliveryIdOf } from '../src/webhooks/outbox.ts';
 import { createKeyring } from '../src/crypto/keyring.ts';
 import { createKurrentDbEventStore } from '../src/eventstore/kurrentdb/index.ts';
 import type { EventStore, StoredEvent } from '../src/eventstore/port.ts';

@@ -5,7 +5,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { listDeliveries } from '../projections/webhooks/queries.ts';
+import { listDeliveries } from '../src/webhooks/deliveries.ts';
 import { SIGNATURE_HEADER, signBody, verifyV2 } from '../src/webhooks/sign.ts';
 import { createWebhookWorker } from '../src/webhooks/worker.ts';
 import { createEnv, type Env, silentLog } from './fixtures/webhook-env.ts';

@@ -4,8 +4,8 @@
 import type { DatabaseSync } from 'node:sqlite';
 import { DomainError } from '../../src/domain/errors.ts';
 import { tenantOf, userOf } from '../../src/eventstore/recorded.ts';
-import { clampLimit, decodePageToken, encodePageToken } from '../webhooks/queries.ts';
-import { prepared, projection } from '../runtime.ts';
+import { projection } from '../runtime.ts';
+import { clampLimit, decodePageToken, encodePageToken, prepared } from '../sql.ts';
 import { AUDITED_EVENT_TYPES, auditEntryOf } from './actions.ts';
 import { truncateIp } from './ip.ts';
 

@@ -14,7 +14,8 @@ import type { DatabaseSync } from 'node:sqlite';
 import type { Channel } from '../../src/domain/channel.ts';
 import type { StoredEvent } from '../../src/eventstore/port.ts';
 import { toRecorded } from '../../src/eventstore/recorded.ts';
-import { prepared, projection } from '../runtime.ts';
+import { projection } from '../runtime.ts';
+import { prepared } from '../sql.ts';
 
 /** Rows older than this (relative to the newest event) can no longer matter: policies look back at most a day. */
 const RETAIN_MS = 2 * 86_400_000;

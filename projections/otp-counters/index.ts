@@ -4,7 +4,8 @@
 // consistent. Idempotent by construction (INSERT OR IGNORE on otpId, idempotent UPDATE).
 import type { DatabaseSync } from 'node:sqlite';
 import { parseOtpStream } from '../../src/domain/otp/stream.ts';
-import { prepared, projection } from '../runtime.ts';
+import { projection } from '../runtime.ts';
+import { prepared } from '../sql.ts';
 
 /** Rows older than this (by event time, so a replay prunes alike) are deleted. */
 export const OTP_COUNTERS_RETENTION_MS = 2 * 24 * 3600 * 1000;

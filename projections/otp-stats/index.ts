@@ -5,7 +5,8 @@
 // global position, so applying an event twice changes nothing.
 import type { DatabaseSync } from 'node:sqlite';
 import { parseOtpStream } from '../../src/domain/otp/stream.ts';
-import { prepared, projection } from '../runtime.ts';
+import { projection } from '../runtime.ts';
+import { prepared } from '../sql.ts';
 
 const COUNTED = ['OtpIssued', 'OtpDeliverySucceeded', 'OtpDeliveryFailed', 'OtpVerified', 'OtpLocked'] as const;
 const COLUMN: Record<(typeof COUNTED)[number], string> = {

@@ -2,7 +2,8 @@
 import type { DatabaseSync } from 'node:sqlite';
 import { assertNever } from '../../src/domain/decider.ts';
 import type { TenantSettings } from '../../src/domain/tenant/index.ts';
-import { prepared, projection } from '../runtime.ts';
+import { projection } from '../runtime.ts';
+import { prepared } from '../sql.ts';
 
 export const tenantsProjection = projection({
   name: 'tenants',

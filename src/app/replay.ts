@@ -3,7 +3,7 @@
 // the rebuilt tables with the live ones, table by table.
 import type { DatabaseSync } from 'node:sqlite';
 import { createProjectionRunner, type Projection } from '../../projections/runtime.ts';
-import { WEBHOOK_OPERATIONAL_TABLES } from '../../projections/webhooks/index.ts';
+import { WEBHOOK_OPERATIONAL_TABLES } from '../webhooks/outbox.ts';
 import { type Progress, progressOf } from '../eventstore/chain.ts';
 import type { EventStore, StoredEvent } from '../eventstore/port.ts';
 

@@ -4,6 +4,7 @@ import { generateSecret, generateURI, verify } from 'otplib';
 import QRCode from 'qrcode';
 import type { Keyring } from '../crypto/keyring.ts';
 import { type CallerInfo, callerMetadata } from './caller.ts';
+import { requireUserId } from './user-id.ts';
 import { DomainError } from '../domain/errors.ts';
 import { retryAfterSeconds, totpDecider, totpStreamName } from '../domain/totp/decider.ts';
 import type { TotpAlgorithm, TotpCommand } from '../domain/totp/types.ts';
@@ -17,12 +18,6 @@ export type TotpSettings = { algorithm?: TotpAlgorithm; digits?: 6 | 7 | 8; peri
 
 export const TOTP_DEFAULTS = { algorithm: 'sha1', digits: 6, period: 30 } as const;
 
-
-export const requireUserId = (userId: unknown): string => {
-  if (typeof userId !== 'string' || userId.trim() === '') throw new DomainError('INVALID_ARGUMENT', 'userId is required');
-  if (userId.length > 256) throw new DomainError('INVALID_ARGUMENT', `userId must be at most 256 characters, got ${userId.length}`);
-  return userId;
-};
 
 /** "alice@example.com" → "a***@example.com"; anything else → first character + "***". */
 export const maskAccountName = (name: string): string => {

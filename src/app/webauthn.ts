@@ -21,7 +21,7 @@ import {
 import { CHALLENGE_TTL_MS, type StoredCredential, type WebAuthnCommand, type WebAuthnState } from '../domain/webauthn/types.ts';
 import { handleCommand, loadState } from '../eventstore/handle-command.ts';
 import type { EventStore } from '../eventstore/port.ts';
-import { requireUserId } from './totp.ts';
+import { requireUserId } from './user-id.ts';
 import { type CallerInfo, callerMetadata } from './caller.ts';
 
 /** The tenant's relying party: id (a domain), display name, and the origins pages run on. */

@@ -5,8 +5,10 @@ import { readModelsPath, webhooksDbPath } from '../config.ts';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { DatabaseSync } from 'node:sqlite';
-import { createProjectionRunner, openReadModelDb, type Projection } from '../../projections/runtime.ts';
-import { WEBHOOK_OPERATIONAL_TABLES } from '../../projections/webhooks/index.ts';
+import { createProjectionRunner, type Projection } from '../../projections/runtime.ts';
+import { openReadModelDb } from '../../projections/sql.ts';
+import { WEBHOOK_OPERATIONAL_TABLES } from '../webhooks/outbox.ts';
+import { nodeProjections, sharedProjections } from '../../projections/index.ts';
 import { compareReadModels, createProgressRenderer, replay, type TableDiff, type VerifyReport } from '../app/replay.ts';
 import type { Config } from '../config.ts';
 import { createKeyring } from '../crypto/keyring.ts';
@@ -102,10 +104,8 @@ export const runReplay = async (args: { verify?: boolean; out?: string }, ctx: C
   const { store, config } = ctx;
   const out = resolve(args.out ?? join(config.dataDir, `replay-${new Date().toISOString().replace(/[:.]/g, '-')}.db`));
   if (existsSync(out)) throw new DomainError('INVALID_ARGUMENT', `--out: ${out} already exists; replay writes a fresh database file`);
-  // The read models the server runs (imported here only: the server's module graph is large).
-  const { allProjections, sharedProjections } = await import('../main.ts');
   const groups = [
-    { label: 'read models', path: readModelsPath(config), projections: allProjections(createKeyring(config.masterKey)) },
+    { label: 'read models', path: readModelsPath(config), projections: nodeProjections(createKeyring(config.masterKey)) },
     // Only derived tables are compared; delivery state and attempts are the worker's, and the
     // rebuilt file has no worker, so nothing is sent again.
     { label: 'webhook deliveries', path: webhooksDbPath(config), projections: sharedProjections },

@@ -2,7 +2,7 @@
 // (projections/webhooks/queries.ts). A running server's worker polls it, so a redelivery is sent
 // within a second.
 import { webhooksProjection } from '../../projections/webhooks/index.ts';
-import { deliveryCounts, getDelivery, listDeliveries, redeliver, type DeliveryView } from '../../projections/webhooks/queries.ts';
+import { deliveryCounts, getDelivery, listDeliveries, redeliver, type DeliveryView } from '../webhooks/deliveries.ts';
 import { DomainError } from '../domain/errors.ts';
 import { tenantDecider, tenantStream } from '../domain/tenant/index.ts';
 import { loadState } from '../eventstore/handle-command.ts';

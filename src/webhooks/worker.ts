@@ -6,19 +6,11 @@
 // slow or dead receiver only ever holds its own tenant's slots.
 import type { DatabaseSync } from 'node:sqlite';
 import type { Keyring } from '../crypto/keyring.ts';
-import { ensureWebhookSchema } from '../../projections/webhooks/index.ts';
-import { describeAttempt, isSuccess, postWebhook } from './post.ts';
-import { DEFAULT_SECRET_GRACE_MS, type EndpointSecretsRow, signingSecretsEnc } from './secrets.ts';
-import { webhookHeaders } from './sign.ts';
-
-export type BackoffPolicy = {
-  /** Delay after the first failure, ms. */
-  baseMs: number;
-  /** Cap, ms. */
-  maxMs: number;
-  /** Growth per attempt. Default 2. */
-  factor?: number;
-};
+import { immediate } from '../../projections/sql.ts';
+import { afterAttempt, type AttemptOutcome, type BackoffPolicy, planAttempt } from './decisions.ts';
+import { endpointOf, ensureWebhookSchema } from './outbox.ts';
+import { postWebhook } from './post.ts';
+import { DEFAULT_SECRET_GRACE_MS } from './secrets.ts';
 
 /** pino-compatible. */
 export type WebhookLog = {
@@ -61,16 +53,7 @@ export type WebhookWorker = {
   kick: () => void;
 };
 
-/** Delay before the next attempt after `failures` failures: exponential, capped, "equal jitter"
- * (between half and all of the step), so retries of many deliveries spread out. */
-export const backoffDelay = (failures: number, b: BackoffPolicy, random: () => number): number => {
-  const step = Math.min(b.maxMs, b.baseMs * (b.factor ?? 2) ** Math.max(0, failures - 1));
-  return Math.round(step / 2 + random() * (step / 2));
-};
-
 type Due = { delivery_id: string; tenant_id: string; event_id: string; body: string; created_at: number; attempts: number; round_attempts: number };
-type Endpoint = EndpointSecretsRow & { url: string };
-type Outcome = { ok: true; statusCode: number } | { ok: false; statusCode: number | null; error: string; final?: boolean };
 
 export const createWebhookWorker = (o: WebhookWorkerOptions): WebhookWorker => {
   const { db, keyring, now, log } = o;
@@ -95,7 +78,6 @@ export const createWebhookWorker = (o: WebhookWorkerOptions): WebhookWorker => {
     ),
     lease: db.prepare("UPDATE webhook_delivery_state SET next_attempt_at = ?, updated_at = ? WHERE delivery_id = ? AND status = 'pending' AND next_attempt_at <= ?"),
     nextDue: db.prepare("SELECT MIN(next_attempt_at) AS t FROM webhook_delivery_state WHERE status = 'pending'"),
-    endpoint: db.prepare('SELECT url, secret_enc, previous_secret_enc, rotated_at FROM webhook_endpoints WHERE tenant_id = ?'),
     attempt: db.prepare('INSERT OR REPLACE INTO webhook_attempts (delivery_id, attempt, at, status_code, error, duration_ms) VALUES (?, ?, ?, ?, ?, ?)'),
     delivered: db.prepare(
       "UPDATE webhook_delivery_state SET status = 'delivered', attempts = ?, round_attempts = ?, last_status_code = ?, last_error = NULL, delivered_at = ?, updated_at = ? WHERE delivery_id = ?",
@@ -113,61 +95,32 @@ export const createWebhookWorker = (o: WebhookWorkerOptions): WebhookWorker => {
   let running = false;
   let passQueued = false;
 
-  const record = (d: Due, started: number, out: Outcome) => {
+  const record = (d: Due, started: number, out: AttemptOutcome) => {
     const t = now();
     const attempts = d.attempts + 1;
     const round = d.round_attempts + 1;
-    const duration = Math.max(0, t - started);
-    db.exec('BEGIN IMMEDIATE');
-    try {
-      q.attempt.run(d.delivery_id, attempts, started, out.statusCode, out.ok ? null : out.error, duration);
-      if (out.ok) {
-        q.delivered.run(attempts, round, out.statusCode, t, t, d.delivery_id);
-      } else {
-        const dead = out.final === true || round >= o.maxAttempts;
-        q.failed.run(dead ? 'dead' : 'pending', attempts, round, out.statusCode, out.error, dead ? t : t + backoffDelay(round, o.backoff, random), t, d.delivery_id);
-      }
-      db.exec('COMMIT');
-    } catch (err) {
-      if (db.isTransaction) db.exec('ROLLBACK');
-      throw err;
-    }
+    immediate(db, () => {
+      q.attempt.run(d.delivery_id, attempts, started, out.statusCode, out.status === 'delivered' ? null : out.error, Math.max(0, t - started));
+      if (out.status === 'delivered') q.delivered.run(attempts, round, out.statusCode, t, t, d.delivery_id);
+      else q.failed.run(out.status, attempts, round, out.statusCode, out.error, out.status === 'dead' ? t : out.nextAttemptAt, t, d.delivery_id);
+    });
     const ctx = { deliveryId: d.delivery_id, tenantId: d.tenant_id, attempt: attempts, statusCode: out.statusCode };
-    if (out.ok) log.info(ctx, 'webhook delivered');
-    else log.warn({ ...ctx, error: out.error, dead: out.final === true || round >= o.maxAttempts }, 'webhook delivery failed');
+    if (out.status === 'delivered') log.info(ctx, 'webhook delivered');
+    else log.warn({ ...ctx, error: out.error, dead: out.status === 'dead' }, 'webhook delivery failed');
   };
 
-  // One HTTP attempt. Never throws.
-  const send = async (d: Due, signal: AbortSignal): Promise<Outcome | 'aborted'> => {
-    const ep = q.endpoint.get(d.tenant_id) as Endpoint | undefined;
-    if (!ep?.url) return { ok: false, statusCode: null, error: 'no webhook URL configured', final: true };
-    const secretsEnc = signingSecretsEnc(ep, now(), graceMs);
-    if (secretsEnc.length === 0) return { ok: false, statusCode: null, error: 'no webhook secret: rotate the webhook secret, then redeliver', final: true };
-    let secrets: string[];
-    try {
-      secrets = secretsEnc.map((enc) => keyring.decrypt('webhook-secret', enc));
-    } catch {
-      return { ok: false, statusCode: null, error: 'webhook secret cannot be decrypted with this master key', final: true };
-    }
-    const headers = webhookHeaders({ secret: secrets[0], previousSecret: secrets[1] ?? null, body: d.body, t: Math.floor(now() / 1000), eventId: d.event_id, deliveryId: d.delivery_id });
-    const r = await postWebhook({ fetch: doFetch, url: ep.url, body: d.body, headers, timeoutMs: o.timeoutMs, signal });
-    if (r === 'aborted') return r;
-    if ('error' in r) return { ok: false, statusCode: null, error: r.error };
-    return isSuccess(r) ? { ok: true, statusCode: r.status } : { ok: false, statusCode: r.status, error: describeAttempt(r) };
-  };
-
+  // One attempt: the plan, the POST, the outcome recorded. Never throws but for the database.
   const attempt = async (d: Due, signal: AbortSignal) => {
     const started = now();
-    if (d.attempts === 0 && d.round_attempts === 0 && started - d.created_at > maxAgeMs) {
-      record(d, started, { ok: false, statusCode: null, error: `not sent: the event is older than ${Math.round(maxAgeMs / 3600_000)} h`, final: true });
-      return;
-    }
-    const out = await send(d, signal);
-    if (out === 'aborted') {
+    const delivery = { deliveryId: d.delivery_id, eventId: d.event_id, body: d.body, createdAt: d.created_at, attempts: d.attempts, roundAttempts: d.round_attempts };
+    const plan = planAttempt({ delivery, endpoint: endpointOf(db, d.tenant_id), decrypt: (enc) => keyring.decrypt('webhook-secret', enc), now: started, maxAgeMs, secretGraceMs: graceMs });
+    if (plan.kind === 'dead') return record(d, started, { status: 'dead', statusCode: null, error: plan.reason });
+    const result = await postWebhook({ fetch: doFetch, url: plan.url, body: d.body, headers: plan.headers, timeoutMs: o.timeoutMs, signal });
+    if (result === 'aborted') {
       q.release.run(now(), now(), d.delivery_id); // shutting down: due again at the next start
       return;
     }
-    record(d, started, out);
+    record(d, started, afterAttempt({ result, roundAttempts: d.round_attempts + 1, maxAttempts: o.maxAttempts, backoff: o.backoff, random, now: now() }));
   };
 
   const launch = (d: Due, signal: AbortSignal) => {

@@ -10,7 +10,7 @@ import { type SettingName, unknownSettings, type SettingsInput } from '../../dom
 import type { TenantSettings as TenantSettingsMessage } from '../../gen/securekey/v1/admin_pb.js';
 import { getTenant, listKeys, listTenants, type TenantRow } from '../../../projections/tenants/index.ts';
 import { requestInfoKey, unknownFieldsKey } from '../context.ts';
-import { listDeliveries, redeliver, DELIVERY_STATUSES, type DeliveryStatus } from '../../../projections/webhooks/queries.ts';
+import { listDeliveries, redeliver, DELIVERY_STATUSES, type DeliveryStatus } from '../../webhooks/deliveries.ts';
 import { queryAudit } from '../../../projections/audit/index.ts';
 import { timestampMs } from '@bufbuild/protobuf/wkt';
 import type { HandlerContext, ServiceImpl } from '@connectrpc/connect';

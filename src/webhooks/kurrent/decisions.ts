@@ -17,12 +17,12 @@ import {
   type PersistentSubscriptionToAllSettings,
   type RegexFilter,
 } from '@kurrent/kurrentdb-client';
-import { deliveryIdOf } from '../../../projections/webhooks/index.ts';
+import { deliveryIdOf } from '../outbox.ts';
 import type { StoredEvent } from '../../eventstore/port.ts';
 import { toWebhookMessage, WEBHOOK_EVENT_TYPES, webhookBody } from '../events.ts';
 import { type AttemptResult, describeAttempt, isSuccess } from '../post.ts';
 import { webhookHeaders } from '../sign.ts';
-import { backoffDelay, type BackoffPolicy } from '../worker.ts';
+import { backoffDelay, type BackoffPolicy } from '../decisions.ts';
 
 export const DEFAULT_GROUP = 'securekey-webhooks';
 

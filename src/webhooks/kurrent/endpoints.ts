@@ -3,7 +3,7 @@
 // current secret, and the previous one while a rotation's grace period runs (as the SQLite
 // worker signs). Rows are read per event (one indexed lookup), so a change is seen at once.
 import type { DatabaseSync } from 'node:sqlite';
-import { ensureWebhookSchema } from '../../../projections/webhooks/index.ts';
+import { ensureWebhookSchema } from '../outbox.ts';
 import { DEFAULT_SECRET_GRACE_MS, type EndpointSecretsRow, signingSecretsEnc } from '../secrets.ts';
 import type { WebhookEndpoint } from './decisions.ts';
 

@@ -24,7 +24,7 @@ import { KurrentDBClient, type PersistentSubscriptionToAllResolvedEvent } from '
 import type { StoredEvent } from '../../eventstore/port.ts';
 import { createClientSlot, disposeClient, OperationTimeoutError, withTimeout } from '../../eventstore/kurrentdb/client.ts';
 import { describeError, isChannelShutDown, type ResolvedLike, serverDeadlineMs, toStoredEvent } from '../../eventstore/kurrentdb/mapping.ts';
-import type { BackoffPolicy } from '../worker.ts';
+import type { BackoffPolicy } from '../decisions.ts';
 import { DEFAULT_GROUP, failingTenantCap, type GroupLimits, groupLimits, isGroupExistsError, persistentSubscriptionSettings, reconnectDelay, webhookEventFilter } from './decisions.ts';
 import { createDeliveryProcessor, type DeliveryProcessor, type DeliveryProcessorOptions } from './processor.ts';
 

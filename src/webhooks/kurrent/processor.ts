@@ -10,10 +10,11 @@
 // (decideOnArrival says why they are not nacked for retry).
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Keyring } from '../../crypto/keyring.ts';
-import { deliveryIdOf } from '../../../projections/webhooks/index.ts';
+import { deliveryIdOf } from '../outbox.ts';
 import type { StoredEvent } from '../../eventstore/port.ts';
 import { toWebhookMessage } from '../events.ts';
-import type { BackoffPolicy, WebhookLog } from '../worker.ts';
+import type { BackoffPolicy } from '../decisions.ts';
+import type { WebhookLog } from '../worker.ts';
 import { describeAttempt, isSuccess, postWebhook } from '../post.ts';
 import { decideAfterAttempt, decideBeforeAttempt, decideOnArrival, failingTenantParkReason, planDelivery, type WebhookEndpoint } from './decisions.ts';
 import { createTenantSlots } from './tenant-slots.ts';

@@ -1,8 +1,8 @@
-// The delivery log: listing (newest first, by status, paginated), one delivery with its attempts,
-// and redeliver. Used by the admin API and the CLI.
-import { prepared } from '../runtime.ts';
+// The delivery log of the outbox (outbox.ts): listing (newest first, by status, paginated), one
+// delivery with its attempts, and redeliver. Used by the admin API and the CLI.
 import type { DatabaseSync } from 'node:sqlite';
-import { DomainError } from '../../src/domain/errors.ts';
+import { clampLimit, decodePageToken, encodePageToken, prepared } from '../../projections/sql.ts';
+import { DomainError } from '../domain/errors.ts';
 
 export type DeliveryStatus = 'pending' | 'delivered' | 'dead';
 export const DELIVERY_STATUSES: readonly DeliveryStatus[] = ['pending', 'delivered', 'dead'];
@@ -32,7 +32,25 @@ const SELECT = `SELECT d.delivery_id, d.tenant_id, d.event_id, d.position, d.eve
   COALESCE(s.next_attempt_at, d.created_at) AS next_attempt_at, s.delivered_at
   FROM webhook_deliveries d LEFT JOIN webhook_delivery_state s ON s.delivery_id = d.delivery_id`;
 
-const toView = (r: any): DeliveryView => ({
+type Row = {
+  delivery_id: string;
+  tenant_id: string;
+  event_id: string;
+  position: number;
+  event: string;
+  channel: string;
+  created_at: number;
+  status: DeliveryStatus;
+  attempts: number;
+  last_status_code: number | null;
+  last_error: string | null;
+  next_attempt_at: number;
+  delivered_at: number | null;
+  body?: string;
+};
+type AttemptRow = { attempt: number; at: number; status_code: number | null; error: string | null; duration_ms: number };
+
+const toView = (r: Row): DeliveryView => ({
   deliveryId: r.delivery_id,
   tenantId: r.tenant_id,
   eventId: r.event_id,
@@ -48,21 +66,6 @@ const toView = (r: any): DeliveryView => ({
   deliveredAt: r.delivered_at ?? null,
 });
 
-/** Opaque page tokens: the position to continue after. */
-export const encodePageToken = (position: number) => Buffer.from(`p${position}`).toString('base64url');
-export const decodePageToken = (token: string | undefined): number | null => {
-  if (!token) return null;
-  const m = /^p(\d{1,15})$/.exec(Buffer.from(token, 'base64url').toString());
-  if (!m) throw new DomainError('INVALID_ARGUMENT', 'pageToken: expected a token returned as nextPageToken by a previous call');
-  return Number(m[1]);
-};
-
-export const clampLimit = (limit: number | undefined, def = 50, max = 500) => {
-  if (limit === undefined || limit === 0) return def;
-  if (!Number.isInteger(limit) || limit < 0) throw new DomainError('INVALID_ARGUMENT', `limit: expected a positive integer, got ${limit}`);
-  return Math.min(limit, max);
-};
-
 /** Newest first. status: '' or undefined for all. */
 export const listDeliveries = (
   db: DatabaseSync,
@@ -77,21 +80,22 @@ export const listDeliveries = (
   const rows = db
     .prepare(`${SELECT} WHERE d.tenant_id = ? AND d.position < ? ${status ? "AND COALESCE(s.status, 'pending') = ?" : ''} ORDER BY d.position DESC LIMIT ?`)
     .all(...([q.tenantId, before, ...(status ? [status] : []), limit + 1] as (string | number)[]));
-  const page = rows.slice(0, limit).map(toView);
+  const page = (rows as Row[]).slice(0, limit).map(toView);
   return { deliveries: page, nextPageToken: rows.length > limit ? encodePageToken(page[page.length - 1].position) : '' };
 };
 
 export const getDelivery = (db: DatabaseSync, tenantId: string, deliveryId: string): (DeliveryView & { body: string; attemptLog: AttemptView[] }) | undefined => {
-  const r = prepared(db, `${SELECT.replace('d.created_at,', 'd.created_at, d.body,')} WHERE d.tenant_id = ? AND d.delivery_id = ?`).get(tenantId, deliveryId) as any;
+  const r = prepared(db, `${SELECT.replace('d.created_at,', 'd.created_at, d.body,')} WHERE d.tenant_id = ? AND d.delivery_id = ?`).get(tenantId, deliveryId) as Row | undefined;
   if (!r) return undefined;
-  return { ...toView(r), body: r.body, attemptLog: listAttempts(db, deliveryId) };
+  return { ...toView(r), body: r.body ?? '', attemptLog: listAttempts(db, deliveryId) };
 };
 
 export const listAttempts = (db: DatabaseSync, deliveryId: string): AttemptView[] =>
   db
     .prepare('SELECT attempt, at, status_code, error, duration_ms FROM webhook_attempts WHERE delivery_id = ? ORDER BY attempt')
     .all(deliveryId)
-    .map((r: any) => ({ attempt: r.attempt, at: r.at, statusCode: r.status_code ?? null, error: r.error ?? null, durationMs: r.duration_ms }));
+    .map((row) => row as AttemptRow)
+    .map((r) => ({ attempt: r.attempt, at: r.at, statusCode: r.status_code ?? null, error: r.error ?? null, durationMs: r.duration_ms }));
 
 /** Queues a delivery again, whatever its status, with a fresh retry budget. False when the tenant
  * has no such delivery. The worker sends it on its next pass (call worker.kick() to hurry it). */

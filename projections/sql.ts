@@ -1,0 +1,55 @@
+// The SQL helpers every read model (and the webhook outbox) shares: opening a read-model file,
+// prepared statements cached per database, an immediate transaction, and paging.
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { DatabaseSync, type StatementSync } from 'node:sqlite';
+import { DomainError } from '../src/domain/errors.ts';
+
+/** Opens (creating its directory) a read-model database: WAL, busy timeout for shared use. */
+export const openReadModelDb = (path: string): DatabaseSync => {
+  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  const db = new DatabaseSync(path);
+  db.exec('PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;');
+  return db;
+};
+
+const statements = new WeakMap<DatabaseSync, Map<string, StatementSync>>();
+
+/** A prepared statement, compiled once per database and SQL text (node:sqlite has no statement
+ * cache of its own, and compiling on every call dominated the hot paths). */
+export const prepared = (db: DatabaseSync, sql: string): StatementSync => {
+  let cache = statements.get(db);
+  if (!cache) statements.set(db, (cache = new Map()));
+  let st = cache.get(sql);
+  if (!st) cache.set(sql, (st = db.prepare(sql)));
+  return st;
+};
+
+/** Runs fn in a write transaction taken at once (BEGIN IMMEDIATE): all of it or nothing. */
+export const immediate = <T>(db: DatabaseSync, fn: () => T): T => {
+  db.exec('BEGIN IMMEDIATE');
+  try {
+    const r = fn();
+    db.exec('COMMIT');
+    return r;
+  } catch (err) {
+    if (db.isTransaction) db.exec('ROLLBACK');
+    throw err;
+  }
+};
+
+/** Opaque page tokens: the position to continue after. */
+export const encodePageToken = (position: number) => Buffer.from(`p${position}`).toString('base64url');
+export const decodePageToken = (token: string | undefined): number | null => {
+  if (!token) return null;
+  const m = /^p(\d{1,15})$/.exec(Buffer.from(token, 'base64url').toString());
+  if (!m) throw new DomainError('INVALID_ARGUMENT', 'pageToken: expected a token returned as nextPageToken by a previous call');
+  return Number(m[1]);
+};
+
+/** A page size: the default when unset, at most max. */
+export const clampLimit = (limit: number | undefined, def = 50, max = 500) => {
+  if (limit === undefined || limit === 0) return def;
+  if (!Number.isInteger(limit) || limit < 0) throw new DomainError('INVALID_ARGUMENT', `limit: expected a positive integer, got ${limit}`);
+  return Math.min(limit, max);
+};
