@@ -25,7 +25,7 @@ import { channelsVerifiedSince } from '../projections/mfa-verifications/index.ts
 import { createPolicyService } from './app/policy.ts';
 import { createPushService } from './app/push.ts';
 import { createTotpService } from './app/totp.ts';
-import { createWebAuthnService } from './app/webauthn.ts';
+import { createWebAuthnService } from './app/webauthn/index.ts';
 import { createPushSenderFromEnv } from './senders/push/index.ts';
 import type { ChannelDeps } from './api/services/common.ts';
 import { createPushImpl } from './api/services/push.ts';

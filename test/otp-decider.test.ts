@@ -13,6 +13,7 @@ import {
   parseOtpStream,
   verifyAnswer,
 } from '../src/domain/otp/index.ts';
+import { deciderSpec } from './helpers/decider-spec.ts';
 
 const T0 = 1_800_000_000_000;
 const policy = { ttlSeconds: 180, maxAttempts: 5, resendCooldownSeconds: 30 };
@@ -36,22 +37,7 @@ const issue = (over: Partial<IssueOtp['data']> = {}): IssueOtp => ({
 const verify = (candidateHash: string, now = T0 + 10_000): OtpCommand => ({ type: 'VerifyOtp', data: { candidateHash, now } });
 
 /** given events → when command → events or the thrown DomainError. */
-const spec = (given: OtpEvent[]) => ({
-  when: (command: OtpCommand) => {
-    const state = given.reduce(otpDecider.evolve, otpDecider.initialState());
-    const run = () => otpDecider.decide(command, state);
-    return {
-      then: (expected: (events: OtpEvent[]) => void) => expected(run()),
-      thenThrows: (code: string, extras?: Record<string, unknown>) =>
-        assert.throws(run, (e: unknown) => {
-          assert.ok(e instanceof DomainError);
-          assert.equal(e.code, code);
-          if (extras) assert.deepEqual(e.extras, extras);
-          return true;
-        }),
-    };
-  },
-});
+const spec = deciderSpec(otpDecider);
 
 const issued = (over: Partial<IssueOtp['data']> = {}): OtpIssued => otpDecider.decide(issue(over), otpDecider.initialState())[0] as OtpIssued;
 const ref = (e: OtpIssued): OtpRef => {

@@ -1,20 +1,11 @@
 // MFA policy decider (given/when/then on events) and the pure policy evaluation.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { DomainError } from '../src/domain/errors.ts';
 import { type MfaPolicy, type PolicyCommand, type PolicyEvent, type PolicyInput, evaluatePolicies, policyDecider } from '../src/domain/policy/index.ts';
+import { deciderSpec } from './helpers/decider-spec.ts';
 
 const T = 1_800_000_000_000;
-const given = (events: PolicyEvent[]) => ({
-  when: (command: PolicyCommand) => {
-    const state = events.reduce(policyDecider.evolve, policyDecider.initialState());
-    return {
-      then: (expected: PolicyEvent[]) => assert.deepEqual(policyDecider.decide(command, state), expected),
-      thenThrows: (code: string, message?: RegExp) =>
-        assert.throws(() => policyDecider.decide(command, state), (e: unknown) => e instanceof DomainError && e.code === code && (!message || message.test(e.message))),
-    };
-  },
-});
+const given = deciderSpec(policyDecider);
 
 const payment: MfaPolicy = { name: '결제 시 추가 인증', match: { purpose: 'payment' }, requiredChannels: ['sms', 'totp'], withinSeconds: 300 };
 const put = (policy: PolicyInput, at = T): PolicyCommand => ({

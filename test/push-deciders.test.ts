@@ -1,8 +1,6 @@
 // Push deciders (devices, requests, fatigue index), given/when/then on events.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import type { Decider, Message } from '../src/domain/decider.ts';
-import { DomainError } from '../src/domain/errors.ts';
 import {
   type DeviceEvent,
   type InboxEvent,
@@ -12,20 +10,9 @@ import {
   pushRequestDecider,
   pushStatusAt,
 } from '../src/domain/push/index.ts';
+import { deciderSpec } from './helpers/decider-spec.ts';
 
-const spec = <C extends Message, E extends Message, S>(d: Decider<C, E, S>) => (events: E[]) => ({
-  when: (command: C) => {
-    const state = events.reduce(d.evolve, d.initialState());
-    return {
-      then: (expected: E[]) => assert.deepEqual(d.decide(command, state), expected),
-      thenThrows: (code: string, extras?: object) =>
-        assert.throws(
-          () => d.decide(command, state),
-          (e: unknown) => e instanceof DomainError && e.code === code && (!extras || (assert.deepEqual(e.extras, extras), true)),
-        ),
-    };
-  },
-});
+const spec = deciderSpec;
 
 const T = 1_800_000_000_000;
 

@@ -1,9 +1,9 @@
 // The TOTP decider, given/when/then on events.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { DomainError } from '../src/domain/errors.ts';
 import { throttleDelaySeconds, totpDecider } from '../src/domain/totp/decider.ts';
 import type { TotpCommand, TotpEvent } from '../src/domain/totp/types.ts';
+import { deciderSpec } from './helpers/decider-spec.ts';
 
 const T = 1_800_000_000_000;
 const started = (secretEnc = 'v1.sealed-a', at = T): TotpEvent => ({
@@ -22,19 +22,7 @@ const verifyCode = (matchedStep: number | null, now = T + 5000, secretEnc = 'v1.
   data: { secretEnc, matchedStep, now },
 });
 
-const given = (events: TotpEvent[]) => ({
-  when: (command: TotpCommand) => {
-    const state = events.reduce(totpDecider.evolve, totpDecider.initialState());
-    return {
-      then: (expected: TotpEvent[]) => assert.deepEqual(totpDecider.decide(command, state), expected),
-      thenThrows: (code: string, extras?: object) =>
-        assert.throws(
-          () => totpDecider.decide(command, state),
-          (e: unknown) => e instanceof DomainError && e.code === code && (!extras || (assert.deepEqual(e.extras, extras), true)),
-        ),
-    };
-  },
-});
+const given = deciderSpec(totpDecider);
 
 describe('TOTP decider', () => {
   const startedBy = (c: TotpCommand): TotpEvent => {

@@ -1,10 +1,10 @@
 // The passkey deciders, given/when/then on events.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { DomainError } from '../src/domain/errors.ts';
 import { webauthnDecider } from '../src/domain/webauthn/credentials.ts';
-import { credentialOwnerDecider, discoverableChallengeDecider } from '../src/domain/webauthn/discoverable.ts';
+import { credentialOwnerDecider, type DiscoverableChallengeEvent, discoverableChallengeDecider } from '../src/domain/webauthn/discoverable.ts';
 import type { StoredCredential, WebAuthnCommand, WebAuthnEvent } from '../src/domain/webauthn/types.ts';
+import { deciderSpec } from './helpers/decider-spec.ts';
 
 const T = 1_800_000_000_000;
 const cred: StoredCredential = {
@@ -21,15 +21,7 @@ const regChallenge = (challenge = 'c-reg', at = T): WebAuthnEvent => ({ type: 'R
 const authChallenge = (challenge = 'c-auth', at = T): WebAuthnEvent => ({ type: 'AuthenticationChallengeIssued', data: { challenge, expiresAt: at + 300_000 } });
 const registered: WebAuthnEvent = { type: 'CredentialRegistered', data: { ...cred, at: T } };
 
-const given = (events: WebAuthnEvent[]) => ({
-  when: (command: WebAuthnCommand) => {
-    const state = events.reduce(webauthnDecider.evolve, webauthnDecider.initialState());
-    return {
-      then: (expected: WebAuthnEvent[]) => assert.deepEqual(webauthnDecider.decide(command, state), expected),
-      thenThrows: (code: string) => assert.throws(() => webauthnDecider.decide(command, state), (e: unknown) => e instanceof DomainError && e.code === code),
-    };
-  },
-});
+const given = deciderSpec(webauthnDecider);
 
 const authenticate = (newCounter: number, challenge: string | null = 'c-auth', now = T + 1000): WebAuthnCommand => ({
   type: 'CompleteAuthentication',
@@ -113,19 +105,18 @@ describe('discoverable challenge and credential owner deciders', () => {
   test('a discoverable challenge is claimed once, before it expires', () => {
     const d = discoverableChallengeDecider;
     const issued = d.decide({ type: 'IssueDiscoverableChallenge', data: { challenge: 'c', now: T } }, d.initialState());
-    const pending = issued.reduce(d.evolve, d.initialState());
     const claim = (now: number) => ({ type: 'ClaimDiscoverableChallenge', data: { challenge: 'c', signatureValid: true, now } }) as const;
-    const claimed = d.decide(claim(T + 1), pending);
-    assert.deepEqual(claimed, [{ type: 'ChallengeConsumed', data: { challenge: 'c', kind: 'authentication', outcome: 'claimed', at: T + 1 } }]);
-    assert.throws(() => d.decide(claim(T + 2), claimed.reduce(d.evolve, pending)), { code: 'CHALLENGE_EXPIRED' });
-    assert.throws(() => d.decide(claim(T + 300_000), pending), { code: 'CHALLENGE_EXPIRED' });
+    const claimed: DiscoverableChallengeEvent[] = [{ type: 'ChallengeConsumed', data: { challenge: 'c', kind: 'authentication', outcome: 'claimed', at: T + 1 } }];
+    deciderSpec(d)(issued).when(claim(T + 1)).then(claimed);
+    deciderSpec(d)([...issued, ...claimed]).when(claim(T + 2)).thenThrows('CHALLENGE_EXPIRED');
+    deciderSpec(d)(issued).when(claim(T + 300_000)).thenThrows('CHALLENGE_EXPIRED');
   });
 
   test('a credential has one owner: re-recording is a no-op, another user is a CONFLICT', () => {
     const o = credentialOwnerDecider;
     const cmd = (userKey: string) => ({ type: 'RecordCredentialOwner', data: { credentialId: 'c', userKey, userIdEnc: 'v1.x', now: T } }) as const;
-    const state = o.decide(cmd('u1'), o.initialState()).reduce(o.evolve, o.initialState());
-    assert.deepEqual(o.decide(cmd('u1'), state), []);
-    assert.throws(() => o.decide(cmd('u2'), state), { code: 'CONFLICT' });
+    const recorded = o.decide(cmd('u1'), o.initialState());
+    deciderSpec(o)(recorded).when(cmd('u1')).then([]);
+    deciderSpec(o)(recorded).when(cmd('u2')).thenThrows('CONFLICT');
   });
 });

@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { createWebAuthnService, type RelyingParty } from '../src/app/webauthn.ts';
+import { createWebAuthnService, type RelyingParty } from '../src/app/webauthn/index.ts';
 import { createKeyring } from '../src/crypto/keyring.ts';
 import { DomainError } from '../src/domain/errors.ts';
 import type { EventStore } from '../src/eventstore/port.ts';

@@ -1,9 +1,9 @@
-// WebAuthnService: proto ↔ src/app/webauthn.ts. Accepts the browser credential at the top level
+// WebAuthnService: proto ↔ src/app/webauthn/. Accepts the browser credential at the top level
 // (id, rawId, type, response) or wrapped as { userId, credential: {...} } — both shapes of the seed.
 import type { JsonObject } from '@bufbuild/protobuf';
 import { timestampFromMs } from '@bufbuild/protobuf/wkt';
 import type { ServiceImpl } from '@connectrpc/connect';
-import type { RelyingParty, WebAuthnService as WebAuthnApp } from '../../app/webauthn.ts';
+import type { RelyingParty, WebAuthnService as WebAuthnApp } from '../../app/webauthn/index.ts';
 import { DomainError } from '../../domain/errors.ts';
 import type { RegisterVerifyRequest, WebAuthnService } from '../../gen/securekey/v1/webauthn_pb.js';
 import type { Caller } from '../context.ts';
