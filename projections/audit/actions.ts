@@ -2,20 +2,24 @@
 // catalogue (src/domain/events.ts): every event type has an entry, null for internal bookkeeping
 // (inbox entries, owner records), so an added or renamed event fails tsc until it is decided here.
 import type { Channel, OtpChannel } from '../../src/domain/channel.ts';
-import { DOMAIN_EVENT_TYPES, type DomainEventType, type EventDataMap } from '../../src/domain/events.ts';
+import { DOMAIN_EVENT_TYPES, type DomainEvent, type DomainEventType, type EventDataMap } from '../../src/domain/events.ts';
 
-export type AuditSpec<K extends DomainEventType> = {
+/** An event's meaning in the audit trail; D is its data. */
+export type AuditSpec<D> = {
   action: string;
-  channel: (d: EventDataMap[K]) => Channel | null;
-  outcome: (d: EventDataMap[K]) => string;
+  channel: (d: D) => Channel | null;
+  outcome: (d: D) => string;
 };
+
+/** One entry per event type of E (the catalogue), null for bookkeeping events. */
+export type AuditTable<E extends { type: string; data: unknown } = DomainEvent> = { [K in keyof EventDataMap<E>]: AuditSpec<EventDataMap<E>[K]> | null };
 
 const none = () => null;
 const fixed = (ch: Channel) => () => ch;
 const otp = (d: { channel: OtpChannel }) => d.channel;
 const o = (s: string) => () => s;
 
-export const AUDIT_ACTIONS: { [K in DomainEventType]: AuditSpec<K> | null } = {
+export const AUDIT_ACTIONS: AuditTable = {
   // tenants and admin
   TenantCreated: { action: 'tenant.created', channel: none, outcome: o('ok') },
   ApiKeyIssued: { action: 'api_key.issued', channel: none, outcome: o('ok') },

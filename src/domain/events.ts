@@ -25,8 +25,9 @@ export type DomainEventType = DomainEvent['type'];
 /** The event of one type. */
 export type EventOfType<T extends DomainEventType> = Extract<DomainEvent, { type: T }>;
 
-/** Event type → its data, for tables whose entries read the data of their own type. */
-export type EventDataMap = { [E in DomainEvent as E['type']]: E['data'] };
+/** Event type → its data (of the catalogue, or of another union E), for tables whose entries read
+ * the data of their own type. */
+export type EventDataMap<E extends { type: string; data: unknown } = DomainEvent> = { [X in E as X['type']]: X['data'] };
 
 /** The catalogue at run time: every type once (tsc checks it against the union, both ways). */
 const CATALOGUE: Record<DomainEventType, true> = {

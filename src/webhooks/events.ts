@@ -4,7 +4,7 @@
 // receiver may see (a whitelist): never a code, a code hash, a secret, an encrypted value or a
 // full destination; the masked destination is fine.
 import type { Channel, OtpChannel } from '../domain/channel.ts';
-import { DOMAIN_EVENT_TYPES, type DomainEventType, type EventDataMap } from '../domain/events.ts';
+import { DOMAIN_EVENT_TYPES, type DomainEvent, type DomainEventType, type EventDataMap } from '../domain/events.ts';
 import type { OtpRef } from '../domain/otp/events.ts';
 import type { StoredEvent } from '../eventstore/port.ts';
 import { tenantOf, toRecorded, userOf } from '../eventstore/recorded.ts';
@@ -19,7 +19,11 @@ export type WebhookMessage = {
 };
 
 type D = Record<string, unknown>;
-export type WebhookSpec<K extends DomainEventType> = { event: string; channel: (d: EventDataMap[K]) => Channel; details: (d: EventDataMap[K]) => D };
+/** The webhook an event triggers; Data is the event's data. */
+export type WebhookSpec<Data> = { event: string; channel: (d: Data) => Channel; details: (d: Data) => D };
+
+/** One entry per event type of E (the catalogue), null when receivers do not hear of it. */
+export type WebhookTable<E extends { type: string; data: unknown } = DomainEvent> = { [K in keyof EventDataMap<E>]: WebhookSpec<EventDataMap<E>[K]> | null };
 
 const fixed = (c: Channel) => () => c;
 const otpChannel = (d: { channel: OtpChannel }) => d.channel;
@@ -32,7 +36,7 @@ const otp =
   <T extends OtpRef>(extra: (keyof T & string)[]) =>
   (d: T): D => ({ verificationId: d.otpId, purpose: d.purpose, destination: d.masked, ...pick(d, extra) });
 
-export const WEBHOOK_EVENTS: { [K in DomainEventType]: WebhookSpec<K> | null } = {
+export const WEBHOOK_EVENTS: WebhookTable = {
   OtpVerified: { event: 'verification.succeeded', channel: otpChannel, details: otp(['attempts', 'attemptsRemaining']) },
   OtpAttemptFailed: { event: 'verification.failed', channel: otpChannel, details: otp(['attempts', 'attemptsRemaining']) },
   OtpLocked: { event: 'verification.locked', channel: otpChannel, details: otp(['attempts']) },
