@@ -2,7 +2,6 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError, type Config } from '../config.ts';
-import { createKurrentDbEventStore } from './kurrentdb/index.ts';
 import type { EventStore } from './port.ts';
 import { createSqliteEventStore } from './sqlite/index.ts';
 
@@ -14,6 +13,9 @@ export const openStore = async (config: Pick<Config, 'eventStore' | 'dataDir'>):
     return createSqliteEventStore({ path: join(config.dataDir, 'events.db') });
   }
   if (KURRENTDB.test(config.eventStore)) {
+    // Loaded only when used: the client library takes a second to load on a busy machine, which
+    // every admin CLI run on SQLite paid for nothing.
+    const { createKurrentDbEventStore } = await import('./kurrentdb/index.ts');
     // Connects lazily: an unreachable server makes calls fail with StoreUnavailableError, not start-up.
     try {
       return createKurrentDbEventStore({ connectionString: config.eventStore });
