@@ -185,6 +185,9 @@ export const createKurrentDbEventStore = (opts: KurrentDbEventStoreOptions): Eve
     for (;;) {
       if (signal?.aborted || closed) return;
       const client = slot.current({ channel: true });
+      // Unavoidable cast: the client declares its subscription's async iterator without the
+      // [Symbol.asyncDispose] that @types/node's Readable requires; at run time it is the Readable
+      // with unsubscribe() that drainSubscription reads (ClientSubscription).
       const sub = client.subscribeToAll({ fromPosition: toKurrentPosition(start), filter }) as unknown as ClientSubscription;
       const { events, wake } = drainSubscription<ResolvedLike>(sub, {
         stopped: () => closed || signal?.aborted === true,

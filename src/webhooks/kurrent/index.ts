@@ -23,7 +23,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { KurrentDBClient, type PersistentSubscriptionToAllResolvedEvent } from '@kurrent/kurrentdb-client';
 import type { StoredEvent } from '../../eventstore/port.ts';
 import { createClientSlot, disposeClient, OperationTimeoutError, withTimeout } from '../../eventstore/kurrentdb/client.ts';
-import { describeError, isChannelShutDown, type ResolvedLike, serverDeadlineMs, toStoredEvent } from '../../eventstore/kurrentdb/mapping.ts';
+import { describeError, isChannelShutDown, serverDeadlineMs, toStoredEvent } from '../../eventstore/kurrentdb/mapping.ts';
 import type { BackoffPolicy } from '../decisions.ts';
 import { DEFAULT_GROUP, failingTenantCap, type GroupLimits, groupLimits, isGroupExistsError, persistentSubscriptionSettings, reconnectDelay, webhookEventFilter } from './decisions.ts';
 import { createDeliveryProcessor, type DeliveryProcessor, type DeliveryProcessorOptions } from './processor.ts';
@@ -71,7 +71,7 @@ type Subscription = ReturnType<KurrentDBClient['subscribeToPersistentSubscriptio
 /** The event as the port sees it; undefined when the client gave an entry we cannot read. */
 const toEvent = (resolved: PersistentSubscriptionToAllResolvedEvent): StoredEvent | undefined => {
   try {
-    return toStoredEvent(resolved as unknown as ResolvedLike);
+    return toStoredEvent(resolved);
   } catch {
     return undefined;
   }
