@@ -29,7 +29,7 @@ describe('MFA policy decider', () => {
   test('invalid policies are refused with what was expected', () => {
     given([]).when(put({ name: '', requiredChannels: ['sms'] })).thenThrows('INVALID_ARGUMENT', /name/);
     given([]).when(put({ name: 'p', requiredChannels: [] })).thenThrows('INVALID_ARGUMENT', /requiredChannels: expected a non-empty list/);
-    given([]).when(put({ name: 'p', requiredChannels: ['fax'] })).thenThrows('INVALID_ARGUMENT', /requiredChannels: expected channels among sms, email, totp, webauthn, push, got "fax"/);
+    given([]).when(put({ name: 'p', requiredChannels: ['fax'] })).thenThrows('INVALID_ARGUMENT', /requiredChannels: expected channels among sms, email, totp, webauthn, push, recovery, got "fax"/);
     given([]).when(put({ name: 'p', match: { channels: ['pigeon'] }, requiredChannels: ['sms'] })).thenThrows('INVALID_ARGUMENT', /match.channels/);
     given([]).when(put({ name: 'p', requiredChannels: ['sms'], withinSeconds: 86_401 })).thenThrows('INVALID_ARGUMENT', /withinSeconds/);
   });

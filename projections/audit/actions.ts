@@ -42,6 +42,12 @@ export const AUDIT_ACTIONS: AuditTable = {
   TotpCodeAccepted: { action: 'verification.succeeded', channel: fixed('totp'), outcome: o('success') },
   TotpCodeRejected: { action: 'verification.failed', channel: fixed('totp'), outcome: (d) => (d.reason === 'replay' ? 'replay' : 'failure') },
   TotpEnrollmentRemoved: { action: 'totp.removed', channel: fixed('totp'), outcome: o('ok') },
+  // recovery codes
+  RecoveryCodesGenerated: { action: 'recovery.generated', channel: fixed('recovery'), outcome: (d) => (d.replaces ? 'replaced' : 'ok') },
+  RecoveryCodeUsed: { action: 'verification.succeeded', channel: fixed('recovery'), outcome: o('success') },
+  RecoveryCodesLow: { action: 'recovery.low', channel: fixed('recovery'), outcome: o('low') },
+  RecoveryCodeRejected: { action: 'verification.failed', channel: fixed('recovery'), outcome: (d) => (d.reason === 'used' ? 'used' : 'failure') },
+  RecoveryCodesRemoved: { action: 'recovery.removed', channel: fixed('recovery'), outcome: o('ok') },
   // passkeys
   RegistrationChallengeIssued: { action: 'passkey.registration_started', channel: fixed('webauthn'), outcome: o('pending') },
   AuthenticationChallengeIssued: { action: 'passkey.authentication_started', channel: fixed('webauthn'), outcome: o('pending') },

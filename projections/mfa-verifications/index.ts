@@ -10,6 +10,7 @@
 //   TotpCodeAccepted
 //   CredentialUsed             channel webauthn, stream `webauthn-<tenant>.<userKey>`, time = data.at
 //   PushApproved               channel push, data.userId, data.purpose, time = data.at
+//   RecoveryCodeUsed           channel recovery, stream `recovery-<tenant>.<userKey>`, time = data.at
 import type { DatabaseSync } from 'node:sqlite';
 import type { Channel } from '../../src/domain/channel.ts';
 import type { StoredEvent } from '../../src/eventstore/port.ts';
@@ -44,6 +45,8 @@ export const toVerification = (stored: StoredEvent, userKeyOf: (userId: string) 
       return v('webauthn', userKey(fromMeta) ?? keyFromStream(event.streamName), null, event.data.at);
     case 'PushApproved':
       return v('push', userKey(event.data.userId || fromMeta), event.data.purpose || null, event.data.at);
+    case 'RecoveryCodeUsed':
+      return v('recovery', userKey(fromMeta) ?? keyFromStream(event.streamName), null, event.data.at);
     default:
       return undefined;
   }
@@ -54,7 +57,7 @@ export const createMfaVerificationsProjection = (opts: { userKeyOf: (userId: str
   projection({
     name: 'mfa-verifications',
     version: 1,
-    canHandle: ['OtpVerified', 'TotpEnrollmentConfirmed', 'TotpCodeAccepted', 'CredentialUsed', 'PushApproved'],
+    canHandle: ['OtpVerified', 'TotpEnrollmentConfirmed', 'TotpCodeAccepted', 'CredentialUsed', 'PushApproved', 'RecoveryCodeUsed'],
     init: (db) => {
       db.exec(`
         CREATE TABLE IF NOT EXISTS mfa_verifications (

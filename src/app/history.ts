@@ -6,6 +6,7 @@ import { auditStreamsOfUser } from '../../projections/audit/index.ts';
 import { truncateIp } from '../../projections/audit/ip.ts';
 import type { Keyring } from '../crypto/keyring.ts';
 import { pushDevicesStream, pushInboxStream, pushRequestStream, USER_HASH_PURPOSE } from '../domain/push/streams.ts';
+import { recoveryStreamName } from '../domain/recovery/decider.ts';
 import { totpStreamName } from '../domain/totp/decider.ts';
 import { webauthnStreamName } from '../domain/webauthn/credentials.ts';
 import type { EventStore, StoredEvent } from '../eventstore/port.ts';
@@ -23,7 +24,7 @@ export type HistoryEntry = {
   by: Record<string, unknown>;
 };
 
-const REDACT = /(Enc|Hash|hash)$|secret|token|challenge|publicKey|^code$/i;
+const REDACT = /(Enc|Hash|hash|Hashes)$|secret|token|challenge|publicKey|^code$/i;
 const FREE_TEXT = new Set(['title', 'body']);
 const SHORTEN = new Set(['deviceName', 'name']);
 
@@ -55,13 +56,13 @@ export const toHistoryEntry = (e: StoredEvent): HistoryEntry => {
 
 export const streamHistory = async (store: EventStore, stream: string): Promise<HistoryEntry[]> => (await store.readStream(stream)).map(toHistoryEntry);
 
-/** Everything about one user of one tenant: their TOTP, passkey, push device and push request
+/** Everything about one user of one tenant: their TOTP, recovery code, passkey, push device and push request
  * streams (found by the keyed user hash), plus one-time codes sent for them. Codes are found
  * through the audit trail when auditDb is given, otherwise by scanning the log. */
 export const userHistory = async (o: { store: EventStore; keyring: Keyring; tenantId: string; userId: string; auditDb?: DatabaseSync }): Promise<HistoryEntry[]> => {
   const { store, tenantId, userId } = o;
   const userKey = o.keyring.hmac(USER_HASH_PURPOSE, userId);
-  const own = [totpStreamName(tenantId, userKey), webauthnStreamName(tenantId, userKey), pushDevicesStream(tenantId, userKey), pushInboxStream(tenantId, userKey)];
+  const own = [totpStreamName(tenantId, userKey), recoveryStreamName(tenantId, userKey), webauthnStreamName(tenantId, userKey), pushDevicesStream(tenantId, userKey), pushInboxStream(tenantId, userKey)];
   const byPosition = new Map<number, StoredEvent>();
   const add = (e: StoredEvent) => byPosition.set(e.position, e);
   const requestIds = new Set<string>();

@@ -10,8 +10,9 @@ import type { EventStore } from '../eventstore/port.ts';
 export const POLICY_HELP = `  policy put --tenant TENANT_ID --name NAME --require CH,CH [--purpose P] [--channels CH,CH] [--within SECONDS] [--json]
                                                            create or replace an MFA policy: a verification with purpose P
                                                            (and, with --channels, on one of those channels) needs every
-                                                           --require channel (sms, email, totp, webauthn, push) verified
-                                                           for the same user within SECONDS (default 300)
+                                                           --require channel (sms, email, totp, webauthn, push,
+                                                           recovery) verified for the same user within SECONDS
+                                                           (default 300)
   policy list --tenant TENANT_ID [--json]                  list the tenant's MFA policies
   policy delete --tenant TENANT_ID --name NAME [--json]    delete an MFA policy`;
 

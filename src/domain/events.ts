@@ -3,6 +3,7 @@
 // tsc until each of them decides about it.
 import type { OtpEvent } from './otp/events.ts';
 import type { PolicyEvent } from './policy/index.ts';
+import type { RecoveryEvent } from './recovery/types.ts';
 import type { DeviceEvent, InboxEvent, PushRequestEvent } from './push/index.ts';
 import type { TenantEvent } from './tenant/index.ts';
 import type { TotpEvent } from './totp/types.ts';
@@ -14,6 +15,7 @@ export type DomainEvent =
   | PolicyEvent
   | OtpEvent
   | TotpEvent
+  | RecoveryEvent
   | WebAuthnEvent
   | CredentialOwnerRecorded
   | DeviceEvent
@@ -50,6 +52,11 @@ const CATALOGUE: Record<DomainEventType, true> = {
   TotpCodeAccepted: true,
   TotpCodeRejected: true,
   TotpEnrollmentRemoved: true,
+  RecoveryCodesGenerated: true,
+  RecoveryCodeUsed: true,
+  RecoveryCodesLow: true,
+  RecoveryCodeRejected: true,
+  RecoveryCodesRemoved: true,
   RegistrationChallengeIssued: true,
   AuthenticationChallengeIssued: true,
   ChallengeConsumed: true,

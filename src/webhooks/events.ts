@@ -44,6 +44,10 @@ export const WEBHOOK_EVENTS: WebhookTable = {
   TotpEnrollmentConfirmed: { event: 'totp.enrolled', channel: fixed('totp'), details: () => ({}) },
   TotpCodeAccepted: { event: 'verification.succeeded', channel: fixed('totp'), details: () => ({}) },
   TotpCodeRejected: { event: 'verification.failed', channel: fixed('totp'), details: (d) => pick(d, ['reason', 'failures']) },
+  RecoveryCodeUsed: { event: 'recovery.used', channel: fixed('recovery'), details: (d) => pick(d, ['remaining']) },
+  RecoveryCodesGenerated: { event: 'recovery.regenerated', channel: fixed('recovery'), details: (d) => ({ count: d.codeHashes.length, replaced: d.replaces !== null }) },
+  RecoveryCodesLow: { event: 'recovery.low', channel: fixed('recovery'), details: (d) => pick(d, ['remaining']) },
+  RecoveryCodeRejected: { event: 'verification.failed', channel: fixed('recovery'), details: (d) => pick(d, ['reason', 'failures']) },
   CredentialRegistered: { event: 'passkey.registered', channel: fixed('webauthn'), details: (d) => pick(d, ['credentialId', 'deviceName', 'deviceType', 'backedUp']) },
   CredentialUsed: { event: 'verification.succeeded', channel: fixed('webauthn'), details: (d) => pick(d, ['credentialId']) },
   CredentialCloneSuspected: {
@@ -68,6 +72,7 @@ export const WEBHOOK_EVENTS: WebhookTable = {
   OtpDeliveryFailed: null,
   TotpEnrollmentStarted: null,
   TotpEnrollmentRemoved: null,
+  RecoveryCodesRemoved: null,
   RegistrationChallengeIssued: null,
   AuthenticationChallengeIssued: null,
   ChallengeConsumed: null,
