@@ -24,6 +24,7 @@ import { StoreUnavailableError, type EventStore } from './eventstore/port.ts';
 import { channelsVerifiedSince } from '../projections/mfa-verifications/index.ts';
 import { createPolicyService } from './app/policy.ts';
 import { createPushService } from './app/push.ts';
+import { createRecoveryService } from './app/recovery.ts';
 import { createTotpService } from './app/totp.ts';
 import { createWebAuthnService } from './app/webauthn/index.ts';
 import { createPushSenderFromEnv } from './senders/push/index.ts';
@@ -37,9 +38,11 @@ import { EmailOtpService, SmsOtpService } from './gen/securekey/v1/otp_pb.js';
 import { createOtpCountersFromDb } from '../projections/otp-counters/index.ts';
 import { nodeProjections, sharedProjections } from '../projections/index.ts';
 import { startWebhookDelivery } from './webhooks/delivery.ts';
+import { createRecoveryImpl } from './api/services/recovery.ts';
 import { createTotpImpl } from './api/services/totp.ts';
 import { createWebAuthnImpl } from './api/services/webauthn.ts';
 import { PushService } from './gen/securekey/v1/push_pb.js';
+import { RecoveryService } from './gen/securekey/v1/recovery_pb.js';
 import { TotpService } from './gen/securekey/v1/totp_pb.js';
 import { WebAuthnService } from './gen/securekey/v1/webauthn_pb.js';
 import { type NewId, randomId } from './app/ids.ts';
@@ -156,6 +159,7 @@ export const composeSecureKey = async (config: Config, opts: StartOptions = {}) 
     serviceOf(SmsOtpService, createSmsOtpImpl(otp, channel)),
     serviceOf(EmailOtpService, createEmailOtpImpl(otp, channel)),
     serviceOf(TotpService, createTotpImpl(createTotpService({ store, keyring, now }), channel)),
+    serviceOf(RecoveryService, createRecoveryImpl(createRecoveryService({ store, keyring, now, newId }), channel)),
     serviceOf(WebAuthnService, createWebAuthnImpl(createWebAuthnService({ store, keyring, now }), channel)),
     serviceOf(PushService, createPushImpl(createPushService({ store, keyring, now, newId, sender: pushSender, log: logger }), channel)),
   ];

@@ -94,6 +94,17 @@ describe('two server processes sharing one data directory', () => {
     for (const r of results) if (r !== wins[0]) assert.equal(r.body.code, 'OTP_NOT_FOUND');
   });
 
+  test('50 uses of one recovery code, split across both processes: exactly one succeeds, and the set counts one code used on both', async () => {
+    const userId = 'recovery-racer';
+    const gen = await post(a, '/api/v1/recovery/generate', { userId });
+    assert.equal(gen.status, 200, JSON.stringify(gen.body));
+    const code = gen.body.data.codes[0];
+    const results = await Promise.all(Array.from({ length: 50 }, (_, i) => post(i % 2 ? a : b, '/api/v1/recovery/verify', { userId, code })));
+    for (const r of results) assert.equal(r.status, 200, JSON.stringify(r.body));
+    assert.equal(results.filter((r) => r.body.data.verified === true).length, 1);
+    for (const node of [a, b]) assert.equal((await post(node, '/api/v1/recovery/status', { userId })).body.data.remaining, 9);
+  });
+
   test('50 wrong codes across both processes: the attempt count is exact and the code locks at the limit', async () => {
     const phone = '01055556666';
     assert.equal((await post(b, '/api/v1/otp/send', { phone, purpose: 'login' })).status, 200);

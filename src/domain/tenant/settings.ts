@@ -18,7 +18,7 @@ type ValueOf = {
 };
 export type SettingType = keyof ValueOf;
 
-export type SettingGroup = 'general' | 'otp' | 'sms' | 'totp' | 'webauthn' | 'push';
+export type SettingGroup = 'general' | 'otp' | 'sms' | 'totp' | 'recovery' | 'webauthn' | 'push';
 
 /** One row of the table. `default` is the value a channel uses while the setting is unset; null
  * when the default is derived from something else, which `defaultNote` then names. */
@@ -88,6 +88,15 @@ export const TENANT_SETTINGS = {
     description: 'ISO 3166 alpha-2 regions phone numbers may belong to (COUNTRY_NOT_ALLOWED otherwise).',
   },
   totpIssuer: { type: 'text', group: 'totp', maxLength: 100, default: null, defaultNote: 'the tenant name', description: 'Issuer shown by authenticator apps when the request names none.' },
+  recoveryCodeCount: {
+    type: 'integer',
+    group: 'recovery',
+    min: 5,
+    max: 20,
+    unit: 'codes',
+    default: 10,
+    description: 'Recovery codes per generated set (each single-use, 60 bits of entropy); a new set replaces the whole previous one.',
+  },
   webauthnRpId: {
     type: 'text',
     group: 'webauthn',
