@@ -4,6 +4,7 @@
 import type * as Api from '../sdk/node/src/api-types.ts';
 import type * as otp from '../src/gen/securekey/v1/otp_pb.js';
 import type * as push from '../src/gen/securekey/v1/push_pb.js';
+import type * as recovery from '../src/gen/securekey/v1/recovery_pb.js';
 import type * as totp from '../src/gen/securekey/v1/totp_pb.js';
 import type * as webauthn from '../src/gen/securekey/v1/webauthn_pb.js';
 import type { Equal, Json } from './helpers/json-type.ts';
@@ -22,6 +23,14 @@ export type SdkApiTypesArePinned = AllTrue<[
   Equal<Api.VerifyTotpResponse, Json<totp.VerifyTotpResponse>>,
   Equal<Api.DeleteTotpRequest, Json<totp.DeleteTotpRequest>>,
   Equal<Api.DeleteTotpResponse, Json<totp.DeleteTotpResponse>>,
+  Equal<Api.GenerateRecoveryCodesRequest, Json<recovery.GenerateRecoveryCodesRequest>>,
+  Equal<Api.GenerateRecoveryCodesResponse, Json<recovery.GenerateRecoveryCodesResponse>>,
+  Equal<Api.VerifyRecoveryCodeRequest, Json<recovery.VerifyRecoveryCodeRequest>>,
+  Equal<Api.VerifyRecoveryCodeResponse, Json<recovery.VerifyRecoveryCodeResponse>>,
+  Equal<Api.GetRecoveryStatusRequest, Json<recovery.GetRecoveryStatusRequest>>,
+  Equal<Api.GetRecoveryStatusResponse, Json<recovery.GetRecoveryStatusResponse>>,
+  Equal<Api.DeleteRecoveryCodesRequest, Json<recovery.DeleteRecoveryCodesRequest>>,
+  Equal<Api.DeleteRecoveryCodesResponse, Json<recovery.DeleteRecoveryCodesResponse>>,
   Equal<Api.RegisterOptionsRequest, Json<webauthn.RegisterOptionsRequest>>,
   Equal<Api.RegisterOptionsResponse, Json<webauthn.RegisterOptionsResponse>>,
   Equal<Api.RegisterVerifyRequest, Json<webauthn.RegisterVerifyRequest>>,

@@ -17,6 +17,9 @@ import {
   type OtpVerifyResult,
   type PushSendResult,
   type PushVerifyResult,
+  type RecoveryGenerateResult,
+  type RecoveryStatusResult,
+  type RecoveryVerifyResult,
   type SmsSendOptions,
   type TotpSetupResult,
   type TotpVerifyResult,
@@ -178,6 +181,32 @@ describe("the seed's Node snippets run against a live server", () => {
     const result = await client.push.verify(push.requestId);
     assert.equal(result.verified, true); // console.log(result.verified); // true
     assert.equal(result.status, 'approved');
+  });
+});
+
+describe('recovery codes through the Node SDK', () => {
+  test('generate shows the codes once; verify uses one (typed loosely), status counts, regenerate replaces the set, delete ends it', async () => {
+    const client = new TwoFactorClient({ apiKey, baseUrl: s.url });
+    const userId = 'user_recovery_sdk';
+    const set: RecoveryGenerateResult = await client.recovery.generate({ userId });
+    assert.equal(set.codes.length, 10);
+    assert.equal(set.remaining, 10);
+    for (const c of set.codes) assert.match(c, /^[0-9a-z]{4}-[0-9a-z]{4}-[0-9a-z]{4}$/);
+    const used: RecoveryVerifyResult = await client.recovery.verify({ userId, code: set.codes[0]!.toUpperCase().replaceAll('-', ' ') });
+    assert.deepEqual(used, { verified: true, remaining: 9, retryAfter: 0 });
+    assert.deepEqual(await client.recovery.verify({ userId, code: set.codes[0]! }), { verified: false, remaining: 9, retryAfter: 0 }, 'a used code is an answer, not an error');
+    const status: RecoveryStatusResult = await client.recovery.status({ userId });
+    assert.deepEqual([status.enrolled, status.remaining, status.total], [true, 9, 10]);
+    assert.ok(Date.parse(status.generatedAt!) > Date.now() - 60_000);
+
+    await assert.rejects(client.recovery.generate({ userId }), (e: unknown) => e instanceof SecureKeyError && e.code === 'ALREADY_ENROLLED' && e.status === 409);
+    const fresh = await client.recovery.regenerate({ userId });
+    assert.equal((await client.recovery.verify({ userId, code: set.codes[1]! })).verified, false);
+    assert.equal((await client.recovery.verify({ userId, code: fresh.codes[1]! })).verified, true);
+
+    assert.deepEqual(await client.recovery.delete({ userId }), { deleted: true });
+    await assert.rejects(client.recovery.verify({ userId, code: fresh.codes[2]! }), (e: unknown) => e instanceof SecureKeyError && e.code === 'NOT_ENROLLED' && e.status === 404);
+    assert.equal((await client.recovery.status({ userId })).enrolled, false);
   });
 });
 

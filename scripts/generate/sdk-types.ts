@@ -6,11 +6,12 @@
 import { ScalarType, type DescField, type DescMessage, type DescService } from '@bufbuild/protobuf';
 import { EmailOtpService, SmsOtpService } from '../../src/gen/securekey/v1/otp_pb.js';
 import { PushService } from '../../src/gen/securekey/v1/push_pb.js';
+import { RecoveryService } from '../../src/gen/securekey/v1/recovery_pb.js';
 import { TotpService } from '../../src/gen/securekey/v1/totp_pb.js';
 import { WebAuthnService } from '../../src/gen/securekey/v1/webauthn_pb.js';
 
 /** The services the SDK wraps (the admin API is not part of it). */
-export const SDK_SERVICES: DescService[] = [SmsOtpService, EmailOtpService, TotpService, WebAuthnService, PushService];
+export const SDK_SERVICES: DescService[] = [SmsOtpService, EmailOtpService, TotpService, RecoveryService, WebAuthnService, PushService];
 
 const WKT: Record<string, string> = {
   'google.protobuf.Timestamp': 'string',

@@ -86,6 +86,55 @@ export type DeleteTotpResponse = {
   deleted: boolean;
 };
 
+/** securekey.v1.GenerateRecoveryCodesRequest */
+export type GenerateRecoveryCodesRequest = {
+  userId: string;
+  replace: boolean;
+};
+
+/** securekey.v1.GenerateRecoveryCodesResponse */
+export type GenerateRecoveryCodesResponse = {
+  codes: string[];
+  remaining: number;
+};
+
+/** securekey.v1.VerifyRecoveryCodeRequest */
+export type VerifyRecoveryCodeRequest = {
+  userId: string;
+  code: string;
+  purpose: string;
+};
+
+/** securekey.v1.VerifyRecoveryCodeResponse */
+export type VerifyRecoveryCodeResponse = {
+  verified: boolean;
+  remaining: number;
+  retryAfter: number;
+};
+
+/** securekey.v1.GetRecoveryStatusRequest */
+export type GetRecoveryStatusRequest = {
+  userId: string;
+};
+
+/** securekey.v1.GetRecoveryStatusResponse */
+export type GetRecoveryStatusResponse = {
+  enrolled: boolean;
+  remaining: number;
+  total: number;
+  generatedAt?: string;
+};
+
+/** securekey.v1.DeleteRecoveryCodesRequest */
+export type DeleteRecoveryCodesRequest = {
+  userId: string;
+};
+
+/** securekey.v1.DeleteRecoveryCodesResponse */
+export type DeleteRecoveryCodesResponse = {
+  deleted: boolean;
+};
+
 /** securekey.v1.RegisterOptionsRequest */
 export type RegisterOptionsRequest = {
   userId: string;

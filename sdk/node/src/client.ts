@@ -35,6 +35,22 @@ const totpApi = (t: Transport) => ({
   verify: (opts: T.TotpVerifyOptions) => t.post<T.TotpVerifyResult>('/totp/verify', opts),
 });
 
+const recoveryApi = (t: Transport) => ({
+  /** A new set of single-use codes: { codes: ["k7mq-2xw9-hc4t", ...], remaining }. Show them to
+   * the user now: they are never shown again. A set with unused codes is replaced only with
+   * `replace: true` (ALREADY_ENROLLED otherwise). Never retried automatically. */
+  generate: (opts: T.RecoveryGenerateOptions) => t.post<T.RecoveryGenerateResult>('/recovery/generate', opts),
+  /** Replaces the whole set (the old codes stop working) and returns the new codes. */
+  regenerate: (opts: Omit<T.RecoveryGenerateOptions, 'replace'>) => t.post<T.RecoveryGenerateResult>('/recovery/generate', { ...opts, replace: true }),
+  /** Uses one code (case, spaces and dashes do not matter). A wrong or used code is not an error:
+   * { verified: false, remaining, retryAfter }. */
+  verify: (opts: T.RecoveryVerifyOptions) => t.post<T.RecoveryVerifyResult>('/recovery/verify', opts),
+  /** { enrolled, remaining, total, generatedAt }. Safe to retry. */
+  status: (opts: T.RecoveryStatusOptions) => t.post<T.RecoveryStatusResult>('/recovery/status', opts, { idempotent: true }),
+  /** Every code of the user's set stops working. */
+  delete: (opts: T.RecoveryDeleteOptions) => t.post<T.RecoveryDeleteResult>('/recovery/delete', opts),
+});
+
 const webauthnApi = (t: Transport) => ({
   /** { publicKey: PublicKeyCredentialCreationOptionsJSON }. Safe to retry (a fresh challenge). */
   registerOptions: (opts: T.WebAuthnRegisterOptionsOptions) => t.post<T.WebAuthnRegisterOptionsResult>('/webauthn/register/options', opts, { idempotent: true }),
@@ -59,6 +75,7 @@ const pushApi = (t: Transport) => ({
 export type SmsApi = ReturnType<typeof smsApi>;
 export type EmailApi = ReturnType<typeof emailApi>;
 export type TotpApi = ReturnType<typeof totpApi>;
+export type RecoveryApi = ReturnType<typeof recoveryApi>;
 export type WebAuthnApi = ReturnType<typeof webauthnApi>;
 export type PushApi = ReturnType<typeof pushApi>;
 
@@ -66,6 +83,7 @@ export class TwoFactorClient {
   readonly sms: SmsApi;
   readonly email: EmailApi;
   readonly totp: TotpApi;
+  readonly recovery: RecoveryApi;
   readonly webauthn: WebAuthnApi;
   readonly push: PushApi;
 
@@ -74,6 +92,7 @@ export class TwoFactorClient {
     this.sms = smsApi(t);
     this.email = emailApi(t);
     this.totp = totpApi(t);
+    this.recovery = recoveryApi(t);
     this.webauthn = webauthnApi(t);
     this.push = pushApi(t);
   }

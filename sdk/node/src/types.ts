@@ -28,6 +28,20 @@ export type TotpSetupResult = Result<A.SetupTotpResponse>;
 export type TotpVerifyResult = Result<A.VerifyTotpResponse>;
 export type TotpDeleteResult = Result<A.DeleteTotpResponse>;
 
+// Recovery codes
+export type RecoveryGenerateOptions = Request<A.GenerateRecoveryCodesRequest, 'userId'>;
+/** codes (grouped, "k7mq-2xw9-hc4t": shown this once); remaining. */
+export type RecoveryGenerateResult = Result<A.GenerateRecoveryCodesResponse>;
+/** `code` as the user typed it; `purpose` for MFA policies. */
+export type RecoveryVerifyOptions = Request<A.VerifyRecoveryCodeRequest, 'userId' | 'code'>;
+/** verified; remaining unused codes; retryAfter (seconds) after repeated failures. */
+export type RecoveryVerifyResult = Result<A.VerifyRecoveryCodeResponse>;
+export type RecoveryStatusOptions = Request<A.GetRecoveryStatusRequest, 'userId'>;
+/** enrolled, remaining, total; generatedAt (RFC 3339) when enrolled. */
+export type RecoveryStatusResult = Omit<Result<A.GetRecoveryStatusResponse>, 'generatedAt'> & Pick<A.GetRecoveryStatusResponse, 'generatedAt'>;
+export type RecoveryDeleteOptions = Request<A.DeleteRecoveryCodesRequest, 'userId'>;
+export type RecoveryDeleteResult = Result<A.DeleteRecoveryCodesResponse>;
+
 // WebAuthn. `response` (and `credential`) may be the browser's own objects: ArrayBuffers are
 // sent as base64url and the response's getters are read (see webauthn-json.ts).
 type BrowserValue = A.JsonObject | object;

@@ -1,5 +1,5 @@
 """SecureKey Python SDK (standard library only): ``TwoFactorClient`` with sms, email, totp,
-webauthn and push, the option/result dataclasses, ``SecureKeyError`` and webhook helpers."""
+recovery, webauthn and push, the option/result dataclasses, ``SecureKeyError`` and webhook helpers."""
 from ._transport import __version__
 from .client import TwoFactorClient
 from .errors import SecureKeyError
@@ -10,6 +10,14 @@ from .models import (
     PushSendOptions,
     PushSendResult,
     PushVerifyResult,
+    RecoveryCodesResult,
+    RecoveryDeleteOptions,
+    RecoveryDeleteResult,
+    RecoveryGenerateOptions,
+    RecoveryStatusOptions,
+    RecoveryStatusResult,
+    RecoveryVerifyOptions,
+    RecoveryVerifyResult,
     SendEmailOtpOptions,
     SendOtpResult,
     SendSmsOtpOptions,
@@ -37,6 +45,10 @@ __all__ = [
     "VerifyEmailOtpOptions",
     "TotpSetupOptions",
     "TotpVerifyOptions",
+    "RecoveryGenerateOptions",
+    "RecoveryVerifyOptions",
+    "RecoveryStatusOptions",
+    "RecoveryDeleteOptions",
     "WebAuthnRegisterStartOptions",
     "WebAuthnRegisterFinishOptions",
     "WebAuthnAuthenticateStartOptions",
@@ -46,6 +58,10 @@ __all__ = [
     "SendOtpResult",
     "VerifyResult",
     "TotpSetupResult",
+    "RecoveryCodesResult",
+    "RecoveryVerifyResult",
+    "RecoveryStatusResult",
+    "RecoveryDeleteResult",
     "WebAuthnVerifyResult",
     "PushRegisterDeviceResult",
     "PushSendResult",

@@ -11,6 +11,14 @@ from .models import (
     PushSendOptions,
     PushSendResult,
     PushVerifyResult,
+    RecoveryCodesResult,
+    RecoveryDeleteOptions,
+    RecoveryDeleteResult,
+    RecoveryGenerateOptions,
+    RecoveryStatusOptions,
+    RecoveryStatusResult,
+    RecoveryVerifyOptions,
+    RecoveryVerifyResult,
     SendEmailOtpOptions,
     SendOtpResult,
     SendSmsOtpOptions,
@@ -63,6 +71,31 @@ class TotpApi:
 
     async def verify(self, options: TotpVerifyOptions) -> VerifyResult:
         return from_json(VerifyResult, await self._t.post("/totp/verify", to_json(options)))
+
+
+class RecoveryApi:
+    def __init__(self, transport: Transport) -> None:
+        self._t = transport
+
+    async def generate(self, options: RecoveryGenerateOptions) -> RecoveryCodesResult:
+        """A new set of single-use codes, shown this once. Never retried automatically."""
+        return from_json(RecoveryCodesResult, await self._t.post("/recovery/generate", to_json(options)))
+
+    async def regenerate(self, options: RecoveryGenerateOptions) -> RecoveryCodesResult:
+        """Replaces the whole set (the old codes stop working) and returns the new codes."""
+        return from_json(RecoveryCodesResult, await self._t.post("/recovery/generate", {**to_json(options), "replace": True}))
+
+    async def verify(self, options: RecoveryVerifyOptions) -> RecoveryVerifyResult:
+        """A wrong or used code is not an error: RecoveryVerifyResult(verified=False, remaining=...)."""
+        return from_json(RecoveryVerifyResult, await self._t.post("/recovery/verify", to_json(options)))
+
+    async def status(self, options: RecoveryStatusOptions) -> RecoveryStatusResult:
+        """How many codes are left. Safe to retry."""
+        return from_json(RecoveryStatusResult, await self._t.post("/recovery/status", to_json(options), idempotent=True))
+
+    async def delete(self, options: RecoveryDeleteOptions) -> RecoveryDeleteResult:
+        """Every code of the user's set stops working."""
+        return from_json(RecoveryDeleteResult, await self._t.post("/recovery/delete", to_json(options)))
 
 
 class WebAuthnApi:
@@ -125,5 +158,6 @@ class TwoFactorClient:
         self.sms = SmsApi(transport)
         self.email = EmailApi(transport)
         self.totp = TotpApi(transport)
+        self.recovery = RecoveryApi(transport)
         self.webauthn = WebAuthnApi(transport)
         self.push = PushApi(transport)

@@ -6,7 +6,7 @@ import dataclasses
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Dict, Optional, Type, TypeVar
+from typing import Any, Dict, List, Optional, Type, TypeVar
 
 
 def camel(name: str) -> str:
@@ -84,6 +84,32 @@ class TotpSetupOptions:
 class TotpVerifyOptions:
     user_id: str
     code: str
+
+
+@dataclass
+class RecoveryGenerateOptions:
+    user_id: str
+    #: Replace a set that still has unused codes (ALREADY_ENROLLED otherwise).
+    replace: Optional[bool] = None
+
+
+@dataclass
+class RecoveryVerifyOptions:
+    user_id: str
+    #: As the user typed it: case, spaces and dashes do not matter.
+    code: str
+    #: What the verification is for (MFA policies).
+    purpose: Optional[str] = None
+
+
+@dataclass
+class RecoveryStatusOptions:
+    user_id: str
+
+
+@dataclass
+class RecoveryDeleteOptions:
+    user_id: str
 
 
 @dataclass
@@ -165,6 +191,36 @@ class TotpSetupResult:
     uri: str = ""
     qr_code_data_url: str = ""
     secret: str = ""
+
+
+@dataclass
+class RecoveryCodesResult:
+    #: The codes, grouped ("k7mq-2xw9-hc4t"): show them to the user now, they are never shown again.
+    codes: List[str] = dataclasses.field(default_factory=list)
+    remaining: int = 0
+
+
+@dataclass
+class RecoveryVerifyResult:
+    verified: bool = False
+    #: Unused codes left in the user's set.
+    remaining: int = 0
+    #: Seconds to wait after repeated failures.
+    retry_after: int = 0
+
+
+@dataclass
+class RecoveryStatusResult:
+    enrolled: bool = False
+    remaining: int = 0
+    total: int = 0
+    #: None when not enrolled.
+    generated_at: Optional[datetime] = None
+
+
+@dataclass
+class RecoveryDeleteResult:
+    deleted: bool = False
 
 
 @dataclass
