@@ -230,6 +230,45 @@ describe('demo page in a real browser (chromium + CDP virtual authenticator)', {
     await context.close();
   });
 
+  test('the recovery codes tab: a set shown once and gone from the page when saved, one code used as typed, a used code refused, the count', async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    page.setDefaultTimeout(10_000);
+    await page.goto(`http://localhost:${s.port}/demo/#key=${tenant.apiKey}`);
+    await page.fill('#userId', 'dora');
+    await page.click('#tab-recovery');
+    await page.click('#recoveryGenerate');
+    await page.waitForSelector('#recoveryResult[data-state="sent"]');
+    assert.equal(await page.textContent('#recoveryResult'), '10 codes generated. Each works once.');
+    const codes = await page.$$eval('#recoveryCodes li', (lis) => lis.map((li) => li.textContent ?? ''));
+    assert.equal(codes.length, 10);
+    for (const c of codes) assert.match(c, /^[0-9a-z]{4}-[0-9a-z]{4}-[0-9a-z]{4}$/);
+    assert.match((await page.textContent('#recoveryShown')) ?? '', /Shown this once/);
+    await page.click('#recoverySaved');
+    assert.equal(await page.isVisible('#recoveryShown'), false);
+    assert.equal(await page.$$eval('#recoveryCodes li', (lis) => lis.length), 0, 'the codes leave the page');
+
+    await page.fill('#recoveryCode', codes[0]!.toUpperCase().replaceAll('-', ' '));
+    await page.click('#recoveryVerify');
+    await page.waitForSelector('#recoveryResult[data-state="ok"]');
+    assert.equal(await page.textContent('#recoveryResult'), 'Code accepted; 9 codes left.');
+    await page.click('#recoveryVerify');
+    await page.waitForSelector('#recoveryResult[data-state="fail"]');
+    assert.match((await page.textContent('#recoveryResult')) ?? '', /^Code refused: it is not an unused code of user "dora"'s current set \(each code works once\)\. 9 codes left\.$/);
+    await page.click('#recoveryStatus');
+    await page.waitForFunction(() => document.getElementById('recoveryResult')?.textContent === '9 of 10 codes left.');
+
+    await page.click('#recoveryGenerate');
+    await page.waitForSelector('#recoveryResult[data-state="fail"]');
+    assert.match((await page.textContent('#recoveryResult')) ?? '', /ALREADY_ENROLLED/);
+    await page.click('#recoveryRegenerate');
+    await page.waitForSelector('#recoveryResult[data-state="sent"]');
+    const fresh = await page.$$eval('#recoveryCodes li', (lis) => lis.map((li) => li.textContent ?? ''));
+    assert.equal(fresh.length, 10);
+    assert.equal(fresh.filter((c) => codes.includes(c)).length, 0, 'a new set');
+    await context.close();
+  });
+
   test('opened on 127.0.0.1 the page says to use localhost (or SECUREKEY_PUBLIC_URL) before and when a passkey fails; a wrong TOTP code says what to check', async () => {
     const context = await browser.newContext();
     const page = await context.newPage();

@@ -1,6 +1,7 @@
-// The demo page (/demo/): enroll TOTP, register a passkey and sign in with it. Static files only,
-// from a fixed list (no path is ever joined from the URL), with a strict CSP: the page's script
-// is its own file and may talk to this origin only, so the API key goes nowhere but our API.
+// The demo page (/demo/): every channel (TOTP, passkeys, SMS/email codes, push, recovery codes).
+// Static files only, from a fixed list (no path is ever joined from the URL), with a strict CSP:
+// the page's script is its own file and may talk to this origin only, so the API key goes nowhere
+// but our API.
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';

@@ -177,4 +177,31 @@
     const data = await api('/push/verify', { requestId: push.requestId, userId: userId() });
     show('pushResult', data.verified ? 'ok' : 'fail', `verified: ${data.verified} (status ${data.status})`);
   });
+
+  // Recovery codes: shown once, then gone from the page too.
+  const plural = (n, word) => `${n} ${word}${n === 1 ? '' : 's'}`;
+  const showCodes = (codes) => {
+    $('recoveryCodes').replaceChildren(...codes.map((c) => Object.assign(document.createElement('li'), { textContent: c })));
+    $('recoveryShown').hidden = false;
+    show('recoveryResult', 'sent', `${plural(codes.length, 'code')} generated. Each works once.`);
+  };
+  action('recoveryGenerate', 'recoveryResult', async () => showCodes((await api('/recovery/generate', { userId: userId() })).codes));
+  action('recoveryRegenerate', 'recoveryResult', async () => showCodes((await api('/recovery/generate', { userId: userId(), replace: true })).codes));
+  $('recoverySaved').addEventListener('click', () => {
+    $('recoveryCodes').replaceChildren();
+    $('recoveryShown').hidden = true;
+  });
+
+  action('recoveryVerify', 'recoveryResult', async () => {
+    const data = await api('/recovery/verify', { userId: userId(), code: $('recoveryCode').value });
+    const left = `${plural(data.remaining, 'code')} left${data.remaining <= 2 ? ': time to generate a new set' : ''}.`;
+    if (data.verified) return show('recoveryResult', 'ok', `Code accepted; ${left}`);
+    const wait = data.retryAfter ? ` Wait ${data.retryAfter} s before the next try.` : '';
+    show('recoveryResult', 'fail', `Code refused: it is not an unused code of user "${userId()}"'s current set (each code works once). ${left}${wait}`);
+  });
+
+  action('recoveryStatus', 'recoveryResult', async () => {
+    const data = await api('/recovery/status', { userId: userId() });
+    show('recoveryResult', data.enrolled ? 'ok' : 'fail', data.enrolled ? `${data.remaining} of ${data.total} codes left.` : `User "${userId()}" has no recovery codes.`);
+  });
 })();
