@@ -21,6 +21,7 @@ const GROUPS: Record<SettingGroup, string> = {
   otp: 'One-time codes (SMS and email)',
   sms: 'SMS',
   totp: 'Authenticator apps (TOTP)',
+  recovery: 'Recovery codes',
   webauthn: 'Passkeys (WebAuthn)',
   push: 'Push approval',
 };
@@ -71,6 +72,7 @@ const SERVICE_TITLES: Record<string, string> = {
   'securekey.v1.SmsOtpService': 'SMS codes',
   'securekey.v1.EmailOtpService': 'Email codes',
   'securekey.v1.TotpService': 'Authenticator apps (TOTP)',
+  'securekey.v1.RecoveryService': 'Recovery codes',
   'securekey.v1.WebAuthnService': 'Passkeys (WebAuthn)',
   'securekey.v1.PushService': 'Push approval',
   'securekey.v1.AdminService': 'Administration (X-Admin-Token)',

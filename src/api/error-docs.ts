@@ -6,6 +6,7 @@ import type { ErrorCode } from '../domain/errors.ts';
 import { AdminService } from '../gen/securekey/v1/admin_pb.js';
 import { EmailOtpService, SmsOtpService } from '../gen/securekey/v1/otp_pb.js';
 import { PushService } from '../gen/securekey/v1/push_pb.js';
+import { RecoveryService } from '../gen/securekey/v1/recovery_pb.js';
 import { TotpService } from '../gen/securekey/v1/totp_pb.js';
 import { WebAuthnService } from '../gen/securekey/v1/webauthn_pb.js';
 
@@ -19,12 +20,12 @@ export const ERROR_MEANING: Record<ErrorCode, string> = {
   COUNTRY_NOT_ALLOWED: "The phone number belongs to a region outside the tenant's `smsAllowedCountries`.",
   NOT_FOUND: 'The named item (API key, MFA policy, webhook delivery) does not exist for this tenant.',
   OTP_NOT_FOUND: 'No code is pending for this destination: none was sent, it was used, or a newer one replaced it.',
-  NOT_ENROLLED: 'The user has no TOTP enrollment or no passkey yet.',
+  NOT_ENROLLED: 'The user has no TOTP enrollment, no passkey or no recovery codes yet.',
   TENANT_NOT_FOUND: 'No tenant with this id.',
   CREDENTIAL_NOT_FOUND: 'No passkey with this credential id for this user.',
   DEVICE_NOT_FOUND: 'No push device with this id, or the user has no active push device.',
   PUSH_NOT_FOUND: 'No push request with this requestId for this tenant (and user, when given).',
-  ALREADY_ENROLLED: 'TOTP is already enrolled for this user: delete it first or set up with `replace: true`.',
+  ALREADY_ENROLLED: 'TOTP is already enrolled, or recovery codes are left, for this user: delete first, or set up / generate with `replace: true`.',
   ALREADY_RESPONDED: 'The push request was already approved or denied.',
   CONFLICT: 'A concurrent write won after retries, or the item already exists (e.g. a passkey registered to another user); retry or change the request.',
   OTP_EXPIRED: 'The code is past its lifetime (`otpTtlSeconds`): send a new one.',
@@ -32,7 +33,7 @@ export const ERROR_MEANING: Record<ErrorCode, string> = {
   PUSH_EXPIRED: 'The push request expired before it was answered: send a new one.',
   VERIFICATION_FAILED: 'Reserved: a verification that cannot be retried failed.',
   TOO_MANY_ATTEMPTS: "The code's attempts are used up (`otpMaxAttempts`): send a new one.",
-  RATE_LIMITED: 'Too many requests from this client (or too many failed TOTP attempts): wait `retryAfter` seconds (also the Retry-After header).',
+  RATE_LIMITED: 'Too many requests from this client (or too many failed TOTP or recovery code attempts): wait `retryAfter` seconds (also the Retry-After header).',
   RESEND_TOO_SOON: 'A code was sent to this destination less than `otpResendCooldownSeconds` ago: wait `retryAfter` seconds.',
   DESTINATION_LIMIT: 'The per-destination cap (`smsPerDestinationHour` / `smsPerDestinationDay`) is reached: wait `retryAfter` seconds.',
   TENANT_QUOTA_EXCEEDED: "The tenant's daily SMS quota (`smsDailyQuota`) is used up; it resets at 00:00 UTC.",
@@ -68,6 +69,12 @@ export const ROUTE_ERRORS: Record<string, Record<string, readonly ErrorCode[]>> 
     verifyTotp: ['NOT_ENROLLED', 'MFA_REQUIRED'],
     deleteTotp: ['NOT_ENROLLED'],
   } satisfies RouteErrors<typeof TotpService>,
+  [RecoveryService.typeName]: {
+    generateRecoveryCodes: ['ALREADY_ENROLLED'],
+    verifyRecoveryCode: ['NOT_ENROLLED', 'MFA_REQUIRED'],
+    getRecoveryStatus: [],
+    deleteRecoveryCodes: ['NOT_ENROLLED'],
+  } satisfies RouteErrors<typeof RecoveryService>,
   [WebAuthnService.typeName]: {
     registerOptions: [],
     registerVerify: ['CHALLENGE_EXPIRED'],
