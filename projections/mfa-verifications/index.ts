@@ -1,6 +1,6 @@
 // Read model for MFA policies: which channels each user verified, and when. Fed by the success
 // event of every channel. Users are keyed by userKey = keyring.hmac('user', userId), the same
-// hash the TOTP, WebAuthn and push streams carry, so no user id is stored here.
+// hash the TOTP, recovery, WebAuthn and push streams carry, so no user id is stored here.
 //
 // What each event must provide (tenant: metadata.tenantId; user: data.userId, metadata.userId,
 // or the userKey as the last dot-separated part of the stream name):
