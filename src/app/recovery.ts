@@ -5,7 +5,7 @@ import { randomInt } from 'node:crypto';
 import type { Keyring } from '../crypto/keyring.ts';
 import { type CallerInfo, callerMetadata } from './caller.ts';
 import type { NewId } from './ids.ts';
-import { requireUserId } from './totp.ts';
+import { requireUserId } from './user-id.ts';
 import { DomainError } from '../domain/errors.ts';
 import { formatRecoveryCode, MAX_RECOVERY_INPUT, normaliseRecoveryCode, RECOVERY_ALPHABET, RECOVERY_CODE_SYMBOLS } from '../domain/recovery/code.ts';
 import { recoveryDecider, recoveryStreamName, retryAfterSeconds } from '../domain/recovery/decider.ts';
