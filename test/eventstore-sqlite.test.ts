@@ -99,7 +99,7 @@ test('durability: a process killed with SIGKILL under load loses no acknowledged
   try {
     await c.nextLine((l) => l === 'started');
     // Let it run under load, then kill it in the middle of its work.
-    await c.nextLine(() => c.lines.length > 3000, 30_000);
+    await c.nextLine(() => c.lines.length > 1000, 120_000);
     c.proc.kill('SIGKILL');
     await c.exited;
   } finally {
@@ -107,7 +107,7 @@ test('durability: a process killed with SIGKILL under load loses no acknowledged
   }
   assert.equal(c.proc.signalCode, 'SIGKILL');
   const acked = c.lines.filter((l) => l !== 'started');
-  assert.ok(acked.length > 3000);
+  assert.ok(acked.length > 1000);
   const store = createSqliteEventStore({ path });
   try {
     const stored = new Set((await store.readAll()).map((e) => e.id));

@@ -355,7 +355,7 @@ describe('errors, retries and timeouts', () => {
       const client = new TwoFactorClient({ apiKey, baseUrl: proxy.url, timeoutMs: 150 });
       const started = Date.now();
       await assert.rejects(client.push.verify('pr_x'), rejectsWith({ code: 'TIMEOUT', status: 0 }));
-      assert.ok(Date.now() - started < 2000);
+      assert.ok(Date.now() - started < 5000, 'the server never answers: only the timeout ends the call');
       assert.equal(proxy.seen.length, 1);
     } finally {
       await proxy.close();

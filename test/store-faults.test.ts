@@ -23,7 +23,7 @@ test('store unavailable while running: /readyz false, calls answer 503 UNAVAILAB
     assert.equal(((await ready.json()) as { store: string }).store, 'unavailable');
     const started = Date.now();
     const r = await s.call(t.apiKey, '/api/v1/otp/send', body);
-    assert.ok(Date.now() - started < 1000, 'answers quickly, no hang');
+    assert.ok(Date.now() - started < 5000, 'answers quickly, no hang');
     assert.equal(r.status, 503);
     assert.deepEqual(r.body, { success: false, error: 'the event store is unavailable; retry shortly', code: 'UNAVAILABLE', retryAfter: 1 });
     assert.equal(r.headers.get('retry-after'), '1');

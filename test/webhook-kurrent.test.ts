@@ -241,7 +241,7 @@ describe('the delivery processor (no server needed)', () => {
     await until('the request', () => r.requests() === 1, 5000);
     const t0 = performance.now();
     await proc.stop();
-    assert.ok(performance.now() - t0 < 1000);
+    assert.ok(performance.now() - t0 < 5000, 'long before the 10 s request timeout');
     await nextTick();
     assert.deepEqual(x.answers, []);
     const late = push(outcomeEvent(tenantId));
