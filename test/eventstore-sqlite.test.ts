@@ -87,6 +87,7 @@ test('an append by another process on the same file reaches a live subscriber he
     assert.equal(event.streamName, 'remote-1');
     assert.ok(at - ackedAt < 1000, `seen ${at - ackedAt} ms after the other process's ack`);
     await c.exited;
+    assert.equal(c.proc.exitCode, 0, 'closing the store (and its writer thread) lets a script end normally');
   } finally {
     ac.abort();
     await store.close();

@@ -1,16 +1,13 @@
 // The embedded event store: one SQLite file (node:sqlite), WAL, shareable by several processes.
-// Appends are queued and written by group commit: everything queued when the writer runs goes
-// into ONE transaction (one fsync), each append inside its own SAVEPOINT so a conflict refuses
-// that append only. The expected revision is checked inside the write transaction (BEGIN
-// IMMEDIATE holds the file's write lock), so it also holds against other processes.
+// Appends are queued and written by group commit (commit.ts): everything queued in one turn of
+// the event loop goes to the writer in one batch, written in ONE transaction (one fsync). The
+// writer is a worker thread with its own connection (writer.ts), so the main thread never waits
+// on the disk; reads and subscriptions use this thread's connection (WAL: readers never block
+// the writer). An append is acknowledged only after its commit is durable.
 import { randomUUID } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
-import { DatabaseSync } from 'node:sqlite';
 import {
   type AppendResult,
   type EventStore,
-  type ExpectedRevision,
   type NewEvent,
   type StoredEvent,
   type SubscribeOptions,
@@ -18,8 +15,11 @@ import {
   WrongExpectedRevisionError,
 } from '../port.ts';
 import { checkEventType } from '../event-type.ts';
-import { isUnavailable, toStoreError } from './errors.ts';
+import type { AppendRequest } from './commit.ts';
+import { toStoreError } from './errors.ts';
 import { createNotifier } from './notifier.ts';
+import { COLUMNS, openEventsDb } from './schema.ts';
+import { type WriteResult, createInlineWriter, createWorkerWriter, writeError } from './writer.ts';
 
 export type SqliteEventStoreOptions = {
   /** The database file; its directory is created when missing. */
@@ -30,6 +30,9 @@ export type SqliteEventStoreOptions = {
   busyTimeoutMs?: number;
   /** How often live subscriptions check for commits made by other processes. Default 50. */
   pollMs?: number;
+  /** 'worker' (default for a file): commits on a worker thread; 'inline': on the caller's thread
+   * (always for ':memory:'). */
+  writer?: 'worker' | 'inline';
   /** Called after each group commit (for metrics). */
   onCommit?: (info: { appends: number; events: number; ms: number }) => void;
 };
@@ -45,28 +48,8 @@ type Row = {
   recorded_at: number;
 };
 
-type Pending = {
-  stream: string;
-  expected: ExpectedRevision;
-  rows: { id: string; type: string; data: string; metadata: string }[];
-  resolve: (r: AppendResult) => void;
-  reject: (e: unknown) => void;
-};
+type Pending = AppendRequest & { resolve: (r: AppendResult) => void; reject: (e: unknown) => void };
 
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS events (
-  position    INTEGER PRIMARY KEY AUTOINCREMENT,
-  stream      TEXT    NOT NULL,
-  revision    INTEGER NOT NULL,
-  id          TEXT    NOT NULL,
-  type        TEXT    NOT NULL,
-  data        TEXT    NOT NULL,
-  metadata    TEXT    NOT NULL,
-  recorded_at INTEGER NOT NULL,
-  UNIQUE (stream, revision)
-);`;
-
-const COLUMNS = 'position, stream, revision, id, type, data, metadata, recorded_at';
 const MAX_APPENDS_PER_COMMIT = 1000;
 const PAGE_SIZE = 500;
 
@@ -81,150 +64,74 @@ const toEvent = (r: Row): StoredEvent => ({
   recordedAt: new Date(r.recorded_at),
 });
 
-const conflicts = (expected: ExpectedRevision, actual: number) =>
-  expected === 'no_stream' ? actual !== -1 : expected === 'stream_exists' ? actual === -1 : expected !== 'any' && expected !== actual;
-
 const serialize = (e: NewEvent) => {
   checkEventType(e?.type);
   if (e.data === null || typeof e.data !== 'object' || Array.isArray(e.data)) throw new TypeError(`event ${e.type}: data must be an object`);
   return { id: e.id ?? randomUUID(), type: e.type, data: JSON.stringify(e.data), metadata: JSON.stringify(e.metadata ?? {}) };
 };
 
-const open = (path: string, durable: boolean, busyTimeoutMs: number) => {
-  try {
-    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-  } catch (err) {
-    throw new StoreUnavailableError(`event store unavailable: cannot create its directory (${(err as { code?: string }).code})`, { cause: err });
-  }
-  let db: DatabaseSync | undefined;
-  try {
-    db = new DatabaseSync(path);
-    db.exec(`PRAGMA busy_timeout = ${Math.trunc(busyTimeoutMs)}`);
-    const conn = db;
-    // Two processes creating the same new file can hit SQLITE_BUSY without the busy handler
-    // being consulted (SQLite's deadlock avoidance while switching to WAL): retry briefly.
-    retryBusy(() => conn.exec('PRAGMA journal_mode = WAL'), busyTimeoutMs);
-    db.exec(`PRAGMA synchronous = ${durable ? 'FULL' : 'NORMAL'}`);
-    retryBusy(() => {
-      try {
-        conn.exec(`BEGIN IMMEDIATE; ${SCHEMA} COMMIT;`);
-      } catch (err) {
-        if (conn.isTransaction) conn.exec('ROLLBACK');
-        throw err;
-      }
-    }, busyTimeoutMs);
-    return db;
-  } catch (err) {
-    if (db?.isOpen) db.close();
-    throw toStoreError(err);
-  }
-};
-
-const isBusy = (err: unknown) => (err as { code?: string }).code === 'ERR_SQLITE_ERROR' && ((err as { errcode?: number }).errcode! & 0xff) === 5;
-
-const retryBusy = (fn: () => void, budgetMs: number) => {
-  const until = Date.now() + budgetMs;
-  for (let delay = 1; ; delay = Math.min(delay * 2, 50)) {
-    try {
-      return fn();
-    } catch (err) {
-      if (!isBusy(err) || Date.now() > until) throw err;
-      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, delay); // a short synchronous pause
-    }
-  }
-};
-
 export const createSqliteEventStore = (opts: SqliteEventStoreOptions): EventStore => {
-  const db = open(opts.path, opts.durable ?? true, opts.busyTimeoutMs ?? 5000);
+  const durable = opts.durable ?? true;
+  const busyTimeoutMs = opts.busyTimeoutMs ?? 5000;
+  const db = openEventsDb(opts.path, durable, busyTimeoutMs);
   const notifier = createNotifier(db, opts.pollMs ?? 50);
+  const onCommit = (info: { appends: number; events: number; ms: number }) => {
+    if (info.events > 0) notifier.notify();
+    try {
+      opts.onCommit?.(info);
+    } catch {
+      // a metrics hook must not break the writer
+    }
+  };
+  const writer =
+    opts.path === ':memory:' || opts.writer === 'inline'
+      ? createInlineWriter(db, onCommit)
+      : createWorkerWriter({ path: opts.path, durable, busyTimeoutMs, maxAppendsPerCommit: MAX_APPENDS_PER_COMMIT, onCommit });
 
   const q = {
-    lastRevision: db.prepare('SELECT MAX(revision) AS r FROM events WHERE stream = ?'),
-    insert: db.prepare('INSERT INTO events (stream, revision, id, type, data, metadata, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?)'),
     readStream: db.prepare(`SELECT ${COLUMNS} FROM events WHERE stream = ? AND revision >= ? ORDER BY revision LIMIT ?`),
     readAll: db.prepare(`SELECT ${COLUMNS} FROM events WHERE position > ? ORDER BY position LIMIT ?`),
     head: db.prepare('SELECT COALESCE(MAX(position), 0) AS p FROM events'),
-    savepoint: db.prepare('SAVEPOINT append'),
-    release: db.prepare('RELEASE append'),
-    rollbackTo: db.prepare('ROLLBACK TO append'),
   };
   const head = () => (q.head.get() as { p: number }).p;
 
-  let queue: Pending[] = [];
+  const queue: Pending[] = [];
   let scheduled = false;
+  let writing = 0;
   let closing: Promise<void> | undefined;
   let closed = false;
   let drained: (() => void) | undefined;
 
   const closedError = () => new StoreUnavailableError('event store is closed');
 
-  const appendOne = (p: Pending, now: number): AppendResult => {
-    const row = q.lastRevision.get(p.stream) as { r: number | null };
-    const actual = row.r ?? -1;
-    if (conflicts(p.expected, actual)) throw new WrongExpectedRevisionError(p.stream, p.expected, actual);
-    let revision = actual;
-    let position = 0;
-    for (const e of p.rows) {
-      revision++;
-      position = Number(q.insert.run(p.stream, revision, e.id, e.type, e.data, e.metadata, now).lastInsertRowid);
-    }
-    return { nextExpectedRevision: revision, position };
-  };
-
-  // Writes every queued append in one transaction. Synchronous: nothing else runs meanwhile, so
-  // appends issued during a commit wait in the queue for the next one.
-  const flush = () => {
-    scheduled = false;
-    const batch = queue.splice(0, MAX_APPENDS_PER_COMMIT);
-    if (batch.length === 0) return;
-    if (queue.length > 0) schedule();
-    const started = performance.now();
-    const outcomes: ({ ok: true; value: AppendResult } | { ok: false; error: unknown })[] = [];
-    let events = 0;
-    try {
-      db.exec('BEGIN IMMEDIATE');
-      try {
-        const now = Date.now();
-        for (const p of batch) {
-          q.savepoint.run();
-          try {
-            outcomes.push({ ok: true, value: appendOne(p, now) });
-            q.release.run();
-            events += p.rows.length;
-          } catch (error) {
-            if (isUnavailable(error)) throw error; // the whole commit fails
-            q.rollbackTo.run();
-            q.release.run();
-            outcomes.push({ ok: false, error });
-          }
-        }
-        db.exec('COMMIT');
-      } catch (err) {
-        if (db.isTransaction) db.exec('ROLLBACK');
-        throw err;
-      }
-    } catch (err) {
-      const error = toStoreError(err);
+  const settle = (batch: Pending[], r: WriteResult) => {
+    if ('failed' in r) {
+      const error = writeError(r.failed);
       for (const p of batch) p.reject(error);
-      afterFlush();
       return;
     }
     batch.forEach((p, i) => {
-      const o = outcomes[i];
-      if (o.ok) p.resolve(o.value);
-      else p.reject(o.error);
+      const o = r.outcomes[i];
+      if (o.ok) p.resolve({ nextExpectedRevision: o.nextExpectedRevision, position: o.position });
+      else if ('conflict' in o) p.reject(new WrongExpectedRevisionError(o.conflict.stream, o.conflict.expected, o.conflict.actual));
+      else p.reject(writeError(o.error));
     });
-    if (events > 0) notifier.notify();
-    try {
-      opts.onCommit?.({ appends: batch.length, events, ms: performance.now() - started });
-    } catch {
-      // a metrics hook must not break the writer
-    }
-    afterFlush();
   };
 
-  const afterFlush = () => {
-    if (queue.length === 0 && drained) drained();
+  // Hands what was queued during this turn to the writer, in batches of at most one commit.
+  const flush = () => {
+    scheduled = false;
+    while (queue.length > 0) {
+      const batch = queue.splice(0, MAX_APPENDS_PER_COMMIT);
+      writing++;
+      writer
+        .write(batch.map(({ stream, expected, rows }) => ({ stream, expected, rows })))
+        .then((r) => settle(batch, r))
+        .finally(() => {
+          writing--;
+          if (writing === 0 && queue.length === 0) drained?.();
+        });
+    }
   };
 
   const schedule = () => {
@@ -281,7 +188,7 @@ export const createSqliteEventStore = (opts: SqliteEventStoreOptions): EventStor
   return {
     appendToStream: (stream, events, { expectedRevision = 'any' } = {}) => {
       if (closing) return Promise.reject(closedError());
-      let rows: Pending['rows'];
+      let rows: AppendRequest['rows'];
       try {
         if (typeof stream !== 'string' || stream === '') throw new TypeError('stream name must be a non-empty string');
         if (!Array.isArray(events) || events.length === 0) throw new TypeError('appendToStream needs at least one event');
@@ -311,7 +218,8 @@ export const createSqliteEventStore = (opts: SqliteEventStoreOptions): EventStor
 
     close: () =>
       (closing ??= (async () => {
-        if (queue.length > 0) await new Promise<void>((r) => (drained = r));
+        if (queue.length > 0 || writing > 0) await new Promise<void>((r) => (drained = r));
+        await writer.close();
         closed = true;
         notifier.close();
         db.close();

@@ -1,0 +1,55 @@
+// The event store's writer thread (writer.ts starts it): owns the write connection, so the fsync
+// of each group commit blocks this thread, never the server's event loop. Batches that arrive
+// while a commit is syncing are written together by the next one.
+import { parentPort, workerData } from 'node:worker_threads';
+import { type AppendRequest, type CommitResult, createCommitter } from './commit.ts';
+import { openEventsDb } from './schema.ts';
+import type { WriterReply, WriterRequest } from './writer.ts';
+
+const { path, durable, busyTimeoutMs, maxAppendsPerCommit } = workerData as { path: string; durable: boolean; busyTimeoutMs: number; maxAppendsPerCommit: number };
+const port = parentPort!;
+const db = openEventsDb(path, durable, busyTimeoutMs);
+const commit = createCommitter(db);
+
+let inbox: { id: number; batch: AppendRequest[] }[] = [];
+let scheduled = false;
+
+const drain = () => {
+  scheduled = false;
+  const take: typeof inbox = [];
+  let appends = 0;
+  while (inbox.length > 0 && (take.length === 0 || appends + inbox[0].batch.length <= maxAppendsPerCommit)) {
+    const m = inbox.shift()!;
+    take.push(m);
+    appends += m.batch.length;
+  }
+  if (inbox.length > 0) schedule();
+  if (take.length === 0) return;
+  const r: CommitResult = commit(take.flatMap((m) => m.batch));
+  let offset = 0;
+  const reply: WriterReply =
+    'failed' in r
+      ? { commit: null, results: take.map((m) => ({ id: m.id, failed: r.failed })) }
+      : {
+          commit: { appends, events: r.events, ms: r.ms },
+          results: take.map((m) => ({ id: m.id, outcomes: r.outcomes.slice(offset, (offset += m.batch.length)) })),
+        };
+  port.postMessage(reply);
+};
+
+// setImmediate: the messages that arrived during the last commit are all in the inbox first.
+const schedule = () => {
+  if (scheduled) return;
+  scheduled = true;
+  setImmediate(drain);
+};
+
+port.on('message', (m: WriterRequest) => {
+  if (m.type === 'close') {
+    db.close();
+    port.close();
+    return;
+  }
+  inbox.push({ id: m.id, batch: m.batch });
+  schedule();
+});
