@@ -12,7 +12,7 @@ import type { EventStore, StoredEvent } from '../src/eventstore/port.ts';
 import { isOfType, type Recorded, toRecorded } from '../src/eventstore/recorded.ts';
 import { StoreUnavailableError } from '../src/eventstore/port.ts';
 import { isSqliteUnavailable } from '../src/sqlite/errors.ts';
-import { immediate } from './sql.ts';
+import { immediate, prepared } from './sql.ts';
 
 /** What the runner runs: event types and an evolve over the log's records. Read models are
  * written as typed projections (below); the runner itself knows no event catalogue. */
@@ -28,6 +28,9 @@ export type Projection = {
   evolve: (db: DatabaseSync, event: StoredEvent) => void;
   /** Drops or clears its tables for a rebuild (init runs again afterwards). Default: nothing. */
   reset?: (db: DatabaseSync) => void;
+  /** After a commit that took the read model past events of its canHandle (applied here, or by
+   * another process sharing the file): drop what is held in memory from it. */
+  changed?: (db: DatabaseSync) => void;
 };
 
 /** A read model over the event catalogue (Emmett-style): evolve gets the events of its canHandle, typed. */
@@ -168,7 +171,7 @@ export const createProjectionRunner = (opts: ProjectionRunnerOptions): Projectio
   const tx = <T>(fn: () => T): T => immediate(db, fn);
   db.exec(CHECKPOINTS);
   const readCheckpoints = () => {
-    const rows = db.prepare('SELECT name, position, version FROM projection_checkpoints').all() as { name: string; position: number; version: number }[];
+    const rows = prepared(db, 'SELECT name, position, version FROM projection_checkpoints').all() as { name: string; position: number; version: number }[];
     return new Map(rows.map((r) => [r.name, r]));
   };
   const upsert = db.prepare(
@@ -180,6 +183,7 @@ export const createProjectionRunner = (opts: ProjectionRunnerOptions): Projectio
   const resetProjection = (p: Projection) => {
     p.reset?.(db);
     p.init(db);
+    p.changed?.(db);
     upsert.run(p.name, 0, p.version ?? 1);
     checkpoint[p.name] = 0;
     failed.delete(p.name);
@@ -248,6 +252,12 @@ export const createProjectionRunner = (opts: ProjectionRunnerOptions): Projectio
       return next;
     });
     // Only after the commit: the in-memory view must never run ahead of the database.
+    for (const p of projections) {
+      if (!p.changed || advanced[p.name] === undefined) continue;
+      const from = checkpoint[p.name];
+      const types = handles.get(p.name)!;
+      if (batch.some((e) => e.position > from && e.position <= advanced[p.name] && types.has(e.type))) p.changed(db);
+    }
     Object.assign(checkpoint, advanced);
     for (const name of recovered) opts.onRecovered?.(name);
     wakeWaiters();

@@ -52,6 +52,22 @@ describe('two server processes sharing one data directory', () => {
     }, 1000);
   });
 
+  test('a key revoked through node A is refused by node A at once and by node B within a second', async () => {
+    const admin = (node: ChildServer, method: string, path: string, body?: unknown) =>
+      fetch(node.url + path, { method, headers: { 'x-admin-token': ADMIN, 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+    const created = (await (await admin(a, 'POST', '/api/v1/admin/tenants', { name: 'revoked' })).json()) as { data: { tenantId: string; keyId: string; apiKey: string } };
+    const { tenantId, keyId, apiKey: key } = created.data;
+    let phone = 1033330000;
+    const send = (node: ChildServer) =>
+      fetch(node.url + '/api/v1/otp/send', { method: 'POST', headers: { 'content-type': 'application/json', 'x-api-key': key }, body: JSON.stringify({ phone: `0${phone++}`, purpose: 'login' }) }).then((r) => r.status);
+    // Both nodes have used the key, so both hold it in memory.
+    assert.equal(await send(a), 200);
+    await until('node B to accept the key', async () => (await send(b)) === 200, 5000);
+    assert.equal((await admin(a, 'DELETE', `/api/v1/admin/tenants/${tenantId}/keys/${keyId}`)).status, 200);
+    assert.equal(await send(a), 401, 'the node that revoked refuses the key in its next call');
+    await until('node B to refuse the revoked key', async () => (await send(b)) === 401, 1000);
+  });
+
   test('webhooks: only one node delivers — each event arrives once although both nodes project it', async () => {
     const receiver = await startNodeReceiver({ secret: 'unset' });
     try {

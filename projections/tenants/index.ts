@@ -20,6 +20,7 @@ export const tenantsProjection = projection({
       CREATE INDEX IF NOT EXISTS api_keys_tenant ON api_keys(tenant_id);`);
   },
   reset: (db) => db.exec('DELETE FROM tenants; DELETE FROM api_keys;'),
+  changed: (db) => callers.get(db)?.clear(),
   evolve: (db, event) => {
     switch (event.type) {
       case 'TenantCreated': {
@@ -79,3 +80,35 @@ export const getTenant = (db: DatabaseSync, tenantId: string): TenantRow | undef
 export const listTenants = (db: DatabaseSync): TenantRow[] => (prepared(db, 'SELECT * FROM tenants ORDER BY created_at, tenant_id').all() as TenantDbRow[]).map(toTenant);
 
 export const listKeys = (db: DatabaseSync, tenantId: string): ApiKeyRow[] => (prepared(db, 'SELECT * FROM api_keys WHERE tenant_id = ? ORDER BY created_at, key_id').all(tenantId) as KeyDbRow[]).map(toKey);
+
+/** Authentication's view of this read model, held in memory: every call looks its key up, and
+ * two queries (and a JSON parse of the settings) per call were a tenth of the request path. An
+ * entry is what the read model said when it was read; the runner drops them all after each
+ * commit that took the read model past a tenants event (projection `changed`), so a revoked key
+ * or changed setting is seen exactly when the read model has it, on every node. Unknown keys are
+ * not remembered (anyone can send those), and the map is bounded. */
+const callers = new WeakMap<DatabaseSync, Map<string, { key: ApiKeyRow; tenant: TenantRow }>>();
+const MAX_CALLERS = 10_000;
+
+/** The key with this hash and its tenant, or undefined when either is unknown. */
+export const findCaller = (db: DatabaseSync, keyHash: string): { key: ApiKeyRow; tenant: TenantRow } | undefined => {
+  let known = callers.get(db);
+  if (!known) callers.set(db, (known = new Map()));
+  const hit = known.get(keyHash);
+  if (hit) return hit;
+  const key = findKeyByHash(db, keyHash);
+  const tenant = key && getTenant(db, key.tenantId);
+  if (!key || !tenant) return undefined;
+  if (known.size >= MAX_CALLERS) known.clear();
+  const entry = deepFreeze({ key, tenant }); // shared by every call: nobody may change it
+  known.set(keyHash, entry);
+  return entry;
+};
+
+const deepFreeze = <T>(v: T): T => {
+  if (v !== null && typeof v === 'object' && !Object.isFrozen(v)) {
+    Object.freeze(v);
+    for (const x of Object.values(v)) deepFreeze(x);
+  }
+  return v;
+};

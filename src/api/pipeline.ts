@@ -8,7 +8,7 @@ import type { DatabaseSync } from 'node:sqlite';
 import type { Logger } from 'pino';
 import { safeEqual } from '../crypto/keyring.ts';
 import { DomainError } from '../domain/errors.ts';
-import { findKeyByHash, getTenant } from '../../projections/tenants/index.ts';
+import { findCaller } from '../../projections/tenants/index.ts';
 import { hashApiKey } from '../app/tenants.ts';
 import { callerKey, requestInfoKey, type Caller, type RequestInfo } from './context.ts';
 import { toConnectError, toDomainError } from './errors.ts';
@@ -37,11 +37,9 @@ const bearer = (h: Headers) => {
 export const authenticateTenant = (readDb: DatabaseSync, headers: Headers, info: { requestId: string; clientIp: string }): Caller => {
   const key = headers.get('x-api-key') ?? bearer(headers);
   if (!key) throw new DomainError('UNAUTHORIZED', 'missing API key: send "X-API-Key: 2fa_..." or "Authorization: Bearer 2fa_..."');
-  const row = findKeyByHash(readDb, hashApiKey(key));
-  if (!row || row.revoked) throw new DomainError('UNAUTHORIZED', 'unknown or revoked API key');
-  const tenant = getTenant(readDb, row.tenantId);
-  if (!tenant) throw new DomainError('UNAUTHORIZED', 'unknown or revoked API key');
-  return { tenantId: row.tenantId, keyId: row.keyId, tenant, ...info };
+  const found = findCaller(readDb, hashApiKey(key));
+  if (!found || found.key.revoked) throw new DomainError('UNAUTHORIZED', 'unknown or revoked API key');
+  return { tenantId: found.key.tenantId, keyId: found.key.keyId, tenant: found.tenant, ...info };
 };
 
 const authenticateAdmin = (adminToken: string, headers: Headers) => {
