@@ -31,7 +31,7 @@ export const eventHash = (e: ChainInput): string => {
 };
 
 /** The hash that links the next event to `last` (the stream's current last event, if any). */
-export const linkHashOf = (last: Pick<StoredEvent, 'metadata'> | undefined): string => {
+export const linkHashOf = (last: { metadata?: EventMetadata } | undefined): string => {
   const h = last?.metadata?.hash;
   return typeof h === 'string' ? h : GENESIS_HASH;
 };

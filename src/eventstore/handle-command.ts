@@ -3,7 +3,7 @@
 // number of times, so two racing commands are linearized by the store.
 import type { Decider, Message } from '../domain/decider.ts';
 import { DomainError } from '../domain/errors.ts';
-import { chainEvents, linkHashOf } from './chain.ts';
+import { chainEvents, GENESIS_HASH, linkHashOf } from './chain.ts';
 import { toRecorded } from './recorded.ts';
 import { type EventMetadata, type EventStore, type StoredEvent, WrongExpectedRevisionError } from './port.ts';
 
@@ -21,15 +21,57 @@ export type CommandResult<E extends Message, S> = {
 /** The stream's events folded by its decider. Streams are named per aggregate and only that
  * aggregate's decider appends to them, so the catalogue events found there are E's; types this
  * version does not know are skipped (evolve would ignore them). */
-export const foldStream = <E extends Message, S>(decider: Pick<Decider<Message, E, S>, 'initialState' | 'evolve'>, events: StoredEvent[]): S =>
+export const foldStream = <E extends Message, S>(decider: Pick<Decider<Message, E, S>, 'initialState' | 'evolve'>, events: StoredEvent[], from: S = decider.initialState()): S =>
   events.reduce((s, stored) => {
     const e: Message | undefined = toRecorded(stored);
     return e ? decider.evolve(s, e as E) : s;
-  }, decider.initialState());
+  }, from);
 
+/** The last folded state of each stream this process has loaded or written, per store: a command
+ * then reads only the events appended since (usually none: one indexed query, nothing to parse or
+ * fold) instead of its whole stream. Every load still asks the store for newer events, so a state
+ * is never older than the log at that moment, even when other processes append to the same file;
+ * the append's expected revision settles any race after it, as before. Bounded, least recently
+ * used first out. States are immutable (deciders are pure), so sharing them is safe. */
+type Cached = { decider: object; state: unknown; revision: number; lastHash: string };
+const aggregates = new WeakMap<EventStore, Map<string, Cached>>();
+const MAX_CACHED_STREAMS = 10_000;
+
+const cacheOf = (store: EventStore) => {
+  let m = aggregates.get(store);
+  if (!m) aggregates.set(store, (m = new Map()));
+  return m;
+};
+
+const remember = (store: EventStore, stream: string, entry: Cached) => {
+  const m = cacheOf(store);
+  const current = m.get(stream);
+  if (current && current.decider === entry.decider && current.revision > entry.revision) return; // a later write got there first
+  m.delete(stream); // re-inserted last: most recently used
+  m.set(stream, entry);
+  if (m.size > MAX_CACHED_STREAMS) m.delete(m.keys().next().value!);
+};
+
+/** The stream folded by its decider: the cached state brought up to date with the events appended
+ * since, or the whole stream. `lastHash` links the next event to the chain (chain.ts). */
 export const loadState = async <E extends Message, S>(store: EventStore, stream: string, decider: Pick<Decider<Message, E, S>, 'initialState' | 'evolve'>) => {
-  const events = await store.readStream(stream);
-  return { state: foldStream(decider, events), revision: events.length - 1, events };
+  const cached = cacheOf(store).get(stream);
+  const base = cached?.decider === decider ? cached : undefined;
+  let events = await store.readStream(stream, base ? { fromRevision: base.revision + 1 } : undefined);
+  let from = base;
+  if (base && events.length > 0 && events[0].revision !== base.revision + 1) {
+    events = await store.readStream(stream); // not a continuation (cannot happen in an append-only log): fold it all
+    from = undefined;
+  }
+  const last = events[events.length - 1];
+  const entry: Cached = {
+    decider,
+    state: foldStream(decider, events, from ? (from.state as S) : decider.initialState()),
+    revision: last ? last.revision : (from?.revision ?? -1),
+    lastHash: last ? linkHashOf(last) : (from?.lastHash ?? GENESIS_HASH),
+  };
+  if (entry.revision >= 0) remember(store, stream, entry);
+  return { state: entry.state as S, revision: entry.revision, lastHash: entry.lastHash };
 };
 
 export const handleCommand = async <C extends Message, E extends Message, S>(
@@ -41,7 +83,7 @@ export const handleCommand = async <C extends Message, E extends Message, S>(
 ): Promise<CommandResult<E, S>> => {
   const maxRetries = opts.maxRetries ?? 20;
   for (let attempt = 0; ; attempt++) {
-    const { state, revision, events: history } = await loadState(store, stream, decider);
+    const { state, revision, lastHash } = await loadState(store, stream, decider);
     const events = decider.decide(command, state);
     if (events.length === 0) return { events, state, revision, position: 0 };
     try {
@@ -49,11 +91,13 @@ export const handleCommand = async <C extends Message, E extends Message, S>(
       const chained = chainEvents(
         stream,
         revision + 1,
-        linkHashOf(history[history.length - 1]),
+        lastHash,
         events.map((e) => ({ type: e.type, data: e.data as Record<string, unknown>, metadata: { ...opts.metadata, ...e.metadata } })),
       );
       const res = await store.appendToStream(stream, chained, { expectedRevision: revision === -1 ? 'no_stream' : revision });
-      return { events, state: events.reduce(decider.evolve, state), revision: res.nextExpectedRevision, position: res.position };
+      const after = events.reduce(decider.evolve, state);
+      remember(store, stream, { decider, state: after, revision: res.nextExpectedRevision, lastHash: linkHashOf(chained[chained.length - 1]) });
+      return { events, state: after, revision: res.nextExpectedRevision, position: res.position };
     } catch (err) {
       if (!(err instanceof WrongExpectedRevisionError)) throw err;
       if (attempt >= maxRetries) throw new DomainError('CONFLICT', 'too many concurrent changes to the same resource; retry the request');
