@@ -98,6 +98,8 @@ export type ProjectionRunnerOptions = {
   onError?: (name: string, err: unknown, failure?: ProjectionFailure) => void;
   /** A stopped projection got past the event it had failed on. */
   onRecovered?: (name: string) => void;
+  /** After each batch's commit, with its events (metrics: commit → read model delay). */
+  onApplied?: (batch: readonly StoredEvent[]) => void;
   /** Delay before a stopped projection tries its event again: baseMs, doubling per failed try,
    * up to maxMs. Default 1 s to 60 s. */
   retry?: { baseMs?: number; maxMs?: number };
@@ -261,6 +263,11 @@ export const createProjectionRunner = (opts: ProjectionRunnerOptions): Projectio
     Object.assign(checkpoint, advanced);
     for (const name of recovered) opts.onRecovered?.(name);
     wakeWaiters();
+    try {
+      opts.onApplied?.(batch);
+    } catch {
+      // a metrics hook must not stop the runner
+    }
   };
 
   /** The checkpoint to subscribe from: the lowest of the projections that take part, which now

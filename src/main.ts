@@ -105,7 +105,15 @@ export const composeSecureKey = async (config: Config, opts: StartOptions = {}) 
     onRecovered: (name: string) => logger.info({ projection: name }, 'projection got past the event it had failed on'),
   };
   const wrap = (ps: Projection[]) => (opts.wrapProjection ? ps.map(opts.wrapProjection) : ps);
-  const runner = createProjectionRunner({ ...runnerOptions, db: readDb, projections: wrap(nodeProjections(keyring)) });
+  const runner = createProjectionRunner({
+    ...runnerOptions,
+    db: readDb,
+    projections: wrap(nodeProjections(keyring)),
+    onApplied: (batch) => {
+      const now = Date.now();
+      for (const e of batch) metrics.projectionDelay.observe((now - e.recordedAt.getTime()) / 1000);
+    },
+  });
   const webhookDb = openReadModelDb(webhooksDbPath(config));
   const webhookRunner = createProjectionRunner({ ...runnerOptions, db: webhookDb, projections: wrap(sharedProjections) });
   const runners = { node: runner, shared: webhookRunner };

@@ -18,6 +18,7 @@ if (import.meta.main) {
     connections: o.connections,
     duration: o.durationS,
     timeout: 5,
+    ...(o.rate ? { overallRate: Math.max(1, Math.round(o.rate)) } : {}),
     requests: [
       {
         method: 'POST',

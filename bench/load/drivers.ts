@@ -26,6 +26,8 @@ export type LoadOptions = {
   grpcChannels?: number;
   /** gRPC: the load process's client (default h2, see drive-grpc.ts). */
   grpcClient?: 'h2' | 'grpc-js';
+  /** Requests per second over all connections (open loop at that rate; autocannon only). */
+  rate?: number;
 };
 
 export type LoadResult = {

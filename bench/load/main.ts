@@ -3,7 +3,8 @@
 // load process; the raw baseline runs in the same session so that ratios compare like with like.
 // Options: --duration 10 --warmup 2 --connections 32 --scenarios a,b --tool wrk|autocannon
 // --grpc-channels N --grpc-client h2|grpc-js --sms console|http --totp-users N --push-users N --otp-codes N
-// --cpu-prof SCENARIO --out DIR --keep. See bench/README.md.
+// --half-load S --append-seconds S --replay-events N --cpu-prof SCENARIO --out DIR --keep.
+// See bench/README.md.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
@@ -15,19 +16,26 @@ import { driveAutocannon } from './drive-autocannon.ts';
 import { driveGrpc } from './drive-grpc.ts';
 import { driveWrk } from './drive-wrk.ts';
 import { defaultHttpTool, errorsOf, type HttpTool, type LoadOptions, type LoadResult, type Workload } from './drivers.ts';
-import { freePort, memoryOf, runNodeForJson, startNode, untilHttpOk, type Proc } from './proc.ts';
+import { cpuSecondsOf, freePort, memoryOf, runNodeForJson, startNode, untilHttpOk, type Proc } from './proc.ts';
 import { formatProfile, summariseProfile } from './profile.ts';
 import { formatTable, formatWarnings, writeReport, type Report, type ScenarioResult } from './report.ts';
 import { SCENARIOS, type BenchOptions, type Scenario, type ScenarioContext } from './scenarios.ts';
 import type { Seeded } from './seed.ts';
-import { sampleLag, serverEnv, startSecureKey, untilCaughtUp, type SecureKeyServer, type SmsChoice } from './server.ts';
+import { delayP99Ms, sampleLag, serverEnv, startSecureKey, untilCaughtUp, type SecureKeyServer, type SmsChoice } from './server.ts';
+import { formatGoals } from './goals.ts';
+import type { ReplayBenchResult } from './replay.ts';
+import type { StoreBenchResult } from './store.ts';
+
+/** Not load scenarios: durable appends against raw node:sqlite (store.ts), and the replay of a
+ * large log with the server on it (replay.ts). */
+const EXTRAS = ['append', 'replay'];
 
 const { values: args } = parseArgs({
   options: {
     duration: { type: 'string', default: '10' },
     warmup: { type: 'string', default: '2' },
     connections: { type: 'string', default: '32' },
-    scenarios: { type: 'string', default: SCENARIOS.map((s) => s.name).join(',') },
+    scenarios: { type: 'string', default: [...SCENARIOS.map((s) => s.name), ...EXTRAS].join(',') },
     tool: { type: 'string' },
     'grpc-channels': { type: 'string' },
     'grpc-client': { type: 'string', default: 'h2' },
@@ -35,6 +43,9 @@ const { values: args } = parseArgs({
     'totp-users': { type: 'string', default: '30000' },
     'push-users': { type: 'string', default: '6000' },
     'otp-codes': { type: 'string', default: '4000' },
+    'half-load': { type: 'string', default: '5' },
+    'append-seconds': { type: 'string', default: '10' },
+    'replay-events': { type: 'string', default: '1000000' },
     'cpu-prof': { type: 'string' },
     out: { type: 'string', default: 'bench/results' },
     keep: { type: 'boolean', default: false },
@@ -54,9 +65,12 @@ const options: BenchOptions = {
   pushUsers: int('push-users', 1),
   otpCodes: int('otp-codes', 1),
 };
+const halfLoadS = int('half-load', 0);
+const appendSeconds = int('append-seconds', 1);
+const replayEvents = int('replay-events', 1000);
 const chosen = args.scenarios!.split(',').map((s) => s.trim()).filter(Boolean);
-const unknown = chosen.filter((name) => !SCENARIOS.some((s) => s.name === name));
-if (unknown.length) throw new Error(`unknown scenario(s) ${unknown.join(', ')}; known: ${SCENARIOS.map((s) => s.name).join(', ')}`);
+const unknown = chosen.filter((name) => !SCENARIOS.some((s) => s.name === name) && !EXTRAS.includes(name));
+if (unknown.length) throw new Error(`unknown scenario(s) ${unknown.join(', ')}; known: ${[...SCENARIOS.map((s) => s.name), ...EXTRAS].join(', ')}`);
 const scenarios = SCENARIOS.filter((s) => chosen.includes(s.name));
 const httpTool: HttpTool = args.tool === 'wrk' || args.tool === 'autocannon' ? args.tool : defaultHttpTool();
 if (args.tool && args.tool !== httpTool) throw new Error(`--tool: expected wrk or autocannon, got ${args.tool}`);
@@ -92,7 +106,7 @@ const commitOf = () => {
 
 const log = (line: string) => console.log(`[${new Date().toISOString().slice(11, 19)}] ${line}`);
 
-const runPhases = async (s: Scenario, ctx: ScenarioContext, server?: SecureKeyServer) => {
+const runPhases = async (s: Scenario, ctx: ScenarioContext, pid: number, server?: SecureKeyServer) => {
   const loadOptions = { connections: options.connections };
   let warmupErrors = 0;
   if (options.warmupS > 0) {
@@ -101,12 +115,26 @@ const runPhases = async (s: Scenario, ctx: ScenarioContext, server?: SecureKeySe
     if (server) await untilCaughtUp(server);
   }
   const sampler = server ? sampleLag(server) : undefined;
+  const delaysBefore = await server?.delays();
   log(`${s.name}: measuring for ${options.durationS} s`);
   const workload = s.workload(ctx, 'measure');
+  const cpuBefore = cpuSecondsOf(pid);
   const result = await drive(workload, { ...loadOptions, durationS: options.durationS });
+  const cpuMsPerRequest = ((cpuSecondsOf(pid) - cpuBefore) * 1000) / Math.max(1, result.requests);
   const maxLag = await sampler?.stop();
+  const delayP99 = server ? delayP99Ms(delaysBefore!, await server.delays()) : NaN;
   const catchUpMs = server ? await untilCaughtUp(server) : 0;
-  return { result, transport: workload.transport, warmupErrors, lag: server ? { maxEvents: maxLag ?? NaN, catchUpMs } : null };
+  let half: { rps: number; delayP99Ms: number } | undefined;
+  if (server && s.halfLoad && halfLoadS > 0 && result.rps > 0) {
+    // Open loop at half the rate just measured (autocannon paces it): the delay an event waits
+    // for its read models when the server is not saturated.
+    log(`${s.name}: ${halfLoadS} s at half that rate (${Math.round(result.rps / 2)} req/s) for the projection delay`);
+    const before = await server.delays();
+    const r = await driveAutocannon(s.workload(ctx, 'half'), { ...loadOptions, durationS: halfLoadS, rate: result.rps / 2 });
+    half = { rps: r.rps, delayP99Ms: delayP99Ms(before, await server.delays()) };
+    await untilCaughtUp(server);
+  }
+  return { result, cpuMsPerRequest, transport: workload.transport, warmupErrors, lag: server ? { maxEvents: maxLag ?? NaN, catchUpMs, delayP99Ms: delayP99, half } : null };
 };
 
 const toRow = (s: Scenario, run: Awaited<ReturnType<typeof runPhases>>, memory: { rssMb: number; peakRssMb: number }): ScenarioResult => {
@@ -126,6 +154,7 @@ const toRow = (s: Scenario, run: Awaited<ReturnType<typeof runPhases>>, memory: 
     p99Ms: r.p99Ms,
     maxMs: r.maxMs,
     ratio: null,
+    cpuMsPerRequest: run.cpuMsPerRequest,
     ...memory,
     lag: run.lag,
     errors,
@@ -160,7 +189,7 @@ const runServerScenario = async (s: Scenario, base: Omit<ScenarioContext, 'serve
       await s.prime(ctx);
     }
     await untilCaughtUp(server);
-    const run = await runPhases(s, ctx, server);
+    const run = await runPhases(s, ctx, server.pid, server);
     const memory = server.memory();
     await server.stop();
     server = undefined;
@@ -169,6 +198,50 @@ const runServerScenario = async (s: Scenario, base: Omit<ScenarioContext, 'serve
     await server?.stop().catch(() => {});
     if (!args.keep) rmSync(dataDir, { recursive: true, force: true });
     else log(`${s.name}: data kept in ${dataDir}`);
+  }
+};
+
+const STORE_BENCH = fileURLToPath(new URL('./store.ts', import.meta.url));
+const REPLAY_BENCH = fileURLToPath(new URL('./replay.ts', import.meta.url));
+
+/** Seeds a large log, replays every read model over it, then starts the server on it and loads it
+ * with otp-send: its start-up (catch-up) time and its memory with the whole log and under load. */
+const runReplay = async (base: Omit<ScenarioContext, 'server' | 'seeded'>, sms: SmsChoice): Promise<ReplayBenchResult> => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'securekey-load-replay-'));
+  const masterKey = randomBytes(32).toString('base64');
+  const env = serverEnv({ dataDir, masterKey, sms });
+  let server: SecureKeyServer | undefined;
+  try {
+    log(`replay: seeding ${replayEvents.toLocaleString('en-US')} events (OTP cycles)`);
+    const seeded = await runNodeForJson<{ tenantId: string; apiKey: string; events: number; seconds: number }>(REPLAY_BENCH, ['seed', '--events', String(replayEvents)], { env, logFile: join(logDir, 'replay.seed.log') });
+    log(`replay: seeded ${seeded.events.toLocaleString('en-US')} events in ${seeded.seconds.toFixed(1)} s; rebuilding every read model`);
+    const r = await runNodeForJson<{ events: number; seconds: number; eventsPerSec: number; peakRssMb: number }>(REPLAY_BENCH, ['replay'], { env, logFile: join(logDir, 'replay.log') });
+    log(`replay: ${r.eventsPerSec.toLocaleString('en-US')} events/s (${r.seconds.toFixed(1)} s); starting the server on that log`);
+    const started = performance.now();
+    server = await startSecureKey({ dataDir, masterKey, sms, logDir, name: 'replay', cpuProfDir: undefined });
+    const serverStartSeconds = (performance.now() - started) / 1000;
+    const s = SCENARIOS.find((x) => x.name === 'otp-send')!;
+    const ctx: ScenarioContext = { ...base, server, seeded: { tenantId: seeded.tenantId, apiKey: seeded.apiKey, totpUsersFile: '', totpUsers: 0, pushUsers: 0, seconds: seeded.seconds } };
+    log(`replay: server ready in ${serverStartSeconds.toFixed(1)} s; otp-send for ${options.durationS} s`);
+    const load = await drive(s.workload(ctx, 'measure'), { connections: options.connections, durationS: options.durationS });
+    const memory = server.memory();
+    await server.stop();
+    server = undefined;
+    return {
+      events: r.events,
+      seedSeconds: seeded.seconds,
+      seconds: r.seconds,
+      eventsPerSec: r.eventsPerSec,
+      replayPeakRssMb: r.peakRssMb,
+      serverStartSeconds,
+      serverRps: load.rps,
+      serverRssMb: memory.rssMb,
+      serverPeakRssMb: memory.peakRssMb,
+    };
+  } finally {
+    await server?.stop().catch(() => {});
+    if (!args.keep) rmSync(dataDir, { recursive: true, force: true });
+    else log(`replay: data kept in ${dataDir}`);
   }
 };
 
@@ -208,7 +281,7 @@ const main = async () => {
     const base = { options, workDir, baseline: { http: `http://127.0.0.1:${ports.http}`, grpc: `127.0.0.1:${ports.grpc}` } };
     for (const s of scenarios) {
       if (s.target === 'baseline') {
-        const run = await runPhases(s, base);
+        const run = await runPhases(s, base, baseline.pid);
         report.results.push(toRow(s, run, memoryOf(baseline.pid)));
       } else {
         const { row, profile } = await runServerScenario(s, base, sms);
@@ -218,6 +291,13 @@ const main = async () => {
       const last = report.results[report.results.length - 1]!;
       log(`${s.name}: ${Math.round(last.rps)} req/s, p50 ${last.p50Ms.toFixed(2)} ms, p99 ${last.p99Ms.toFixed(2)} ms${last.errors ? `, !! ${last.errors} errors` : ''}`);
     }
+    if (chosen.includes('append')) {
+      log(`append: durable appends by ${options.connections} appenders vs raw node:sqlite batches of ${options.connections}, ${appendSeconds} s each (alternating 1 s slices)`);
+      const st = await runNodeForJson<StoreBenchResult>(STORE_BENCH, [JSON.stringify({ seconds: appendSeconds, concurrency: options.connections })], { env: { PATH: process.env.PATH ?? '' }, logFile: join(logDir, 'append.log') });
+      report.store = st;
+      log(`append: store ${st.storeAppendsPerSec} appends/s, raw ${st.rawEventsPerSec} events/s: ${st.ratio.toFixed(2)} × raw`);
+    }
+    if (chosen.includes('replay')) report.replay = await runReplay(base, sms);
   } finally {
     for (const p of procs) await p.stop(5000);
     rmSync(workDir, { recursive: true, force: true });
@@ -238,6 +318,17 @@ const main = async () => {
   const warnings = formatWarnings(report);
   if (warnings) console.log('\n' + warnings);
   if (!raw) console.log('\n(no raw scenario in this run: no ratios)');
+  if (report.store) {
+    const st = report.store;
+    console.log(`\nDurable appends (synchronous=FULL, ${st.concurrency} appenders of one event each vs raw node:sqlite inserting batches of ${st.concurrency} rows per transaction, ${st.seconds} s each in alternating slices):`);
+    console.log(`  raw ${st.rawEventsPerSec.toLocaleString('en-US')} events/s (${st.rawCommitsPerSec} commits/s); store ${st.storeAppendsPerSec.toLocaleString('en-US')} appends/s (${st.storeCommitsPerSec} commits/s, p50 ${st.storeP50Ms.toFixed(1)} ms, p99 ${st.storeP99Ms.toFixed(1)} ms): ${st.ratio.toFixed(2)} × raw`);
+  }
+  if (report.replay) {
+    const rp = report.replay;
+    console.log(`\nReplay: ${rp.events.toLocaleString('en-US')} events (seeded in ${rp.seedSeconds.toFixed(0)} s), every read model rebuilt in ${rp.seconds.toFixed(1)} s = ${rp.eventsPerSec.toLocaleString('en-US')} events/s, peak RSS ${rp.replayPeakRssMb} MB;`);
+    console.log(`  the server on that log: ready in ${rp.serverStartSeconds.toFixed(1)} s, otp-send ${Math.round(rp.serverRps).toLocaleString('en-US')} req/s, RSS ${rp.serverRssMb} MB (peak ${rp.serverPeakRssMb})`);
+  }
+  console.log('\n' + formatGoals(report));
   if (report.profile) console.log(`\nCPU profile of the server under ${report.profile.scenario} (${report.profile.file}):\n${report.profile.text}`);
   console.log(`\nresults: ${files.json}\nchart:   ${files.svg}\nlogs:    ${logDir}`);
   return report;

@@ -79,3 +79,11 @@ export const runNodeForJson = async <T>(script: string, args: string[], opts: { 
   if (code !== 0) throw new Error(`${script} exited with ${code} (see ${opts.logFile}): ${last.slice(0, 300)}`);
   return JSON.parse(last) as T;
 };
+
+/** CPU time (user + system, seconds) the process has used so far, from /proc (Linux): per
+ * request, it says what a request costs the server whatever else the machine is doing. */
+export const cpuSecondsOf = (pid: number): number => {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' '); // after "pid (comm) "
+  return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
+};

@@ -2,6 +2,8 @@
 // an SVG chart (throughput and latency per scenario, log scales) under bench/results/.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { ReplayBenchResult } from './replay.ts';
+import type { StoreBenchResult } from './store.ts';
 
 export type ScenarioResult = {
   name: string;
@@ -17,11 +19,15 @@ export type ScenarioResult = {
   maxMs: number;
   /** rps / the raw node:http rps of the same run. */
   ratio: number | null;
+  /** CPU time the answering process used per request during the measured run (ms). */
+  cpuMsPerRequest: number;
   /** Of the process that answered (the server, or the baseline process), after the load. */
   rssMb: number;
   peakRssMb: number;
-  /** Projection lag in events: the most seen while loaded, and how long catching up took after. */
-  lag: { maxEvents: number; catchUpMs: number } | null;
+  /** Projection lag in events: the most seen while loaded, and how long catching up took after;
+   * the commit → read model delay p99 (ms, a histogram bucket's bound) under this load and, for
+   * scenarios with a half-load phase, at half the measured rate. */
+  lag: { maxEvents: number; catchUpMs: number; delayP99Ms: number; half?: { rps: number; delayP99Ms: number } } | null;
   errors: number;
   statuses: Record<string, number>;
   socketErrors: number;
@@ -39,21 +45,28 @@ export type Report = {
   options: Record<string, unknown>;
   results: ScenarioResult[];
   profile?: { scenario: string; file: string; text: string };
+  /** Durable appends against the raw node:sqlite ceiling (scenario `append`). */
+  store?: StoreBenchResult;
+  /** Replay of every read model over a large log, and the server on it (scenario `replay`). */
+  replay?: ReplayBenchResult;
 };
 
 const n = (x: number, digits = 0) => (Number.isFinite(x) ? x.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }) : 'n/a');
 const ms = (x: number) => (x < 10 ? n(x, 2) : x < 100 ? n(x, 1) : n(x));
 
 export const formatTable = (r: Report): string => {
-  const head = ['scenario', 'req/s', 'p50 ms', 'p99 ms', '× raw', 'RSS MB', 'lag max (ev)', 'catch-up ms', 'errors'];
+  const head = ['scenario', 'req/s', 'p50 ms', 'p99 ms', '× raw', 'CPU ms/req', 'RSS MB', 'lag max (ev)', 'delay p99 ms', '½ load: req/s, delay p99', 'catch-up ms', 'errors'];
   const rows = r.results.map((s) => [
     s.name,
     n(s.rps),
     ms(s.p50Ms),
     ms(s.p99Ms),
     s.ratio === null ? '' : s.ratio >= 0.1 ? n(s.ratio, 2) : n(s.ratio, 3),
+    n(s.cpuMsPerRequest, 3),
     `${s.rssMb} (peak ${s.peakRssMb})`,
     s.lag ? n(s.lag.maxEvents) : '',
+    s.lag ? `≤ ${n(s.lag.delayP99Ms)}` : '',
+    s.lag?.half ? `${n(s.lag.half.rps)}, ≤ ${n(s.lag.half.delayP99Ms)} ms` : '',
     s.lag ? n(s.lag.catchUpMs) : '',
     s.errors ? `!! ${n(s.errors)} (${n((100 * s.errors) / Math.max(1, s.requests), 1)}%)` : '0',
   ]);

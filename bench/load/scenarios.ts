@@ -9,7 +9,8 @@ import type { Workload } from './drivers.ts';
 import { PRIMED_PHONES_FROM, phoneOf, primeOtpCodes, pushUserId, type Seeded } from './seed.ts';
 import type { SecureKeyServer } from './server.ts';
 
-export type Phase = 'warmup' | 'measure';
+/** half: the lag phase at half the measured rate (scenarios with halfLoad). */
+export type Phase = 'warmup' | 'measure' | 'half';
 
 export type BenchOptions = {
   durationS: number;
@@ -39,6 +40,8 @@ export type Scenario = {
   /** Run once the server is up, before the warmup. */
   prime?: (ctx: ScenarioContext) => Promise<void>;
   workload: (ctx: ScenarioContext, phase: Phase) => Workload;
+  /** Also measure the projection delay at half the measured rate (`--half-load S`). */
+  halfLoad?: boolean;
   /** Requests (warmup + measure) that can succeed; beyond it the answers turn into errors. */
   capacity?: (o: BenchOptions) => { requests: number; raise: string };
 };
@@ -53,7 +56,7 @@ const apiKey = (ctx: ScenarioContext) => ({ 'X-API-Key': ctx.seeded!.apiKey });
 
 const OTP_SEND_BODY = '{"phone":"010{n}","purpose":"login"}';
 /** Fresh numbers per phase; the primed codes live from PRIMED_PHONES_FROM up. */
-const SEND_FROM: Record<Phase, number> = { warmup: 50_000_000, measure: 10_000_000 };
+const SEND_FROM: Record<Phase, number> = { warmup: 50_000_000, measure: 10_000_000, half: 30_000_000 };
 
 /** Wrong guesses spread over every primed code, round robin: each code takes requests/codes of
  * its 20 attempts (tenant setting otpMaxAttempts: 20). "000000" is right once in a million. */
@@ -103,6 +106,7 @@ const otpVerify = (transport: Workload['transport']): Scenario => {
     title: transport === 'grpc' ? 'gRPC (h2c) SmsOtpService/VerifySmsOtp, as otp-verify' : 'REST POST /api/v1/otp/verify, a wrong code, spread over many pending codes',
     target: 'server',
     prime: (ctx) => primeOtpCodes(ctx.server!.url, ctx.seeded!.apiKey, ctx.options.otpCodes),
+    halfLoad: transport === 'http',
     workload: (ctx, phase) =>
       onServer(ctx, transport, transport === 'grpc' ? VERIFY_SMS : '/api/v1/otp/verify', bodiesFile(ctx, name, phase, wrongGuesses(ctx)), '"verified":false'),
     capacity: (o) => ({ requests: o.otpCodes * OTP_ATTEMPTS, raise: '--otp-codes' }),
@@ -140,6 +144,7 @@ export const SCENARIOS: Scenario[] = [
     name: 'otp-send',
     title: 'REST POST /api/v1/otp/send, a new phone number each request, console SMS sender',
     target: 'server',
+    halfLoad: true,
     workload: (ctx, phase) => onServer(ctx, 'http', '/api/v1/otp/send', bodiesFile(ctx, 'otp-send', phase, [OTP_SEND_BODY]), '"success":true', SEND_FROM[phase]),
   },
   otpVerify('http'),

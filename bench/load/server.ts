@@ -39,8 +39,21 @@ export type SecureKeyServer = {
   logFile: string;
   /** Projection lag in events, from /metrics (NaN when the server does not report it). */
   lag: () => Promise<Lag>;
+  /** The commit → read model delay histogram, cumulative counts by upper bound (seconds). */
+  delays: () => Promise<Delays>;
   memory: () => { rssMb: number; peakRssMb: number };
   stop: () => Promise<void>;
+};
+
+export type Delays = { le: number; count: number }[];
+
+/** The p99 (ms) of the delays observed between two snapshots: the upper bound of the bucket the
+ * 99th percentile falls in (NaN when nothing was observed). */
+export const delayP99Ms = (before: Delays, after: Delays) => {
+  const deltas = after.map((b, i) => ({ le: b.le, count: b.count - (before[i]?.count ?? 0) }));
+  const total = deltas[deltas.length - 1]?.count ?? 0; // the +Inf bucket
+  if (total <= 0) return NaN;
+  return (deltas.find((b) => b.count >= 0.99 * total)?.le ?? Infinity) * 1000;
 };
 
 export const startSecureKey = async (o: { dataDir: string; masterKey: string; sms: SmsChoice; logDir: string; name: string; cpuProfDir?: string }): Promise<SecureKeyServer> => {
@@ -68,6 +81,10 @@ export const startSecureKey = async (o: { dataDir: string; masterKey: string; sm
       const byProjection = Object.fromEntries([...text.matchAll(/^securekey_projection_lag_events\{projection="([^"]+)"\} (\S+)$/gm)].map((m) => [m[1]!, Number(m[2])]));
       const values = Object.values(byProjection);
       return { maxEvents: values.length ? Math.max(...values) : NaN, byProjection };
+    },
+    delays: async () => {
+      const text = await (await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(10_000) })).text();
+      return [...text.matchAll(/^securekey_projection_delay_seconds_bucket\{le="([^"]+)"\} (\S+)$/gm)].map((m) => ({ le: m[1] === '+Inf' ? Infinity : Number(m[1]), count: Number(m[2]) }));
     },
     memory: () => memoryOf(proc.pid),
     stop: async () => {

@@ -59,6 +59,12 @@ export const createMetrics = (opts: { readModels?: () => Promise<Record<string, 
       for (const [name, h] of Object.entries(await opts.readModels())) this.set({ projection: name }, h.status === 'failing' ? 1 : 0);
     },
   });
+  const projectionDelay = new Histogram({
+    name: 'securekey_projection_delay_seconds',
+    help: "Time from an event's commit to its read models' commit (this node's read models; catch-up at start-up included)",
+    buckets: [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [registry],
+  });
   const projectionErrors = new Counter({
     name: 'securekey_projection_errors_total',
     help: 'Events a projection threw on, per projection (each try counts)',
@@ -73,7 +79,7 @@ export const createMetrics = (opts: { readModels?: () => Promise<Record<string, 
       if (opts.inFlight) this.set(opts.inFlight());
     },
   });
-  return { registry, requests, duration, appendDuration, lagGauge, projectionErrors };
+  return { registry, requests, duration, appendDuration, lagGauge, projectionDelay, projectionErrors };
 };
 
 /** The store, with append latency measured. */
