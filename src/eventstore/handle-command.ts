@@ -1,6 +1,6 @@
-// The write side's one path: read the stream, fold it, decide, append with the expected
-// revision. A concurrent writer makes the append fail; we re-read and decide again, a bounded
-// number of times, so two racing commands are linearized by the store.
+// The write side's one path: fold the stream, decide, append with the expected revision. A
+// concurrent writer makes the append fail; we re-read and decide again, a bounded number of
+// times, so two racing commands are linearized by the store.
 import type { Decider, Message } from '../domain/decider.ts';
 import { DomainError } from '../domain/errors.ts';
 import { chainEvents, GENESIS_HASH, linkHashOf } from './chain.ts';
@@ -74,6 +74,16 @@ export const loadState = async <E extends Message, S>(store: EventStore, stream:
   return { state: entry.state as S, revision: entry.revision, lastHash: entry.lastHash };
 };
 
+/** The cached state of a stream for this decider, as last seen (maybe stale: see handleCommand). */
+const peek = <S>(store: EventStore, stream: string, decider: object) => {
+  const c = aggregates.get(store)?.get(stream);
+  return c && c.decider === decider ? { state: c.state as S, revision: c.revision, lastHash: c.lastHash } : undefined;
+};
+
+/** Decides on the cached state without reading the stream: the append's expected revision is the
+ * check (another process's append makes it conflict: reload, decide again). A decision that
+ * appends nothing (or refuses) would not be checked that way, so it is taken again on the state
+ * read from the log before it is answered. */
 export const handleCommand = async <C extends Message, E extends Message, S>(
   store: EventStore,
   stream: string,
@@ -82,10 +92,26 @@ export const handleCommand = async <C extends Message, E extends Message, S>(
   opts: { metadata?: EventMetadata; maxRetries?: number } = {},
 ): Promise<CommandResult<E, S>> => {
   const maxRetries = opts.maxRetries ?? 20;
+  let current = peek<S>(store, stream, decider);
+  let checked = current === undefined; // read from the log just now (not only cached)
+  current ??= await loadState(store, stream, decider);
   for (let attempt = 0; ; attempt++) {
-    const { state, revision, lastHash } = await loadState(store, stream, decider);
-    const events = decider.decide(command, state);
-    if (events.length === 0) return { events, state, revision, position: 0 };
+    const { state, revision, lastHash } = current;
+    let events: E[];
+    try {
+      events = decider.decide(command, state);
+    } catch (err) {
+      if (checked) throw err;
+      current = await loadState(store, stream, decider);
+      checked = true;
+      continue;
+    }
+    if (events.length === 0) {
+      if (checked) return { events, state, revision, position: 0 };
+      current = await loadState(store, stream, decider);
+      checked = true;
+      continue;
+    }
     try {
       // Tamper evidence: each event is hash-linked to the previous one of its stream (chain.ts).
       const chained = chainEvents(
@@ -101,8 +127,11 @@ export const handleCommand = async <C extends Message, E extends Message, S>(
     } catch (err) {
       if (!(err instanceof WrongExpectedRevisionError)) throw err;
       if (attempt >= maxRetries) throw new DomainError('CONFLICT', 'too many concurrent changes to the same resource; retry the request');
-      // Back off a little, with jitter, so a crowd of racers does not retry in lockstep.
-      await new Promise((r) => setTimeout(r, Math.random() * Math.min(50, 2 ** attempt)));
+      // A racer: back off a little, with jitter, so a crowd of racers does not retry in lockstep.
+      // (A cached state that was merely behind is read again at once.)
+      if (checked) await new Promise((r) => setTimeout(r, Math.random() * Math.min(50, 2 ** attempt)));
+      current = await loadState(store, stream, decider);
+      checked = true;
     }
   }
 };
