@@ -9,7 +9,10 @@ import type { LogFormat } from './config.ts';
 const prettyMessage = (log: Record<string, unknown>, key: string): string =>
   log[key] === 'request' ? `${log.http} → ${log.status}${log.code ? ` ${log.code}` : ''} in ${log.ms} ms` : String(log[key]);
 
-export const createLogger = (opts: { level: string; format: LogFormat }, destination: pino.DestinationStream = pino.destination(1)): pino.Logger => {
+// Asynchronous: a line is handed to the kernel by a write that does not block the event loop, and
+// lines logged while one is in flight go out together in the next (no delay when idle); pino
+// flushes what is pending synchronously when the process exits.
+export const createLogger = (opts: { level: string; format: LogFormat }, destination: pino.DestinationStream = pino.destination({ dest: 1, sync: false })): pino.Logger => {
   const base = { level: opts.level, base: { service: 'securekey' }, timestamp: pino.stdTimeFunctions.isoTime };
   if (opts.format === 'pretty') {
     const stream = pretty({
