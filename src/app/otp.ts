@@ -55,7 +55,20 @@ const OTP_SETTINGS = [
 
 /** The tenant's OTP settings checked against the table (only those: another channel's settings
  * are not this channel's business) with the table's defaults filled in. Throws INVALID_ARGUMENT. */
-export const resolveOtpSettings = (tenant: TenantSettings = {}): OtpSettings => {
+export const resolveOtpSettings = (tenant: TenantSettings = NO_SETTINGS): OtpSettings => {
+  const known = resolved.get(tenant);
+  if (known) return known;
+  const s = Object.freeze(resolveFresh(tenant));
+  if (Object.isFrozen(tenant)) resolved.set(tenant, s); // a frozen tenant's settings cannot change under us
+  return s;
+};
+
+const NO_SETTINGS: TenantSettings = Object.freeze({});
+/** Per tenant settings object (the authenticated caller's, held in memory and frozen: see
+ * projections/tenants findCaller), so that a call does not check the settings table again. */
+const resolved = new WeakMap<TenantSettings, OtpSettings>();
+
+const resolveFresh = (tenant: TenantSettings): OtpSettings => {
   const t = validateSettings(Object.fromEntries(OTP_SETTINGS.map((k) => [k, tenant[k]])));
   const defaultRegion = t.defaultRegion ?? TENANT_SETTINGS.defaultRegion.default;
   return {

@@ -43,6 +43,24 @@ export const maskE164 = (e164: string): string => {
  * Must be a valid mobile or fixed-line number. Throws DomainError('INVALID_PHONE').
  */
 export const normalisePhone = (input: string, defaultRegion = 'KR'): NormalisedPhone => {
+  const key = typeof input === 'string' && typeof defaultRegion === 'string' ? `${defaultRegion}|${input}` : undefined;
+  const known = key === undefined ? undefined : phones.get(key);
+  if (known) return known;
+  const p = parsePhone(input, defaultRegion);
+  if (key !== undefined) {
+    if (phones.size >= MAX_PHONES) phones.clear();
+    phones.set(key, Object.freeze(p));
+  }
+  return p;
+};
+
+/** Parsing a number with the full metadata is the costliest step of an OTP call, and the same
+ * destination comes back (send, then verify): valid numbers parsed lately are remembered (a pure
+ * function of its input; bounded). */
+const phones = new Map<string, NormalisedPhone>();
+const MAX_PHONES = 10_000;
+
+const parsePhone = (input: string, defaultRegion: string): NormalisedPhone => {
   const region = defaultRegion.toUpperCase();
   if (!isSupportedCountry(region)) {
     throw new DomainError('INVALID_ARGUMENT', `expected a supported default region (ISO 3166 alpha-2 such as "KR"), got "${defaultRegion}"`);
