@@ -27,6 +27,34 @@ test('canonical JSON does not depend on key order and survives a trip through JS
   assert.equal(canonicalJson({ a: undefined, b: 2 }), canonicalJson(JSON.parse(JSON.stringify({ a: undefined, b: 2 }))));
 });
 
+test('canonical JSON gives, for every kind of value, the text the hashes of stored events were made with', () => {
+  // The definition the chain's hashes were first computed with: canonicalJson must never differ from it.
+  const sortKeys = (v: unknown): unknown => {
+    if (Array.isArray(v)) return v.map(sortKeys);
+    if (v === null || typeof v !== 'object') return v;
+    const out: Record<string, unknown> = {};
+    for (const k of Object.keys(v).sort()) out[k] = sortKeys((v as Record<string, unknown>)[k]);
+    return out;
+  };
+  const reference = (v: unknown) => JSON.stringify(sortKeys(JSON.parse(JSON.stringify(v ?? null))));
+  const values: unknown[] = [
+    null, undefined, 0, -0, 1.5, 1e21, NaN, Infinity, '', 'é\u2028"\\', '\ud800', true, false, [], {}, [undefined, () => 1, NaN], { a: undefined, f: () => 1 },
+    { b: 1, a: 2, 10: 'ten', 2: 'two', '01': 'x', '4294967295': 'big', '4294967294': 'max', '-1': 'neg', ' ': 'sp', B: 'upper', é: 'e' },
+    { nested: { z: [{ y: 1, x: [1, { k: null }] }], a: new Date(0) } }, { d: new Date(86_400_000), boxed: Object(1), s: Object('x') },
+    { toJSON: () => ({ b: 1, a: 2 }) }, JSON.parse('{"__proto__": {"x": 1}, "a": 1}'), Object.create(null), [[[[]]]],
+  ];
+  let seed = 7;
+  const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  const gen = (d: number): unknown => {
+    const r = rnd();
+    if (d > 3 || r < 0.3) return [1, 'x', null, true, 3.25, undefined, -7][Math.floor(rnd() * 7)];
+    if (r < 0.6) return Array.from({ length: Math.floor(rnd() * 4) }, () => gen(d + 1));
+    return Object.fromEntries(Array.from({ length: Math.floor(rnd() * 5) }, () => [['a', 'B', '1', '20', '3', 'zz', '_'][Math.floor(rnd() * 7)]!, gen(d + 1)]));
+  };
+  for (let i = 0; i < 500; i++) values.push(gen(0));
+  for (const v of values) assert.equal(canonicalJson(v), reference(v), `for ${String(JSON.stringify(v))}`);
+});
+
 test('events appended through handleCommand carry prevHash and hash linking each to the previous one', async () => {
   await handleCommand(env.store, 'acct-1', echoDecider, { type: 'Record', data: { events: [ev('Opened', { owner: 'x' }), ev('Deposited', { amount: 5 })] } }, { metadata: { tenantId: 'tn_1' } });
   await handleCommand(env.store, 'acct-1', echoDecider, { type: 'Record', data: { events: [ev('Deposited', { amount: 7 })] } }, { metadata: { tenantId: 'tn_1' } });

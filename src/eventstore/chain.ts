@@ -13,7 +13,58 @@ export const GENESIS_HASH = '0'.repeat(64);
 /** JSON with object keys sorted (recursively), after the same normalisation JSON storage applies
  * (undefined dropped, Dates as strings, NaN as null), so a value hashes the same before and after
  * a trip through the store. */
-export const canonicalJson = (value: unknown): string => JSON.stringify(sortKeys(JSON.parse(JSON.stringify(value ?? null))));
+export const canonicalJson = (value: unknown): string => {
+  try {
+    return canonical(value ?? null) ?? 'null';
+  } catch (err) {
+    if (err instanceof NotPlain) return JSON.stringify(sortKeys(JSON.parse(JSON.stringify(value ?? null))));
+    throw err;
+  }
+};
+
+/** Thrown by the fast path on what only JSON.stringify itself renders faithfully (toJSON, boxed
+ * values, cycles' errors, bigint): the slow path handles those. */
+class NotPlain extends Error {}
+
+/** In one pass, what JSON.stringify(sortKeys(JSON.parse(JSON.stringify(v)))) gives for plain data
+ * (the hash of every stored event depends on this text: test/tamper-chain.test.ts compares both).
+ * Keys sorted as sortKeys then JSON.stringify order them: array-index keys first, ascending, then
+ * the others in code-unit order; undefined members dropped, in arrays null; non-finite numbers null. */
+const canonical = (v: unknown, depth = 0): string | undefined => {
+  switch (typeof v) {
+    case 'string':
+      return JSON.stringify(v);
+    case 'number':
+      return Number.isFinite(v) ? JSON.stringify(v) : 'null';
+    case 'boolean':
+      return v ? 'true' : 'false';
+    case 'undefined':
+    case 'function':
+    case 'symbol':
+      return undefined;
+    case 'object': {
+      if (v === null) return 'null';
+      if (depth > 100) throw new NotPlain();
+      if (Array.isArray(v)) return '[' + v.map((x) => canonical(x, depth + 1) ?? 'null').join(',') + ']';
+      const proto = Object.getPrototypeOf(v);
+      if ((proto !== Object.prototype && proto !== null) || typeof (v as { toJSON?: unknown }).toJSON === 'function') throw new NotPlain();
+      const keys = Object.keys(v).sort();
+      if (keys.includes('__proto__')) throw new NotPlain(); // sortKeys' assignment would drop it
+      const indices = keys.filter(isArrayIndex);
+      const ordered = indices.length ? [...indices.sort((a, b) => Number(a) - Number(b)), ...keys.filter((k) => !isArrayIndex(k))] : keys;
+      const parts: string[] = [];
+      for (const k of ordered) {
+        const c = canonical((v as Record<string, unknown>)[k], depth + 1);
+        if (c !== undefined) parts.push(JSON.stringify(k) + ':' + c);
+      }
+      return '{' + parts.join(',') + '}';
+    }
+    default:
+      throw new NotPlain(); // bigint: JSON.stringify throws, and so does the slow path
+  }
+};
+
+const isArrayIndex = (k: string) => /^(?:0|[1-9]\d{0,9})$/.test(k) && Number(k) < 4294967295;
 
 const sortKeys = (v: unknown): unknown => {
   if (Array.isArray(v)) return v.map(sortKeys);
