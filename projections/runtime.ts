@@ -209,6 +209,9 @@ export const createProjectionRunner = (opts: ProjectionRunnerOptions): Projectio
     for (const w of ws) w();
   };
 
+  /** The read-model file itself (or the store) failing, not a projection: the batch is retried. */
+  const unavailable = (error: unknown) => isSqliteUnavailable(error) || error instanceof StoreUnavailableError;
+
   // Applies one batch (events in position order) in one transaction.
   const apply = (batch: StoredEvent[]) => {
     const recovered: string[] = [];
@@ -218,30 +221,47 @@ export const createProjectionRunner = (opts: ProjectionRunnerOptions): Projectio
       for (const p of projections) {
         const stopped = failed.get(p.name);
         if (stopped && !stopped.retrying) continue;
-        let cp = Math.max(checkpoint[p.name], stored.get(p.name)?.position ?? 0);
+        const from = Math.max(checkpoint[p.name], stored.get(p.name)?.position ?? 0);
         const types = handles.get(p.name)!;
-        for (const e of batch) {
-          if (e.position <= cp) continue;
-          if (types.has(e.type)) {
-            savepoint.run();
-            try {
-              p.evolve(db, e);
-              release.run();
-            } catch (error) {
-              if (isSqliteUnavailable(error) || error instanceof StoreUnavailableError) throw error; // the read-model file itself: retry the batch
-              rollbackTo.run();
-              release.run();
-              const now = Date.now();
-              const attempts = stopped?.position === e.position ? stopped.attempts + 1 : 1;
-              const delay = Math.min(retryMax, retryBase * 2 ** (attempts - 1));
-              const failure = { position: e.position, error, attempts, since: stopped?.position === e.position ? stopped.since : now, retryAt: now + delay };
-              failed.set(p.name, { ...failure, retrying: false });
-              scheduleRetry(delay);
-              report(p.name, error, failure);
-              break;
-            }
+        // The whole batch under one savepoint; only when an event throws is the batch taken again
+        // event by event (a savepoint each), to stop this projection exactly at that event.
+        let cp = from;
+        savepoint.run();
+        try {
+          for (const e of batch) {
+            if (e.position <= cp) continue;
+            if (types.has(e.type)) p.evolve(db, e);
+            cp = e.position;
           }
-          cp = e.position;
+          release.run();
+        } catch (error) {
+          if (unavailable(error)) throw error; // the read-model file itself: retry the batch
+          rollbackTo.run();
+          release.run();
+          cp = from;
+          for (const e of batch) {
+            if (e.position <= cp) continue;
+            if (types.has(e.type)) {
+              savepoint.run();
+              try {
+                p.evolve(db, e);
+                release.run();
+              } catch (error) {
+                if (unavailable(error)) throw error;
+                rollbackTo.run();
+                release.run();
+                const now = Date.now();
+                const attempts = stopped?.position === e.position ? stopped.attempts + 1 : 1;
+                const delay = Math.min(retryMax, retryBase * 2 ** (attempts - 1));
+                const failure = { position: e.position, error, attempts, since: stopped?.position === e.position ? stopped.since : now, retryAt: now + delay };
+                failed.set(p.name, { ...failure, retrying: false });
+                scheduleRetry(delay);
+                report(p.name, error, failure);
+                break;
+              }
+            }
+            cp = e.position;
+          }
         }
         const after = failed.get(p.name);
         if (after?.retrying && cp >= after.position) {
