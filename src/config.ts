@@ -57,7 +57,8 @@ const bool = (env: Record<string, string | undefined>, name: string, dflt: boole
   throw new ConfigError(`${name} must be true or false, got "${raw}"`);
 };
 
-const parseKey = (raw: string): Buffer => {
+/** A master key written as base64 or hex (64+ hex digits); at least 32 bytes. */
+export const parseMasterKey = (raw: string): Buffer => {
   const key = /^[0-9a-f]+$/i.test(raw) && raw.length >= 64 ? Buffer.from(raw, 'hex') : Buffer.from(raw, 'base64');
   if (key.length < 32) throw new ConfigError('SECUREKEY_MASTER_KEY must encode at least 32 bytes (base64 or hex)');
   return key;
@@ -65,7 +66,7 @@ const parseKey = (raw: string): Buffer => {
 
 /** The master key: from the environment, else from <dataDir>/master.key (created with mode 0600 on first use). */
 export const loadMasterKey = (env: Record<string, string | undefined>, dataDir: string): Buffer => {
-  if (env.SECUREKEY_MASTER_KEY) return parseKey(env.SECUREKEY_MASTER_KEY);
+  if (env.SECUREKEY_MASTER_KEY) return parseMasterKey(env.SECUREKEY_MASTER_KEY);
   mkdirSync(dataDir, { recursive: true });
   const file = join(dataDir, 'master.key');
   if (!existsSync(file)) {
@@ -76,7 +77,7 @@ export const loadMasterKey = (env: Record<string, string | undefined>, dataDir: 
     }
   }
   chmodSync(file, 0o600);
-  return parseKey(readFileSync(file, 'utf8').trim());
+  return parseMasterKey(readFileSync(file, 'utf8').trim());
 };
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -110,6 +111,8 @@ const publicUrl = (raw: string | undefined): string => {
 export const readModelsPath = (config: Pick<Config, 'dataDir' | 'nodeId'>) => join(config.dataDir, config.nodeId ? `readmodels-${config.nodeId}.db` : 'readmodels.db');
 /** The webhook deliveries every node of the data directory shares. */
 export const webhooksDbPath = (config: Pick<Config, 'dataDir'>) => join(config.dataDir, 'webhooks.db');
+/** The key store: the data keys of personal data and the root key, wrapped by the master key (docs/privacy.md). */
+export const keyStorePath = (config: Pick<Config, 'dataDir'>) => join(config.dataDir, 'keys.db');
 
 export const loadConfig = (env: Record<string, string | undefined> = process.env): Config => {
   const dataDir = resolve(env.SECUREKEY_DATA_DIR || './data');

@@ -2,7 +2,6 @@
 import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
 import { createTenantService } from './app/tenants.ts';
-import { createKeyring } from './crypto/keyring.ts';
 import { loadConfig, readModelsPath, webhooksDbPath, type Config } from './config.ts';
 import { createLogger } from './log.ts';
 import { listeningLine, startFailure } from './startup.ts';
@@ -22,6 +21,8 @@ import { createProjectionRunner, type Projection, type ProjectionFailure, type P
 import { openReadModelDb } from '../projections/sql.ts';
 import { StoreUnavailableError, type EventStore } from './eventstore/port.ts';
 import { channelsVerifiedSince } from '../projections/mfa-verifications/index.ts';
+import { listTenants } from '../projections/tenants/index.ts';
+import { runRetention, startRetention } from './app/retention.ts';
 import { createPolicyService } from './app/policy.ts';
 import { createPushService } from './app/push.ts';
 import { createRecoveryService } from './app/recovery.ts';
@@ -45,7 +46,14 @@ import { PushService } from './gen/securekey/v1/push_pb.js';
 import { RecoveryService } from './gen/securekey/v1/recovery_pb.js';
 import { TotpService } from './gen/securekey/v1/totp_pb.js';
 import { WebAuthnService } from './gen/securekey/v1/webauthn_pb.js';
+import { UserService } from './gen/securekey/v1/users_pb.js';
+import { createUserImpl } from './api/services/users.ts';
+import { createUsersService } from './app/users.ts';
 import { type NewId, randomId } from './app/ids.ts';
+import { createEventLog } from './app/event-log.ts';
+import { createUserKeys } from './app/user-keys.ts';
+import { createErasureFollower } from './app/erasure-follower.ts';
+import { openPrivacy } from './privacy/open.ts';
 import { createMfaGate } from './app/mfa-gate.ts';
 import { createReadYourWrites, type ReadModelName } from './app/read-models.ts';
 
@@ -65,6 +73,8 @@ export type StartOptions = {
   wrapProjection?: (projection: Projection) => Projection;
   /** Delays before a projection stopped at an error tries again (default 1 s doubling to 60 s). */
   projectionRetry?: { baseMs?: number; maxMs?: number };
+  /** Real time between runs of the retention job (default 10 minutes); it decides with `now`. */
+  retentionEveryMs?: number;
 };
 
 /** Which runner follows each read model a call may name: tsc checks that every name has one. */
@@ -83,12 +93,16 @@ export const composeSecureKey = async (config: Config, opts: StartOptions = {}) 
   const logger = opts.logger ?? createLogger({ level: config.logLevel, format: config.logFormat });
   const now = opts.now ?? Date.now;
   const newId = opts.newId ?? randomId;
-  const keyring = createKeyring(config.masterKey);
   let readModelsRef: { health: () => Promise<Record<string, ProjectionHealth>> } | undefined;
   let inFlight = () => 0;
   const metrics = createMetrics({ readModels: () => readModelsRef?.health() ?? Promise.resolve({}), lagUnit: lagUnitOf(config.eventStore), inFlight: () => inFlight() });
   const rawStore = await openStore(config);
   const store = instrumentStore(opts.wrapStore ? opts.wrapStore(rawStore) : rawStore, metrics);
+  // Personal data: sealed with per-user data keys held in the key store (keys.db), never in the log.
+  const privacy = await openPrivacy(config, store, now);
+  const { keyring, personal } = privacy;
+  const events = createEventLog(store, personal);
+  const users = createUserKeys({ store, keyring });
 
   // Each node builds its own read models (SECUREKEY_NODE_ID names the file when several share a data dir).
   const readDb = openReadModelDb(readModelsPath(config));
@@ -105,10 +119,11 @@ export const composeSecureKey = async (config: Config, opts: StartOptions = {}) 
     onRecovered: (name: string) => logger.info({ projection: name }, 'projection got past the event it had failed on'),
   };
   const wrap = (ps: Projection[]) => (opts.wrapProjection ? ps.map(opts.wrapProjection) : ps);
+  // The erasure follower drops cached keys of users erased by another process (the admin CLI, another node).
   const runner = createProjectionRunner({
     ...runnerOptions,
     db: readDb,
-    projections: wrap(nodeProjections(keyring)),
+    projections: [...wrap(nodeProjections(keyring)), createErasureFollower({ users, vault: privacy.vault })],
     onApplied: (batch) => {
       const now = Date.now();
       for (const e of batch) metrics.projectionDelay.observe((now - e.recordedAt.getTime()) / 1000);
@@ -130,15 +145,14 @@ export const composeSecureKey = async (config: Config, opts: StartOptions = {}) 
       logger.warn({ err: err.message }, 'event store unavailable at start-up; serving 503 until it is back');
     }
   }
-  const webhooks = startWebhookDelivery({ config, db: webhookDb, keyring, now, logger, settle: (p) => webhookRunner.waitFor(p, 5000) });
+  const webhooks = startWebhookDelivery({ config, db: webhookDb, keyring, personal, now, logger, settle: (p) => webhookRunner.waitFor(p, 5000) });
 
   const readModels = createReadYourWrites({ headPosition: () => store.headPosition(), followers: [runner, webhookRunner], timeoutMs: config.readYourWritesTimeoutMs, log: logger });
   const tenants = createTenantService({ store, keyring, now, newId });
   const policies = createPolicyService({ store, now });
-  const userKeyOf = (userId: string) => keyring.hmac('user', userId);
   let publicUrl = config.publicUrl;
   const channel: ChannelDeps = {
-    gate: createMfaGate({ store, now, readModels, verifiedChannels: (tenantId, userId, sinceMs) => channelsVerifiedSince(readDb, tenantId, userKeyOf(userId), sinceMs) }),
+    gate: createMfaGate({ store, now, readModels, verifiedChannels: async (tenantId, userId, sinceMs) => channelsVerifiedSince(readDb, tenantId, await users.of(tenantId, userId), sinceMs) }),
     get publicUrl() {
       return publicUrl;
     },
@@ -147,7 +161,8 @@ export const composeSecureKey = async (config: Config, opts: StartOptions = {}) 
   // Abuse counters come from a read model: before a send decides, it includes every earlier send.
   const countersDb = createOtpCountersFromDb(readDb);
   const otp = createOtpService({
-    store,
+    events,
+    users,
     keyring,
     now,
     newId,
@@ -161,15 +176,16 @@ export const composeSecureKey = async (config: Config, opts: StartOptions = {}) 
   });
   const services = [
     serviceOf(AdminService, {
-      ...createAdminImpl({ tenants, policies, readDb: () => readDb, webhookDb: () => webhookDb, webhooks, readModels, now }),
+      ...createAdminImpl({ tenants, policies, readDb: () => readDb, webhookDb: () => webhookDb, webhooks, readModels, now, personal, users }),
       ...createOtpStatsImpl({ readDb: () => readDb, readModels, now }),
     }),
     serviceOf(SmsOtpService, createSmsOtpImpl(otp, channel)),
     serviceOf(EmailOtpService, createEmailOtpImpl(otp, channel)),
-    serviceOf(TotpService, createTotpImpl(createTotpService({ store, keyring, now }), channel)),
-    serviceOf(RecoveryService, createRecoveryImpl(createRecoveryService({ store, keyring, now, newId }), channel)),
-    serviceOf(WebAuthnService, createWebAuthnImpl(createWebAuthnService({ store, keyring, now }), channel)),
-    serviceOf(PushService, createPushImpl(createPushService({ store, keyring, now, newId, sender: pushSender, log: logger }), channel)),
+    serviceOf(TotpService, createTotpImpl(createTotpService({ events, users, keyring, now }), channel)),
+    serviceOf(RecoveryService, createRecoveryImpl(createRecoveryService({ events, users, keyring, now, newId }), channel)),
+    serviceOf(WebAuthnService, createWebAuthnImpl(createWebAuthnService({ events, users, keyring, now }), channel)),
+    serviceOf(PushService, createPushImpl(createPushService({ events, users, keyring, now, newId, sender: pushSender, log: logger }), channel)),
+    serviceOf(UserService, createUserImpl({ users: createUsersService({ events, store, personal, keyring, users, vault: privacy.vault, now, newId, auditDb: async () => readDb }), readModels })),
   ];
 
   const pipeline: Omit<PipelineDeps, 'onCall'> = {
@@ -179,6 +195,14 @@ export const composeSecureKey = async (config: Config, opts: StartOptions = {}) 
     metrics,
     logger,
   };
+  // Retention: the day keys of verification events past each tenant's retentionDays are destroyed.
+  const retention = startRetention({
+    run: () => runRetention({ vault: privacy.vault, tenants: () => listTenants(readDb), now }),
+    everyMs: opts.retentionEveryMs ?? 600_000,
+    now,
+    metrics: metrics.retention,
+    log: logger,
+  });
   const readiness = createReadinessCheck({
     store,
     runners: [runner, webhookRunner],
@@ -208,6 +232,7 @@ export const composeSecureKey = async (config: Config, opts: StartOptions = {}) 
     },
     /** Stops webhook delivery and the read models, then closes the store. */
     close: async () => {
+      retention.stop();
       await webhooks.stop();
       await webhookRunner.stop();
       await runner.stop();
@@ -215,6 +240,7 @@ export const composeSecureKey = async (config: Config, opts: StartOptions = {}) 
       await store.close();
       readDb.close();
       webhookDb.close();
+      privacy.close();
     },
   };
 };

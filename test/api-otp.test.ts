@@ -158,8 +158,13 @@ describe('SMS and email OTP through the live API (HTTP gateway, SMTP)', () => {
     // Python (json.dumps default separators), snake_case field name.
     const py = await rawPost(s.url, '/api/v1/otp/send', { 'X-API-Key': t.apiKey, 'Content-Type': 'application/json' }, '{"phone": "+821012345678", "purpose": "signup", "user_id": "user_456"}');
     assertSent(py, '+82 10-****-5678', 0);
+    // Stored sealed (docs/privacy.md); the user's export reads it back.
     const issued = eventsOf(s, t.tenantId).filter((e) => e.type === 'OtpIssued');
-    assert.deepEqual(issued.map((e) => [e.data.userId, e.data.purpose]), [['user_123', 'login'], ['user_456', 'signup']]);
+    assert.deepEqual(issued.map((e) => [String(e.data.userId).slice(0, 4), e.data.purpose]), [['pd1.', 'login'], ['pd1.', 'signup']]);
+    for (const [userId, purpose] of [['user_123', 'login'], ['user_456', 'signup']]) {
+      const x = (await (await fetch(`${s.url}/api/v1/users/${userId}/export`, { headers: { 'x-api-key': t.apiKey } })).json()) as { data: { events: { type: string; data: Record<string, unknown> }[] } };
+      assert.deepEqual(x.data.events.filter((e) => e.type === 'OtpIssued').map((e) => [e.data.userId, e.data.purpose]), [[userId, purpose]]);
+    }
     // Both forms of the number are one destination: the national form verifies the E.164-sent code.
     assertVerify(await verifySms(t, { phone: '010-1234-5678', code: gateway.lastCode('+821012345678') }), true, 5);
   });

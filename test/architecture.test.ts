@@ -19,6 +19,7 @@ const LAYERS: Record<string, number> = {
   'src/log.ts': 0,
   'src/domain': 1,
   'src/eventstore': 2,
+  'src/privacy': 2,
   'src/senders': 2,
   projections: 3, // runtime.ts and sql.ts: the runner and the SQL helpers
   'src/webhooks': 4,
@@ -31,7 +32,7 @@ const LAYERS: Record<string, number> = {
 };
 
 /** Application modules every service may import; otherwise a service imports no other's files. */
-const APP_SHARED = ['src/app/caller.ts', 'src/app/ids.ts', 'src/app/read-models.ts', 'src/app/user-id.ts'];
+const APP_SHARED = ['src/app/caller.ts', 'src/app/ids.ts', 'src/app/read-models.ts', 'src/app/user-id.ts', 'src/app/event-log.ts', 'src/app/user-keys.ts', 'src/app/user-events.ts'];
 
 /** The unit a file belongs to: src/<folder>, a file at the top of src/, projections/<folder>, or
  * projections (its top files but index.ts, which lists the read models). */

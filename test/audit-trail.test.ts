@@ -2,9 +2,10 @@
 // user and time range with page tokens; JSONL export; the auditor's masked history.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { auditJsonLines, queryAudit } from '../projections/audit/index.ts';
+import { auditJsonLines, openAuditRecord, queryAudit } from '../projections/audit/index.ts';
 import { truncateIp } from '../projections/audit/ip.ts';
 import { formatHistory, streamHistory, userHistory } from '../src/app/history.ts';
+import { createUserKeys } from '../src/app/user-keys.ts';
 import { pushInboxStream, pushRequestStream } from '../src/domain/push/streams.ts';
 import { totpStreamName } from '../src/domain/totp/decider.ts';
 import { DomainError } from '../src/domain/errors.ts';
@@ -29,10 +30,16 @@ test('client IPs are truncated: IPv4 to /24, IPv6 to /48, mapped IPv4 as IPv4, j
   assert.equal(truncateIp(undefined), null);
 });
 
+/** The audit records of a query, personal values opened as the API and the CLI open them. */
+const opened = (q: Parameters<typeof queryAudit>[1]) => queryAudit(env.db, q).records.map((r) => openAuditRecord(r, env.personal.openValue));
+
 test('each event becomes one audit record: who, what, when, channel, outcome, truncated IP, masked destination', async () => {
   const t = await env.createTenant();
   const pos = await env.otpVerified(t.tenantId, 'user_a');
-  const { records } = queryAudit(env.db, { tenantId: t.tenantId });
+  const { records: stored } = queryAudit(env.db, { tenantId: t.tenantId });
+  // The read model holds the personal values sealed, as the log does.
+  assert.doesNotMatch(JSON.stringify(stored), /user_a|203\.0\.113|\*\*\*\*-5678/);
+  const records = opened({ tenantId: t.tenantId });
   assert.deepEqual(records.map((r) => [r.action, r.outcome, r.actor]), [
     ['tenant.created', 'ok', 'cli'],
     ['api_key.issued', 'ok', 'cli'],
@@ -52,14 +59,14 @@ test('each event becomes one audit record: who, what, when, channel, outcome, tr
 test('queries by user and by time range, paginated with page tokens', async () => {
   const t = await env.createTenant();
   for (let i = 0; i < 5; i++) await env.otpVerified(t.tenantId, i % 2 ? 'user_odd' : 'user_even');
-  const even = queryAudit(env.db, { tenantId: t.tenantId, userId: 'user_even' }).records;
+  const even = opened({ tenantId: t.tenantId, user: env.userFilter('user_even') });
   assert.equal(even.length, 6); // 3 codes × (issued, verified)
   assert.ok(even.every((r) => r.userId === 'user_even'));
 
   const pages: number[][] = [];
   let token = '';
   do {
-    const page = queryAudit(env.db, { tenantId: t.tenantId, userId: 'user_even', limit: 4, pageToken: token });
+    const page = queryAudit(env.db, { tenantId: t.tenantId, user: env.userFilter('user_even'), limit: 4, pageToken: token });
     pages.push(page.records.map((r) => r.position));
     token = page.nextPageToken;
   } while (token);
@@ -82,13 +89,14 @@ test('queries by user and by time range, paginated with page tokens', async () =
 test('the JSONL export is one parseable record per line, in order, filterable', async () => {
   const t = await env.createTenant();
   await env.otpVerified(t.tenantId, 'user_x');
-  const lines = [...auditJsonLines(env.db, { tenantId: t.tenantId }, 2)];
+  const lines = [...auditJsonLines(env.db, env.personal.openValue, { tenantId: t.tenantId }, 2)];
   assert.equal(lines.length, 4);
   const parsed = lines.map((l) => JSON.parse(l));
   assert.ok(lines.every((l) => !l.includes('\n')));
   assert.deepEqual(parsed.map((r) => r.action), ['tenant.created', 'api_key.issued', 'otp.issued', 'verification.succeeded']);
   assert.ok(parsed.every((r, i) => i === 0 || r.position > parsed[i - 1].position));
-  const everyone = [...auditJsonLines(env.db)];
+  assert.equal(parsed.at(-1).userId, 'user_x');
+  const everyone = [...auditJsonLines(env.db, env.personal.openValue)];
   assert.ok(everyone.length > lines.length);
 });
 
@@ -111,7 +119,8 @@ test("an auditor's user history is in order, decoded, with personal data masked"
   );
 
   for (const auditDb of [env.db, undefined]) {
-    const h = await userHistory({ store: env.store, keyring: env.keyring, tenantId: t.tenantId, userId, auditDb });
+    const users = createUserKeys({ store: env.store, keyring: env.keyring });
+    const h = await userHistory({ store: env.store, keyring: env.keyring, personal: env.personal, users, tenantId: t.tenantId, userId, auditDb });
     assert.deepEqual(h.map((e) => e.type), ['TotpEnrollmentStarted', 'OtpIssued', 'OtpVerified', 'PushRequestOpened', 'PushRequested', 'PushApproved']);
     assert.ok(h.every((e, i) => i === 0 || e.position > h[i - 1].position));
     const text = JSON.stringify(h) + formatHistory(h);
@@ -124,7 +133,7 @@ test("an auditor's user history is in order, decoded, with personal data masked"
     assert.equal(h[4].data.userIdHash, '[redacted]');
     assert.ok(h.every((e) => !JSON.stringify(e).includes('prevHash')), 'chain hashes are not printed');
   }
-  const lines = formatHistory(await streamHistory(env.store, pushRequestStream(t.tenantId, 'pr_1'))).split('\n');
+  const lines = formatHistory(await streamHistory(env.store, env.personal, pushRequestStream(t.tenantId, 'pr_1'))).split('\n');
   assert.equal(lines.length, 2);
   assert.match(lines[1], /^#\d+ {2}\S+Z {2}push-.*@1 {2}PushApproved {2}requestId=pr_1 userId=user_hist purpose=login at=3 {2}\(key key_test, ip 203\.0\.113\.0\)$/);
 });

@@ -70,7 +70,8 @@ describe('auditor CLI (replay, history, audit export, verify-chain) next to a ru
     const db = new DatabaseSync(join(dataDir, 'events.db'), { readOnly: true });
     const rows = db.prepare('SELECT stream, type, data FROM events ORDER BY position').all() as { stream: string; type: string; data: string }[];
     db.close();
-    const otpStream = rows.find((e) => e.type === 'OtpVerified' && JSON.parse(e.data).userId === 'alice')!.stream;
+    // Alice verified first (the log holds her user id only sealed).
+    const otpStream = rows.find((e) => e.type === 'OtpVerified')!.stream;
     const [r, one, bad] = await Promise.all([
       admin(env, 'history', '--tenant', tenant.tenantId, '--user', 'alice'),
       admin(env, 'history', '--stream', otpStream, '--json'),

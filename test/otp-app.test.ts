@@ -13,7 +13,8 @@ const { harness, closeAfterTest } = otpHarnessPerTest();
 const PHONE = '01012345678';
 const sms = { channel: 'sms' as const, destination: PHONE };
 
-const events = async (h: OtpHarness) => (await h.store.readAll()).filter((e) => e.streamName.startsWith('otp-'));
+/** The OTP events as stored, personal fields opened. */
+const events = async (h: OtpHarness) => (await h.store.readAll()).filter((e) => e.streamName.startsWith('otp-')).map(h.privacy.personal.open);
 
 test('SMS: a real HTTP gateway receives the code, and verifying it succeeds once', async () => {
   const gw = await startSmsGateway();

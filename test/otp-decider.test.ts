@@ -41,8 +41,8 @@ const spec = deciderSpec(otpDecider);
 
 const issued = (over: Partial<IssueOtp['data']> = {}): OtpIssued => otpDecider.decide(issue(over), otpDecider.initialState())[0] as OtpIssued;
 const ref = (e: OtpIssued): OtpRef => {
-  const { otpId, channel, purpose, userId, masked, country, issuedAt } = e.data;
-  return { otpId, channel, purpose, userId, masked, country, issuedAt };
+  const { otpId, channel, purpose, userId, userKey, masked, country, issuedAt } = e.data;
+  return { otpId, channel, purpose, userId, userKey, masked, country, issuedAt };
 };
 const wrong = (e: OtpIssued, attempts: number): OtpEvent => ({
   type: 'OtpAttemptFailed',
@@ -54,7 +54,7 @@ test('issuing a code records its hash, expiry, attempt limit and reference — n
     assert.deepEqual(events, [{
       type: 'OtpIssued',
       data: {
-        otpId: 'otp-1', channel: 'sms', purpose: 'login', userId: 'user_123', masked: '+82 10-****-5678', country: 'KR',
+        otpId: 'otp-1', channel: 'sms', purpose: 'login', userId: 'user_123', userKey: null, masked: '+82 10-****-5678', country: 'KR',
         issuedAt: T0, codeHash: 'hash-of-right-code', destinationEnc: 'v1.sealed', expiresAt: T0 + 180_000, maxAttempts: 5, supersedes: null,
       },
     }]);

@@ -13,7 +13,7 @@ import { createMfaGate } from '../src/app/mfa-gate.ts';
 import { createPolicyService } from '../src/app/policy.ts';
 import type { Channel } from '../src/domain/channel.ts';
 import { type Caller, createPushService } from '../src/app/push.ts';
-import { createKeyring } from '../src/crypto/keyring.ts';
+import { privacyFor } from './helpers/privacy.ts';
 import { DomainError } from '../src/domain/errors.ts';
 import type { OtpVerified } from '../src/domain/otp/events.ts';
 import { otpStream } from '../src/domain/otp/stream.ts';
@@ -35,13 +35,14 @@ let dir: string;
 let store: EventStore;
 let db: DatabaseSync;
 let runner: ProjectionRunner;
-const keyring = createKeyring(randomBytes(32));
-const userKeyOf = (userId: string) => keyring.hmac('user', userId);
+let privacy: ReturnType<typeof privacyFor>;
+const userKeyOf = (userId: string) => privacy.keyring.hmac('user', userId);
 const policies = () => createPolicyService({ store, now: () => clock });
 
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'policy-service-'));
   store = createSqliteEventStore({ path: join(dir, 'events.db'), durable: false });
+  privacy = privacyFor(store, () => clock);
   db = openReadModelDb(join(dir, 'read.db'));
   runner = createProjectionRunner({ store, db, projections: [createMfaVerificationsProjection({ userKeyOf })] });
   await runner.start();
@@ -62,7 +63,7 @@ const ref = (channel: 'sms' | 'email', userId: string | null, purpose: string) =
 const verified = {
   sms: async (userId: string | null, purpose: string, tenantId = 'tn_a') => {
     const e: OtpVerified = { type: 'OtpVerified', data: { ...ref('sms', userId, purpose), attempts: 0, attemptsRemaining: 5, verifiedAt: clock } };
-    return append(otpStream(tenantId, 'sms', keyring.hmac('destination', '+821012345678')), e, tenantId);
+    return append(otpStream(tenantId, 'sms', privacy.keyring.hmac('destination', '+821012345678')), e, tenantId);
   },
   totp: async (userId: string, tenantId = 'tn_a') => {
     const e: TotpCodeAccepted = { type: 'TotpCodeAccepted', data: { step: Math.floor(clock / 30_000), at: clock } };
@@ -154,7 +155,7 @@ test('a push approval and a passkey count toward policies too', async () => {
   await policies().put('tn_a', { name: 'admin', match: { purpose: 'admin' }, requiredChannels: ['push', 'webauthn'], withinSeconds: 120 });
   const logs: string[] = [];
   const log = pino({}, { write: (l: string) => void logs.push(l) });
-  const push = createPushService({ store, keyring, now: () => clock, sender: createConsoleSender({ log }), log });
+  const push = createPushService({ ...privacy, now: () => clock, sender: createConsoleSender({ log }), log });
   const caller: Caller = { tenantId: 'tn_a', keyId: 'key_1', requestId: 'req_9', clientIp: '203.0.113.7' };
   const userId = 'user_admin';
   clock += 1_000;

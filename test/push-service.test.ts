@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { after, before, beforeEach, test } from 'node:test';
 import pino from 'pino';
 import { type Caller, createPushService } from '../src/app/push.ts';
-import { createKeyring } from '../src/crypto/keyring.ts';
+import { privacyFor } from './helpers/privacy.ts';
 import { DomainError } from '../src/domain/errors.ts';
 import { pushRequestStream } from '../src/domain/push/index.ts';
 import type { EventStore } from '../src/eventstore/port.ts';
@@ -26,7 +26,7 @@ let store: EventStore;
 let fcm: FcmStandIn;
 let sender: PushSender;
 const logs: string[] = [];
-const keyring = createKeyring(randomBytes(32));
+let privacy: ReturnType<typeof privacyFor>;
 let push: ReturnType<typeof createPushService>;
 
 before(async () => {
@@ -35,7 +35,8 @@ before(async () => {
   fcm = await startFcmStandIn();
   sender = createFcmSender({ projectId: 'test-project', credential: fcm.credential, httpAgent: fcm.agent });
   const log = pino({ level: 'info' }, { write: (line: string) => void logs.push(line) });
-  push = createPushService({ store, keyring, now: () => clock, sender, log });
+  privacy = privacyFor(store, () => clock);
+  push = createPushService({ ...privacy, now: () => clock, sender, log });
 });
 after(async () => {
   await sender.close();
@@ -84,6 +85,7 @@ test('devices: the same token re-registers as the same device; tokens are never 
   const all = JSON.stringify(await store.readAll());
   assert.ok(!all.includes(token), 'no token in any event');
   assert.ok(!all.includes(userId), 'no user id in the device stream');
+  assert.ok(!all.includes('Galaxy S24'), 'no device name in clear');
   assert.ok(!logs.join('').includes(token), 'no token in the logs');
 });
 
@@ -109,12 +111,14 @@ test('send → FCM data message → approve → verify answers verified, with ca
   assert.deepEqual(outcome(await push.verify(caller(), { requestId: sent.requestId })), { verified: true, status: 'approved' });
   assert.deepEqual(outcome(await push.verify(caller(), { requestId: sent.requestId, userId })), { verified: true, status: 'approved' });
 
-  const stored = await store.readStream(pushRequestStream('tn_a', sent.requestId));
+  const raw = await store.readStream(pushRequestStream('tn_a', sent.requestId));
+  assert.ok(!JSON.stringify(raw).includes(userId) && !JSON.stringify(raw).includes('203.0.113.7') && !JSON.stringify(raw).includes('로그인'), 'user id, client IP and text sealed');
+  const stored = raw.map(privacy.personal.open);
   assert.deepEqual(stored.map((e) => e.type), ['PushRequested', 'PushDelivered', 'PushApproved']);
   const { hash, prevHash, ...metadata } = stored[0]!.metadata; // the hash chain (src/eventstore/chain.ts)
   assert.match(String(hash), /^[0-9a-f]{64}$/);
   assert.match(String(prevHash), /^0{64}$/);
-  assert.deepEqual(metadata, { tenantId: 'tn_a', keyId: 'key_1', requestId: c.requestId, clientIp: '203.0.113.7' });
+  assert.deepEqual(metadata, { tenantId: 'tn_a', keyId: 'key_1', requestId: c.requestId, clientIp: '203.0.113.7', userKey: privacy.keyring.hmac('user', userId) });
   assert.equal(stored[2]!.data.userId, userId);
 });
 

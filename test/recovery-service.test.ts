@@ -2,13 +2,12 @@
 // keyed hashes, single use under races, TOTP's throttle, whole-set replacement, input checked
 // before anything is written, the user id only where TOTP's events carry it.
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { createRecoveryService, drawRecoveryCode } from '../src/app/recovery.ts';
-import { createKeyring } from '../src/crypto/keyring.ts';
+import { privacyFor } from './helpers/privacy.ts';
 import { DomainError } from '../src/domain/errors.ts';
 import { RECOVERY_ALPHABET } from '../src/domain/recovery/code.ts';
 import type { EventStore } from '../src/eventstore/port.ts';
@@ -21,13 +20,14 @@ let dir: string;
 let store: EventStore;
 let clock = T0;
 let svc: ReturnType<typeof createRecoveryService>;
-const keyring = createKeyring(randomBytes(32));
+let privacy: ReturnType<typeof privacyFor>;
 let ids = 0;
 
 before(() => {
   dir = mkdtempSync(join(tmpdir(), 'securekey-recovery-'));
   store = createSqliteEventStore({ path: join(dir, 'events.db'), durable: false });
-  svc = createRecoveryService({ store, keyring, now: () => clock, newId: () => `set_${++ids}` });
+  privacy = privacyFor(store, () => clock);
+  svc = createRecoveryService({ ...privacy, now: () => clock, newId: () => `set_${++ids}` });
 });
 after(async () => {
   await store.close();
@@ -60,7 +60,7 @@ describe('recovery codes, in process', () => {
     assert.equal(seen.size, RECOVERY_ALPHABET.length);
   });
 
-  test('codes are shown once and stored only as keyed hashes; the user id only in the metadata and as a keyed hash in the stream name, as with TOTP', async () => {
+  test('codes are shown once and stored only as keyed hashes; the user id only sealed in the metadata and as a keyed hash in the stream name, as with TOTP', async () => {
     const userId = 'alice@example.com';
     const from = await store.headPosition();
     const { codes } = await svc.generate(caller(), { userId, count: 10 });
@@ -73,9 +73,10 @@ describe('recovery codes, in process', () => {
       assert.ok(!everything.includes(c) && !everything.includes(c.replaceAll('-', '')), 'no code in clear');
     }
     assert.ok(!everything.includes(userId), 'no user id in stream names or data');
+    assert.ok(!JSON.stringify(events.map((e) => e.metadata)).includes(userId), 'the user id in the metadata is sealed');
     for (const e of events) {
-      assert.equal(e.metadata.userId, userId);
-      assert.equal(e.streamName, `recovery-tn_demo.${keyring.hmac('user', userId)}`);
+      assert.equal(privacy.personal.open(e).metadata.userId, userId);
+      assert.equal(e.streamName, `recovery-tn_demo.${privacy.keyring.hmac('user', userId)}`);
     }
     const hashes = events[0]!.data.codeHashes as string[];
     assert.equal(hashes.length, 10);

@@ -74,7 +74,8 @@ test('editing one event row directly in SQLite is reported, with the stream, rev
   for (let i = 0; i < 3; i++) await env.otpVerified('tn_edit', `user_${i}`);
   const before = await verifyChain(env.store);
   assert.equal(before.ok, true);
-  const target = (await env.store.readAll()).find((e) => e.type === 'OtpVerified' && e.data.userId === 'user_1')!;
+  // user_1's success: the second of the tenant's (the log holds user ids only sealed).
+  const target = (await env.store.readAll()).filter((e) => e.type === 'OtpVerified' && e.metadata.tenantId === 'tn_edit')[1]!;
   // The attacker turns a failed login into someone else's success.
   raw.prepare('UPDATE events SET data = json_set(data, \'$.userId\', \'mallory\') WHERE position = ?').run(target.position);
   const progress: number[] = [];

@@ -1,12 +1,11 @@
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { generate } from 'otplib';
 import { createTotpService } from '../src/app/totp.ts';
-import { createKeyring } from '../src/crypto/keyring.ts';
+import { privacyFor } from './helpers/privacy.ts';
 import { DomainError } from '../src/domain/errors.ts';
 import type { EventStore } from '../src/eventstore/port.ts';
 import { createSqliteEventStore } from '../src/eventstore/sqlite/index.ts';
@@ -20,13 +19,14 @@ let dir: string;
 let store: EventStore;
 let clock = T0;
 let svc: ReturnType<typeof createTotpService>;
-const keyring = createKeyring(randomBytes(32));
+let privacy: ReturnType<typeof privacyFor>;
 const secretsIssued: string[] = [];
 
 before(() => {
   dir = mkdtempSync(join(tmpdir(), 'securekey-totp-'));
   store = createSqliteEventStore({ path: join(dir, 'events.db'), durable: false });
-  svc = createTotpService({ store, keyring, now: () => clock });
+  privacy = privacyFor(store, () => clock);
+  svc = createTotpService({ ...privacy, now: () => clock });
 });
 after(async () => {
   await store.close();
@@ -51,7 +51,8 @@ const enrolled = async () => {
   assert.equal((await svc.verify(caller, { userId: s.userId, token: await codeAt(s.secret, clock - 30_000) })).verified, true);
   return s;
 };
-const eventsOf = async (type: string) => (await store.readAll()).filter((e) => e.type === type);
+/** Stored events of a type, personal fields opened. */
+const eventsOf = async (type: string) => (await store.readAll()).filter((e) => e.type === type).map(privacy.personal.open);
 
 describe('TOTP setup', () => {
   test('setup returns an otpauth URI, a PNG QR code and the base32 secret; the issuer defaults to the tenant', async () => {
@@ -81,7 +82,7 @@ describe('TOTP setup', () => {
     const { hash, prevHash, ...metadata } = last.metadata; // the hash chain (src/eventstore/chain.ts)
     assert.match(String(hash), /^[0-9a-f]{64}$/);
     assert.match(String(prevHash), /^[0-9a-f]{64}$/);
-    assert.deepEqual(metadata, { tenantId: 'tn_demo', keyId: 'key_1', requestId: 'req_1', clientIp: '127.0.0.1', userId });
+    assert.deepEqual(metadata, { tenantId: 'tn_demo', keyId: 'key_1', requestId: 'req_1', clientIp: '127.0.0.1', userId, userKey: privacy.keyring.hmac('user', userId) });
   });
 
   test('setup on a pending enrollment replaces it: only the new secret works', async () => {
@@ -202,15 +203,20 @@ describe('TOTP throttling', () => {
 });
 
 describe('TOTP storage', () => {
-  test('no TOTP secret and no user id appear in clear in any stored event or stream name', async () => {
+  test('no TOTP secret, account name, user id or client IP appears in clear in any stored event or stream name', async () => {
     const all = await store.readAll();
     assert.ok(all.length > 20 && secretsIssued.length > 10);
     const text = JSON.stringify(all.map((e) => [e.streamName, e.data, e.metadata]));
     for (const secret of secretsIssued) assert.ok(!text.includes(secret), 'secret found in the store');
-    assert.ok(!text.includes('alice@example.com'));
-    for (const e of all) assert.doesNotMatch(e.streamName, /user_\d/);
+    assert.ok(!text.includes('alice@example.com') && !text.includes('a***@'));
+    assert.doesNotMatch(text, /user_\d/);
+    assert.ok(!text.includes(caller.clientIp));
+    // Sealed with the user's data key (the secret under the keyring's key as well); opened, as the decider reads them.
     const started = all.find((e) => e.type === 'TotpEnrollmentStarted')!;
-    assert.match(String(started.data.secretEnc), /^v1\./);
-    assert.equal(started.data.accountNameMasked, 'a***@example.com');
+    assert.match(String(started.data.secretEnc), /^pd1\./);
+    const opened = privacy.personal.open(started);
+    assert.match(String(opened.data.secretEnc), /^v1\./);
+    assert.equal(opened.data.accountNameMasked, 'a***@example.com');
+    assert.equal(opened.metadata.clientIp, caller.clientIp);
   });
 });

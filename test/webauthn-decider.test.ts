@@ -114,7 +114,7 @@ describe('discoverable challenge and credential owner deciders', () => {
 
   test('a credential has one owner: re-recording is a no-op, another user is a CONFLICT', () => {
     const o = credentialOwnerDecider;
-    const cmd = (userKey: string) => ({ type: 'RecordCredentialOwner', data: { credentialId: 'c', userKey, userIdEnc: 'v1.x', now: T } }) as const;
+    const cmd = (userKey: string) => ({ type: 'RecordCredentialOwner', data: { credentialId: 'c', userKey, userId: 'pd1.sealed', now: T } }) as const;
     const recorded = o.decide(cmd('u1'), o.initialState());
     deciderSpec(o)(recorded).when(cmd('u1')).then([]);
     deciderSpec(o)(recorded).when(cmd('u2')).thenThrows('CONFLICT');

@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { createWebAuthnService, type RelyingParty } from '../src/app/webauthn/index.ts';
-import { createKeyring } from '../src/crypto/keyring.ts';
+import { privacyFor } from './helpers/privacy.ts';
 import { DomainError } from '../src/domain/errors.ts';
 import type { EventStore } from '../src/eventstore/port.ts';
 import { createSqliteEventStore } from '../src/eventstore/sqlite/index.ts';
@@ -19,12 +18,13 @@ let dir: string;
 let store: EventStore;
 let clock = Date.UTC(2026, 10, 1);
 let svc: ReturnType<typeof createWebAuthnService>;
-const keyring = createKeyring(randomBytes(32));
+let privacy: ReturnType<typeof privacyFor>;
 
 before(() => {
   dir = mkdtempSync(join(tmpdir(), 'securekey-webauthn-'));
   store = createSqliteEventStore({ path: join(dir, 'events.db'), durable: false });
-  svc = createWebAuthnService({ store, keyring, now: () => clock });
+  privacy = privacyFor(store, () => clock);
+  svc = createWebAuthnService({ ...privacy, now: () => clock });
 });
 after(async () => {
   await store.close();
@@ -47,7 +47,8 @@ const enrolled = async (opts: { deviceName?: string } = {}) => {
   return { userId, authenticator, credentialId: reg.credentialId };
 };
 
-const streamEvents = async (prefix: string) => (await store.readAll()).filter((e) => e.streamName.startsWith(prefix));
+/** Stored events of the streams of a category, personal fields opened. */
+const streamEvents = async (prefix: string) => (await store.readAll()).filter((e) => e.streamName.startsWith(prefix)).map(privacy.personal.open);
 
 describe('passkey registration', () => {
   test('a software authenticator registers through @simplewebauthn/server and the credential is stored with its details', async () => {

@@ -7,14 +7,15 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, describe, test } from 'node:test';
-import { createKeyring } from '../src/crypto/keyring.ts';
+import { personalFor } from './helpers/privacy.ts';
 import type { WebhookEndpoint } from '../src/webhooks/kurrent/decisions.ts';
 import { createPersistentWebhookDelivery, type PersistentWebhookDeliveryOptions } from '../src/webhooks/kurrent/index.ts';
 import { type NodeReceiver, type ReceiverMode, startNodeReceiver } from './fixtures/webhook-node-receiver.ts';
 import { type FaultServer, startFaultServer } from './helpers/kurrentdb-fault-server.ts';
 import { until } from './helpers/until.ts';
 
-const keyring = createKeyring(randomBytes(32));
+// Events here are appended as they come (not sealed): opening passes them through unchanged.
+const { keyring, personal } = personalFor();
 const endpoints = new Map<string, WebhookEndpoint>();
 const receivers: NodeReceiver[] = [];
 const servers: FaultServer[] = [];
@@ -57,6 +58,7 @@ const node = (connectionString: string, o: Partial<PersistentWebhookDeliveryOpti
     connectionString,
     group: `securekey-webhooks-${randomBytes(3).toString('hex')}`,
     keyring,
+    open: personal.open,
     tenantOf: (id) => endpoints.get(id),
     now: () => Date.now(),
     log: { info: () => {}, warn: (obj, msg) => warnings.push(`${msg} ${JSON.stringify(obj)}`) },

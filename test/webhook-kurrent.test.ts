@@ -11,7 +11,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { KurrentDBClient } from '@kurrent/kurrentdb-client';
 import { deliveryIdOf } from '../src/webhooks/outbox.ts';
-import { createKeyring } from '../src/crypto/keyring.ts';
+import { personalFor } from './helpers/privacy.ts';
 import { createKurrentDbEventStore } from '../src/eventstore/kurrentdb/index.ts';
 import type { EventStore, StoredEvent } from '../src/eventstore/port.ts';
 import { parkedStreamOf, type WebhookEndpoint } from '../src/webhooks/kurrent/decisions.ts';
@@ -21,7 +21,8 @@ import { type NodeReceiver, startNodeReceiver } from './fixtures/webhook-node-re
 import { silentLog } from './fixtures/webhook-env.ts';
 import { until } from './helpers/until.ts';
 
-const keyring = createKeyring(randomBytes(32));
+// Events here are appended as they come (not sealed): opening passes them through unchanged.
+const { keyring, personal } = personalFor();
 const encSecret = (s: string) => keyring.encrypt('webhook-secret', s);
 
 let seq = 0;
@@ -77,6 +78,7 @@ describe('the delivery processor (no server needed)', () => {
   const processor = (o: Partial<DeliveryProcessorOptions> = {}) =>
     createDeliveryProcessor({
       keyring,
+      open: personal.open,
       tenantOf: (id) => endpoints.get(id),
       now: () => Date.now(),
       log: silentLog,
@@ -271,6 +273,7 @@ describe('the persistent delivery with no KurrentDB server listening', () => {
     const d = createPersistentWebhookDelivery({
       connectionString: 'kurrentdb://127.0.0.1:1?tls=false',
       keyring,
+      open: personal.open,
       tenantOf: () => undefined,
       now: () => Date.now(),
       log: { info: () => {}, warn: (o, m) => warnings.push(`${m} ${JSON.stringify(o)}`) },
@@ -337,6 +340,7 @@ if (!url) {
         group,
         startFrom: 'end', // only this test's events, not the server's history
         keyring,
+        open: personal.open,
         tenantOf: (id) => endpoints.get(id),
         fetch: async (u, init) => {
           sent.push(String((init?.headers as Record<string, string>)['X-SecureKey-Event-Id']));

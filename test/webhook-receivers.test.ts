@@ -21,7 +21,7 @@ after(async () => {
 });
 
 const startWorker = (now: () => number = () => Date.now()) => {
-  const w = createWebhookWorker({ db: env.db, keyring: env.keyring, now, log: silentLog, timeoutMs: 2000, maxAttempts: 5, backoff: { baseMs: 20, maxMs: 100 }, pollMs: 20 });
+  const w = createWebhookWorker({ db: env.db, keyring: env.keyring, openBody: env.personal.openJson, now, log: silentLog, timeoutMs: 2000, maxAttempts: 5, backoff: { baseMs: 20, maxMs: 100 }, pollMs: 20 });
   w.start();
   return w;
 };

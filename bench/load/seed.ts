@@ -1,23 +1,28 @@
 // Seeding, before and after the server starts.
 // - seedStore (its own process, `node bench/load/seed.ts`, before the server starts; the same
 //   environment as the server): a tenant with limits raised through its settings, TOTP users
-//   already enrolled and confirmed — the events their decider decides, hash-chained and appended
-//   straight to the store, many appends at once so group commit makes it quick — and push devices
+//   already enrolled and confirmed — the events their decider decides, sealed (personal data) and
+//   hash-chained as handleCommand does, appended straight to the store, many appends at once so
+//   group commit makes it quick — and push devices
 //   through the push service. A TOTP step is single-use, so every TOTP verify needs its own user.
 // - primeOtpCodes (after the server starts): pending SMS codes sent through the REST API, for the
 //   verify scenarios to guess at.
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { callerMetadata, type CallerInfo } from '../../src/app/caller.ts';
+import { createEventLog } from '../../src/app/event-log.ts';
 import { createPushService } from '../../src/app/push.ts';
+import { createUserKeys } from '../../src/app/user-keys.ts';
 import { createTenantService } from '../../src/app/tenants.ts';
 import { loadConfig } from '../../src/config.ts';
-import { createKeyring, type Keyring } from '../../src/crypto/keyring.ts';
+import type { Keyring } from '../../src/crypto/keyring.ts';
 import { totpDecider, totpStreamName } from '../../src/domain/totp/decider.ts';
 import { chainEvents, GENESIS_HASH } from '../../src/eventstore/chain.ts';
 import { openStore } from '../../src/eventstore/open.ts';
 import type { EventStore } from '../../src/eventstore/port.ts';
+import { openPrivacy, type Privacy } from '../../src/privacy/open.ts';
+import type { PersonalData } from '../../src/privacy/personal-data.ts';
 import { createPushSenderFromEnv } from '../../src/senders/push/from-env.ts';
 
 export const totpUserId = (i: number) => `bench-totp-${i}`;
@@ -64,7 +69,7 @@ const inParallel = async (count: number, concurrency: number, task: (i: number) 
 
 /** One user enrolled and confirmed 100 steps (50 minutes) ago, as the TOTP service records it (same
  * events, metadata and chain): the next verify is the everyday sign-in. */
-const enrolledTotpUser = (keyring: Keyring, caller: CallerInfo, userId: string, secret: string, now: number) => {
+const enrolledTotpUser = (keyring: Keyring, personal: PersonalData, caller: CallerInfo, userId: string, secret: string, now: number) => {
   const step = Math.floor(now / 30_000) - 100;
   const secretEnc = keyring.encrypt('totp', secret);
   const started = totpDecider.decide(
@@ -73,25 +78,30 @@ const enrolledTotpUser = (keyring: Keyring, caller: CallerInfo, userId: string, 
   );
   const pending = started.reduce(totpDecider.evolve, totpDecider.initialState());
   const confirmed = totpDecider.decide({ type: 'VerifyTotpCode', data: { secretEnc, matchedStep: step, now } }, pending);
-  const stream = totpStreamName(caller.tenantId, keyring.hmac('user', userId));
-  const metadata = { ...callerMetadata(caller), userId };
-  return { stream, events: chainEvents(stream, 0, GENESIS_HASH, [...started, ...confirmed].map((e) => ({ type: e.type, data: e.data, metadata }))) };
+  const userKey = keyring.hmac('user', userId);
+  const stream = totpStreamName(caller.tenantId, userKey);
+  const metadata = { ...callerMetadata(caller), userId, userKey };
+  const sealed = personal.seal([...started, ...confirmed].map((e) => ({ id: randomUUID(), type: e.type, data: e.data, metadata })));
+  return { stream, events: chainEvents(stream, 0, GENESIS_HASH, sealed) };
 };
 
-export const seedStore = async (o: { store: EventStore; keyring: Keyring; totpUsers: number; pushUsers: number; totpUsersFile: string }): Promise<Seeded> => {
+export const seedStore = async (o: { store: EventStore; privacy: Privacy; totpUsers: number; pushUsers: number; totpUsersFile: string }): Promise<Seeded> => {
   const started = performance.now();
   const now = Date.now;
-  const tenant = await createTenantService({ store: o.store, keyring: o.keyring, now }).create({ name: 'bench', settings: BENCH_TENANT_SETTINGS });
+  const { keyring, personal } = o.privacy;
+  const tenant = await createTenantService({ store: o.store, keyring, now }).create({ name: 'bench', settings: BENCH_TENANT_SETTINGS });
   const caller: CallerInfo = { tenantId: tenant.tenantId, keyId: tenant.keyId, requestId: 'bench-seed', clientIp: '127.0.0.1' };
 
   const secrets = secretsBase32(o.totpUsers);
   await inParallel(o.totpUsers, 500, async (i) => {
-    const { stream, events } = enrolledTotpUser(o.keyring, caller, totpUserId(i), secrets[i]!, now());
+    const { stream, events } = enrolledTotpUser(keyring, personal, caller, totpUserId(i), secrets[i]!, now());
     await o.store.appendToStream(stream, events, { expectedRevision: 'no_stream' });
   });
   writeFileSync(o.totpUsersFile, secrets.map((s, i) => `${totpUserId(i)}\t${s}\n`).join(''));
 
-  const push = createPushService({ store: o.store, keyring: o.keyring, now, sender: createPushSenderFromEnv({ SECUREKEY_PUSH_SENDER: 'console' }), log: console });
+  const events = createEventLog(o.store, personal);
+  const users = createUserKeys({ store: o.store, keyring });
+  const push = createPushService({ events, users, keyring, now, sender: createPushSenderFromEnv({ SECUREKEY_PUSH_SENDER: 'console' }), log: console });
   await inParallel(o.pushUsers, 200, (i) => push.registerDevice(caller, { userId: pushUserId(i), fcmToken: `bench-fcm-token-${i}`, platform: 'android', deviceName: 'bench' }));
 
   return { tenantId: tenant.tenantId, apiKey: tenant.apiKey, totpUsersFile: o.totpUsersFile, totpUsers: o.totpUsers, pushUsers: o.pushUsers, seconds: (performance.now() - started) / 1000 };
@@ -114,16 +124,18 @@ if (import.meta.main) {
   const { values } = parseArgs({ options: { 'totp-users': { type: 'string', default: '0' }, 'push-users': { type: 'string', default: '0' }, 'totp-users-file': { type: 'string' } } });
   const config = loadConfig();
   const store = await openStore(config);
+  const privacy = await openPrivacy(config, store, Date.now);
   try {
     const seeded = await seedStore({
       store,
-      keyring: createKeyring(config.masterKey),
+      privacy,
       totpUsers: Number(values['totp-users']),
       pushUsers: Number(values['push-users']),
       totpUsersFile: values['totp-users-file'] ?? `${config.dataDir}/bench-totp-users.tsv`,
     });
     console.log(JSON.stringify(seeded));
   } finally {
+    privacy.close();
     await store.close();
   }
 }

@@ -36,6 +36,7 @@ export const AUDIT_ACTIONS: AuditTable = {
   OtpVerified: { action: 'verification.succeeded', channel: otp, outcome: o('success') },
   OtpLocked: { action: 'verification.locked', channel: otp, outcome: o('locked') },
   OtpExpired: { action: 'verification.expired', channel: otp, outcome: o('expired') },
+  OtpCancelled: { action: 'verification.cancelled', channel: otp, outcome: (d) => d.reason },
   // TOTP
   TotpEnrollmentStarted: { action: 'totp.enrollment_started', channel: fixed('totp'), outcome: o('pending') },
   TotpEnrollmentConfirmed: { action: 'totp.enrolled', channel: fixed('totp'), outcome: o('success') },
@@ -69,8 +70,11 @@ export const AUDIT_ACTIONS: AuditTable = {
   PushDenied: { action: 'push.denied', channel: fixed('push'), outcome: (d) => (d.reason === 'number_mismatch' ? 'number_mismatch' : 'denied') },
   PushReportedNotMe: { action: 'push.reported', channel: fixed('push'), outcome: o('reported') },
   PushExpired: { action: 'push.expired', channel: fixed('push'), outcome: o('expired') },
+  PushCancelled: { action: 'push.cancelled', channel: fixed('push'), outcome: (d) => d.reason },
   PushRequestOpened: null,
   PushRequestClosed: null,
+  // privacy
+  UserErased: { action: 'user.erased', channel: none, outcome: o('ok') },
 };
 
 /** The audit entry of an event: action, channel, outcome; null for bookkeeping events. */

@@ -1,6 +1,10 @@
 // The audit trail: one row per meaningful event — who (tenant, API key or admin actor, user),
-// what (action), when, channel, outcome, client IP truncated (/24, /48) and the masked
-// destination. Keyed by the event's position, so applying an event twice changes nothing.
+// what (action), when, channel, outcome, client IP and the masked destination. Keyed by the
+// event's position, so applying an event twice changes nothing. The personal values (user id,
+// client IP, masked destination) are kept as the log stores them, sealed (src/privacy): they are
+// opened when read (openAuditRecord), the IP then truncated (/24, /48), and read "[erased]" once
+// their key is gone. So the rows never hold personal data in clear, and a replay after an erasure
+// rebuilds them byte for byte. user_key (the user's stream key) finds a user's rows.
 import type { DatabaseSync } from 'node:sqlite';
 import { DomainError } from '../../src/domain/errors.ts';
 import { tenantOf, userOf } from '../../src/eventstore/recorded.ts';
@@ -8,6 +12,7 @@ import { projection } from '../runtime.ts';
 import { clampLimit, decodePageToken, encodePageToken, prepared } from '../sql.ts';
 import { AUDITED_EVENT_TYPES, auditEntryOf } from './actions.ts';
 import { truncateIp } from './ip.ts';
+import { ERASED } from '../../src/privacy/personal-data.ts';
 
 export type AuditRecord = {
   position: number;
@@ -18,6 +23,8 @@ export type AuditRecord = {
   /** "admin" or "cli" for operator actions; null for API-key calls. */
   actor: string | null;
   userId: string | null;
+  /** The user's stream key (src/app/user-keys.ts); null in rows of events older than it. */
+  userKey: string | null;
   action: string;
   eventType: string;
   channel: string | null;
@@ -26,33 +33,39 @@ export type AuditRecord = {
   destination: string | null;
   stream: string;
   requestId: string | null;
+  /** The event's id: its sealed values open with it. */
+  eventId: string;
 };
 
 const str = (v: unknown) => (typeof v === 'string' && v !== '' ? v : null);
 
 export const auditProjection = projection({
   name: 'audit',
-  version: 1,
+  version: 2,
   canHandle: AUDITED_EVENT_TYPES,
   init: (db) =>
     db.exec(`
       CREATE TABLE IF NOT EXISTS audit_log (
-        position INTEGER PRIMARY KEY, at INTEGER NOT NULL, tenant_id TEXT NOT NULL, key_id TEXT, actor TEXT, user_id TEXT,
+        position INTEGER PRIMARY KEY, at INTEGER NOT NULL, tenant_id TEXT NOT NULL, key_id TEXT, actor TEXT, user_id TEXT, user_key TEXT,
         action TEXT NOT NULL, event_type TEXT NOT NULL, channel TEXT, outcome TEXT NOT NULL, client_ip TEXT, destination TEXT,
-        stream TEXT NOT NULL, request_id TEXT);
+        stream TEXT NOT NULL, request_id TEXT, event_id TEXT NOT NULL);
       CREATE INDEX IF NOT EXISTS audit_tenant ON audit_log(tenant_id, position);
       CREATE INDEX IF NOT EXISTS audit_tenant_user ON audit_log(tenant_id, user_id, position);
+      CREATE INDEX IF NOT EXISTS audit_tenant_user_key ON audit_log(tenant_id, user_key, position);
       CREATE INDEX IF NOT EXISTS audit_tenant_at ON audit_log(tenant_id, at);`),
-  reset: (db) => db.exec('DELETE FROM audit_log'),
+  // Version 1 had neither user_key nor event_id: a rebuild drops it.
+  reset: (db) => db.exec('DROP TABLE IF EXISTS audit_log'),
   evolve: (db, e) => {
     const entry = auditEntryOf(e.type, e.data);
     const tenantId = tenantOf(e);
     if (!entry || !tenantId) return;
     const d: Record<string, unknown> = e.data;
     const m = e.metadata ?? {};
-    prepared(db, 
-      `INSERT OR IGNORE INTO audit_log (position, at, tenant_id, key_id, actor, user_id, action, event_type, channel, outcome, client_ip, destination, stream, request_id)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    // An erasure is filed under the user it erased.
+    const userKey = e.type === 'UserErased' ? e.data.erasedUserKey : (str(d.userKey) ?? str(m.userKey));
+    prepared(db,
+      `INSERT OR IGNORE INTO audit_log (position, at, tenant_id, key_id, actor, user_id, user_key, action, event_type, channel, outcome, client_ip, destination, stream, request_id, event_id)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ).run(
       e.position,
       e.recordedAt.getTime(),
@@ -60,14 +73,16 @@ export const auditProjection = projection({
       str(m.keyId),
       str(m.actor),
       userOf(e),
+      userKey,
       entry.action,
       e.type,
       entry.channel,
       entry.outcome,
-      truncateIp(m.clientIp),
+      str(m.clientIp),
       str(d.masked) ?? str(d.accountNameMasked),
       e.streamName,
       str(m.requestId),
+      e.id,
     );
   },
 });
@@ -79,6 +94,7 @@ type AuditRow = {
   key_id: string | null;
   actor: string | null;
   user_id: string | null;
+  user_key: string | null;
   action: string;
   event_type: string;
   channel: string | null;
@@ -87,6 +103,7 @@ type AuditRow = {
   destination: string | null;
   stream: string;
   request_id: string | null;
+  event_id: string;
 };
 
 const toRecord = (r: AuditRow): AuditRecord => ({
@@ -96,6 +113,7 @@ const toRecord = (r: AuditRow): AuditRecord => ({
   keyId: r.key_id,
   actor: r.actor,
   userId: r.user_id,
+  userKey: r.user_key,
   action: r.action,
   eventType: r.event_type,
   channel: r.channel,
@@ -104,12 +122,23 @@ const toRecord = (r: AuditRow): AuditRecord => ({
   destination: r.destination,
   stream: r.stream,
   requestId: r.request_id,
+  eventId: r.event_id,
 });
+
+/** The record as an auditor reads it: user id, client IP (truncated) and destination opened
+ * ("[erased]" once their key is gone). `open` is the personal-data codec's openValue. */
+export const openAuditRecord = (r: AuditRecord, open: (value: unknown, eventId: string) => unknown): AuditRecord => {
+  const text = (v: string | null) => (v === null ? null : String(open(v, r.eventId)));
+  const ip = text(r.clientIp);
+  return { ...r, userId: text(r.userId), clientIp: ip === null || ip === ERASED ? ip : truncateIp(ip), destination: text(r.destination) };
+};
 
 export type AuditFilter = {
   /** Required for the API; the CLI export may omit it (every tenant). */
   tenantId?: string;
-  userId?: string;
+  /** One user's rows: their stream keys (every generation, src/app/user-keys.ts), and their id
+   * for rows of events older than stream keys, which hold it in clear. */
+  user?: { userId: string; userKeys: readonly string[] };
   /** Epoch ms, inclusive. */
   from?: number;
   /** Epoch ms, exclusive. */
@@ -117,15 +146,15 @@ export type AuditFilter = {
 };
 
 const where = (f: AuditFilter, after: number) => {
-  const parts: [string, string | number | undefined][] = [
-    ['position > ?', after],
-    ['tenant_id = ?', f.tenantId || undefined],
-    ['user_id = ?', f.userId || undefined],
-    ['at >= ?', f.from],
-    ['at < ?', f.to],
+  const parts: [string, (string | number)[] | undefined][] = [
+    ['position > ?', [after]],
+    ['tenant_id = ?', f.tenantId ? [f.tenantId] : undefined],
+    [`(user_id = ? OR user_key IN (${f.user?.userKeys.map(() => '?').join(', ')}))`, f.user ? [f.user.userId, ...f.user.userKeys] : undefined],
+    ['at >= ?', f.from === undefined ? undefined : [f.from]],
+    ['at < ?', f.to === undefined ? undefined : [f.to]],
   ];
-  const used = parts.filter(([, v]) => v !== undefined) as [string, string | number][];
-  return { sql: used.map(([c]) => c).join(' AND '), args: used.map(([, v]) => v) };
+  const used = parts.filter(([, v]) => v !== undefined) as [string, (string | number)[]][];
+  return { sql: used.map(([c]) => c).join(' AND '), args: used.flatMap(([, v]) => v) };
 };
 
 /** Oldest first, paginated. */
@@ -142,19 +171,22 @@ export const queryAudit = (
   return { records, nextPageToken: rows.length > limit ? encodePageToken(records[records.length - 1].position) : '' };
 };
 
-/** The audit trail as JSON Lines (one record per line, no newline inside), oldest first; for
- * `admin audit export`. Reads in pages, so any size streams in constant memory. */
-export function* auditJsonLines(db: DatabaseSync, f: AuditFilter = {}, pageSize = 1000): Generator<string> {
+/** The audit trail as JSON Lines (one record per line, no newline inside), oldest first, personal
+ * values opened by `open`; for `admin audit export`. Reads in pages, so any size streams in
+ * constant memory. */
+export function* auditJsonLines(db: DatabaseSync, open: (value: unknown, eventId: string) => unknown, f: AuditFilter = {}, pageSize = 1000): Generator<string> {
   let after = 0;
   for (;;) {
     const w = where(f, after);
     const rows = prepared(db, `SELECT * FROM audit_log WHERE ${w.sql} ORDER BY position LIMIT ?`).all(...w.args, pageSize);
-    for (const r of rows as AuditRow[]) yield JSON.stringify(toRecord(r));
+    for (const r of rows as AuditRow[]) yield JSON.stringify(openAuditRecord(toRecord(r), open));
     if (rows.length < pageSize) return;
     after = (rows[rows.length - 1] as { position: number }).position;
   }
 }
 
-/** Streams a user's events touched (for the auditor's history command). */
-export const auditStreamsOfUser = (db: DatabaseSync, tenantId: string, userId: string): string[] =>
-  (prepared(db, 'SELECT DISTINCT stream FROM audit_log WHERE tenant_id = ? AND user_id = ?').all(tenantId, userId) as { stream: string }[]).map((r) => r.stream);
+/** Streams a user's events touched (history, export, erasure), found as AuditFilter.user. */
+export const auditStreamsOfUser = (db: DatabaseSync, tenantId: string, user: NonNullable<AuditFilter['user']>): string[] => {
+  const w = where({ tenantId, user }, 0);
+  return (prepared(db, `SELECT DISTINCT stream FROM audit_log WHERE ${w.sql}`).all(...w.args) as { stream: string }[]).map((r) => r.stream);
+};

@@ -1,20 +1,23 @@
 // Read model for MFA policies: which channels each user verified, and when. Fed by the success
-// event of every channel. Users are keyed by userKey = keyring.hmac('user', userId), the same
-// hash the TOTP, recovery, WebAuthn and push streams carry, so no user id is stored here.
+// event of every channel. Users are keyed by their stream key (src/app/user-keys.ts), the keyed
+// hash the TOTP, recovery, WebAuthn and push streams carry, so no user id is stored here. An erasure
+// (UserErased) removes the user's rows.
 //
-// What each event must provide (tenant: metadata.tenantId; user: data.userId, metadata.userId,
-// or the userKey as the last dot-separated part of the stream name):
-//   OtpVerified                channel = data.channel (sms|email), data.userId (null: not counted),
-//                              data.purpose, time = data.verifiedAt
+// What each event must provide (tenant: metadata.tenantId; user: data.userKey or metadata.userKey;
+// events written before those existed: the clear data.userId or metadata.userId, hashed with
+// userKeyOf, or the userKey as the last dot-separated part of the stream name):
+//   OtpVerified                channel = data.channel (sms|email), the code's user (none: not
+//                              counted), data.purpose, time = data.verifiedAt
 //   TotpEnrollmentConfirmed,   channel totp, stream `totp-<tenant>.<userKey>`, time = data.at
 //   TotpCodeAccepted
 //   CredentialUsed             channel webauthn, stream `webauthn-<tenant>.<userKey>`, time = data.at
-//   PushApproved               channel push, data.userId, data.purpose, time = data.at
+//   PushApproved               channel push, data.purpose, time = data.at
 //   RecoveryCodeUsed           channel recovery, stream `recovery-<tenant>.<userKey>`, time = data.at
 import type { DatabaseSync } from 'node:sqlite';
 import type { Channel } from '../../src/domain/channel.ts';
 import type { StoredEvent } from '../../src/eventstore/port.ts';
 import { toRecorded } from '../../src/eventstore/recorded.ts';
+import { isSealed } from '../../src/privacy/personal-data.ts';
 import { projection } from '../runtime.ts';
 import { prepared } from '../sql.ts';
 
@@ -32,32 +35,33 @@ export const toVerification = (stored: StoredEvent, userKeyOf: (userId: string) 
   const event = toRecorded(stored);
   const tenantId = str(event?.metadata.tenantId);
   if (!event || !tenantId) return undefined;
-  const userKey = (userId: string | null | undefined) => (userId ? userKeyOf(userId) : undefined);
-  const fromMeta = str(event.metadata.userId);
+  /** The user's key as the event names it; older events: their clear user id, hashed. */
+  const userKey = (fromData: unknown, userId: unknown) => str(fromData) ?? str(event.metadata.userKey) ?? (str(userId) && !isSealed(userId) ? userKeyOf(userId as string) : undefined);
+  const fromMeta = event.metadata.userId;
   const v = (channel: Channel, user: string | undefined, purpose: string | null, at: number) => (user ? { tenantId, userKey: user, channel, purpose, at } : undefined);
   switch (event.type) {
     case 'OtpVerified':
-      return v(event.data.channel, userKey(event.data.userId ?? fromMeta), event.data.purpose || null, event.data.verifiedAt);
+      return v(event.data.channel, userKey(event.data.userKey, event.data.userId ?? fromMeta), event.data.purpose || null, event.data.verifiedAt);
     case 'TotpEnrollmentConfirmed':
     case 'TotpCodeAccepted':
-      return v('totp', userKey(fromMeta) ?? keyFromStream(event.streamName), null, event.data.at);
+      return v('totp', userKey(undefined, fromMeta) ?? keyFromStream(event.streamName), null, event.data.at);
     case 'CredentialUsed':
-      return v('webauthn', userKey(fromMeta) ?? keyFromStream(event.streamName), null, event.data.at);
+      return v('webauthn', userKey(undefined, fromMeta) ?? keyFromStream(event.streamName), null, event.data.at);
     case 'PushApproved':
-      return v('push', userKey(event.data.userId || fromMeta), event.data.purpose || null, event.data.at);
+      return v('push', userKey(undefined, event.data.userId || fromMeta), event.data.purpose || null, event.data.at);
     case 'RecoveryCodeUsed':
-      return v('recovery', userKey(fromMeta) ?? keyFromStream(event.streamName), null, event.data.at);
+      return v('recovery', userKey(undefined, fromMeta) ?? keyFromStream(event.streamName), null, event.data.at);
     default:
       return undefined;
   }
 };
 
-/** userKeyOf must be (userId) => keyring.hmac('user', userId). */
+/** userKeyOf must be (userId) => keyring.hmac('user', userId) (for events older than userKey). */
 export const createMfaVerificationsProjection = (opts: { userKeyOf: (userId: string) => string }) =>
   projection({
     name: 'mfa-verifications',
-    version: 1,
-    canHandle: ['OtpVerified', 'TotpEnrollmentConfirmed', 'TotpCodeAccepted', 'CredentialUsed', 'PushApproved', 'RecoveryCodeUsed'],
+    version: 2,
+    canHandle: ['OtpVerified', 'TotpEnrollmentConfirmed', 'TotpCodeAccepted', 'CredentialUsed', 'PushApproved', 'RecoveryCodeUsed', 'UserErased'],
     init: (db) => {
       db.exec(`
         CREATE TABLE IF NOT EXISTS mfa_verifications (
@@ -68,6 +72,11 @@ export const createMfaVerificationsProjection = (opts: { userKeyOf: (userId: str
     },
     reset: (db) => db.exec('DELETE FROM mfa_verifications;'),
     evolve: (db, event) => {
+      if (event.type === 'UserErased') {
+        const tenantId = str(event.metadata.tenantId);
+        if (tenantId) prepared(db, 'DELETE FROM mfa_verifications WHERE tenant_id = ? AND user_key = ?').run(tenantId, event.data.erasedUserKey);
+        return;
+      }
       const v = toVerification(event, opts.userKeyOf);
       if (!v) return;
       // Idempotent on the global position: a replayed event is ignored.

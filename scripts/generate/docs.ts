@@ -18,6 +18,7 @@ const table = (head: string[], rows: string[][]) => [`| ${head.join(' | ')} |`, 
 
 const GROUPS: Record<SettingGroup, string> = {
   general: 'General',
+  privacy: 'Privacy (personal data)',
   otp: 'One-time codes (SMS and email)',
   sms: 'SMS',
   totp: 'Authenticator apps (TOTP)',
@@ -75,6 +76,7 @@ const SERVICE_TITLES: Record<string, string> = {
   'securekey.v1.RecoveryService': 'Recovery codes',
   'securekey.v1.WebAuthnService': 'Passkeys (WebAuthn)',
   'securekey.v1.PushService': 'Push approval',
+  'securekey.v1.UserService': 'Users: erasure and export (GDPR)',
   'securekey.v1.AdminService': 'Administration (X-Admin-Token)',
 };
 

@@ -59,6 +59,9 @@ const randomChunk = (n: number) => {
 const QUIET_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
 const MAX_LOGGED_PATH = 120;
 
+/** A path as logged: a user id in it (/api/v1/users/{userId}/...) is personal data, left out. */
+export const loggablePath = (path: string) => path.replace(/^(\/api\/v1\/users\/)[^/]+/, '$1{userId}').slice(0, MAX_LOGGED_PATH);
+
 export const createApp = (deps: AppDeps) => {
   const routes = buildRoutes();
   const { logger } = deps.pipeline;
@@ -92,7 +95,7 @@ export const createApp = (deps: AppDeps) => {
     const outcome = outcomes.get(info);
     const line = {
       requestId: info.requestId,
-      http: `${req.method} ${path.slice(0, MAX_LOGGED_PATH)}`,
+      http: `${req.method} ${loggablePath(path)}`,
       status: res.statusCode,
       ...outcome,
       ms: Math.round(performance.now() - started),

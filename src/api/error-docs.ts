@@ -8,6 +8,7 @@ import { EmailOtpService, SmsOtpService } from '../gen/securekey/v1/otp_pb.js';
 import { PushService } from '../gen/securekey/v1/push_pb.js';
 import { RecoveryService } from '../gen/securekey/v1/recovery_pb.js';
 import { TotpService } from '../gen/securekey/v1/totp_pb.js';
+import { UserService } from '../gen/securekey/v1/users_pb.js';
 import { WebAuthnService } from '../gen/securekey/v1/webauthn_pb.js';
 
 export const ERROR_MEANING: Record<ErrorCode, string> = {
@@ -83,6 +84,10 @@ export const ROUTE_ERRORS: Record<string, Record<string, readonly ErrorCode[]>> 
     listCredentials: [],
     removeCredential: ['CREDENTIAL_NOT_FOUND'],
   } satisfies RouteErrors<typeof WebAuthnService>,
+  [UserService.typeName]: {
+    eraseUser: [],
+    exportUser: [],
+  } satisfies RouteErrors<typeof UserService>,
   [PushService.typeName]: {
     registerDevice: [],
     listDevices: [],

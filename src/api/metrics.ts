@@ -1,7 +1,7 @@
 // Prometheus metrics (prom-client): requests by method and code with latency histograms,
 // event store append latency, projection lag per projection (securekey_projection_lag_events on
 // SQLite, securekey_projection_lag_log_bytes on KurrentDB: see readiness.ts) and failures,
-// requests in flight.
+// requests in flight, the retention job's runs and the keys it destroyed.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { EventStore } from '../eventstore/port.ts';
 import type { LagUnit } from './readiness.ts';
@@ -79,7 +79,17 @@ export const createMetrics = (opts: { readModels?: () => Promise<Record<string, 
       if (opts.inFlight) this.set(opts.inFlight());
     },
   });
-  return { registry, requests, duration, appendDuration, lagGauge, projectionDelay, projectionErrors };
+  const retention = {
+    runs: new Counter({ name: 'securekey_retention_runs_total', help: 'Runs of the retention job (docs/privacy.md)', registers: [registry] }),
+    keysDestroyed: new Counter({
+      name: 'securekey_retention_keys_destroyed_total',
+      help: "Day keys the retention job destroyed: each one shreds the personal data of a tenant's verification events of that day",
+      registers: [registry],
+    }),
+    lastRun: new Gauge({ name: 'securekey_retention_last_run_timestamp_seconds', help: 'When the retention job last ran (unix seconds of the server clock)', registers: [registry] }),
+    failures: new Counter({ name: 'securekey_retention_failures_total', help: 'Runs of the retention job that failed (logged; it runs again at the next interval)', registers: [registry] }),
+  };
+  return { registry, requests, duration, appendDuration, lagGauge, projectionDelay, projectionErrors, retention };
 };
 
 /** The store, with append latency measured. */

@@ -7,9 +7,10 @@ import { EmailOtpService, SmsOtpService } from '../gen/securekey/v1/otp_pb.js';
 import { PushService } from '../gen/securekey/v1/push_pb.js';
 import { RecoveryService } from '../gen/securekey/v1/recovery_pb.js';
 import { TotpService } from '../gen/securekey/v1/totp_pb.js';
+import { UserService } from '../gen/securekey/v1/users_pb.js';
 import { WebAuthnService } from '../gen/securekey/v1/webauthn_pb.js';
 
-export const SERVICES: DescService[] = [SmsOtpService, EmailOtpService, TotpService, RecoveryService, WebAuthnService, PushService, AdminService];
+export const SERVICES: DescService[] = [SmsOtpService, EmailOtpService, TotpService, RecoveryService, WebAuthnService, PushService, UserService, AdminService];
 
 export type Route = {
   service: DescService;

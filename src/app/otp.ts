@@ -12,8 +12,8 @@ import { normaliseEmail, normalisePhone } from '../domain/destination.ts';
 import { DomainError } from '../domain/errors.ts';
 import { type OtpChannel, type OtpIssued, type OtpRef, otpDecider, otpStream, verifyAnswer } from '../domain/otp/index.ts';
 import { integerSetting, type SettingName, TENANT_SETTINGS, type TenantSettings, validateSettings } from '../domain/tenant/index.ts';
-import { handleCommand } from '../eventstore/handle-command.ts';
-import type { EventStore } from '../eventstore/port.ts';
+import type { EventLog } from './event-log.ts';
+import type { UserKeys } from './user-keys.ts';
 import type { EmailSender } from '../senders/email/port.ts';
 import type { SmsSender } from '../senders/sms/port.ts';
 import { deliveryFailureReason } from '../senders/sms/provider-error.ts';
@@ -95,7 +95,8 @@ export type OtpCounters = {
 };
 
 export type OtpServiceDeps = {
-  store: EventStore;
+  events: EventLog;
+  users: UserKeys;
   keyring: Keyring;
   now: () => number;
   smsSender: SmsSender;
@@ -185,7 +186,7 @@ const destinationOf = (channel: OtpChannel, input: string, defaultRegion: string
 };
 
 export const createOtpService = (deps: OtpServiceDeps): OtpService => {
-  const { store, keyring, counters } = deps;
+  const { events, users, keyring, counters } = deps;
   const generateCode = deps.generateCode ?? generateOtpCode;
   const newId = deps.newId ?? randomId;
   const maxRetries = deps.maxRetries ?? 64;
@@ -243,14 +244,17 @@ export const createOtpService = (deps: OtpServiceDeps): OtpService => {
 
     const stream = otpStream(caller.tenantId, channel, destinationHash);
     const code = generateCode(s.length);
+    // The code's user, by stream key: whose data key seals its events, and whom an erasure cancels it for.
+    const userKey = userId === null ? null : await users.of(caller.tenantId, userId);
     const metadata = callerMetadata(caller);
-    const issued = await handleCommand(store, stream, otpDecider, {
+    const issued = await events.handle(stream, otpDecider, {
       type: 'IssueOtp',
       data: {
         otpId: newId(),
         channel,
         purpose,
         userId,
+        userKey,
         masked: dest.masked,
         country: dest.country,
         codeHash: hashOtpCode(keyring, stream, code),
@@ -260,12 +264,12 @@ export const createOtpService = (deps: OtpServiceDeps): OtpService => {
       },
     }, { metadata, maxRetries });
     const { data } = issued.events[0] as OtpIssued;
-    const ref: OtpRef = { otpId: data.otpId, channel, purpose, userId, masked: data.masked, country: data.country, issuedAt: data.issuedAt };
+    const ref: OtpRef = { otpId: data.otpId, channel, purpose, userId, userKey, masked: data.masked, country: data.country, issuedAt: data.issuedAt };
 
     const outcome = await deliver(channel, dest.normalised, req, s, code, purpose);
-    const recorded = await handleCommand(store, stream, otpDecider, { type: 'RecordOtpDelivery', data: { ref, now: deps.now(), ...outcome } }, { metadata, maxRetries });
+    const recorded = await events.handle(stream, otpDecider, { type: 'RecordOtpDelivery', data: { ref, now: deps.now(), ...outcome } }, { metadata, maxRetries });
     if (!outcome.ok) {
-      deps.logger?.warn({ tenantId: caller.tenantId, requestId: caller.requestId, channel, to: dest.masked, provider: outcome.provider, reason: outcome.reason }, 'otp delivery failed');
+      deps.logger?.warn({ tenantId: caller.tenantId, requestId: caller.requestId, channel, country: dest.country, provider: outcome.provider, reason: outcome.reason }, 'otp delivery failed');
       throw new DomainError('UNAVAILABLE', `the ${channel === 'sms' ? 'SMS' : 'email'} provider did not take the message (${outcome.reason}); no code was sent, retry later`);
     }
     return { expiresIn: s.ttlSeconds, expiresAt: data.expiresAt, resendAfter: s.resendCooldownSeconds, to: dest.masked, position: recorded.position };
@@ -278,7 +282,7 @@ export const createOtpService = (deps: OtpServiceDeps): OtpService => {
     const region = resolveOtpSettings(req.settings).defaultRegion;
     const dest = destinationOf(channel, req.destination, region);
     const stream = otpStream(caller.tenantId, channel, keyring.hmac('destination', dest.normalised));
-    const res = await handleCommand(store, stream, otpDecider, { type: 'VerifyOtp', data: { candidateHash: hashOtpCode(keyring, stream, code), now: deps.now() } }, { metadata: callerMetadata(caller), maxRetries });
+    const res = await events.handle(stream, otpDecider, { type: 'VerifyOtp', data: { candidateHash: hashOtpCode(keyring, stream, code), now: deps.now() } }, { metadata: callerMetadata(caller), maxRetries });
     const answer = verifyAnswer(res.events);
     return answer.verified
       ? { verified: true, attemptsRemaining: answer.attemptsRemaining, purpose: answer.purpose, ...(answer.userId !== null && { userId: answer.userId }), position: res.position }

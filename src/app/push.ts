@@ -13,7 +13,6 @@ import {
   MAX_TRACKED,
   type PushDevice,
   type PushStatus,
-  USER_HASH_PURPOSE,
   deviceDecider,
   devicesOf,
   findDeviceByTokenHash,
@@ -25,8 +24,8 @@ import {
   pushStatusAt,
 } from '../domain/push/index.ts';
 import { booleanSetting, integerSetting, type TenantSettings } from '../domain/tenant/index.ts';
-import { handleCommand, loadState } from '../eventstore/handle-command.ts';
-import type { EventStore } from '../eventstore/port.ts';
+import type { EventLog } from './event-log.ts';
+import type { UserKeys } from './user-keys.ts';
 import type { PushLog, PushMessage, PushSender } from '../senders/push/port.ts';
 
 /** Who is calling: all four go into every event's metadata. requestId is the HTTP request id. */
@@ -74,16 +73,16 @@ const deviceView = (d: PushDevice): DeviceView => ({ deviceId: d.deviceId, devic
 
 export type PushService = ReturnType<typeof createPushService>;
 
-export const createPushService = (deps: { store: EventStore; keyring: Keyring; now: () => number; sender: PushSender; log: PushLog; newId?: NewId }) => {
-  const { store, keyring, now, sender, log } = deps;
+export const createPushService = (deps: { events: EventLog; users: UserKeys; keyring: Keyring; now: () => number; sender: PushSender; log: PushLog; newId?: NewId }) => {
+  const { events, users, keyring, now, sender, log } = deps;
   const newId = deps.newId ?? randomId;
-  const meta = (c: Caller) => ({ metadata: callerMetadata(c) });
-  const userHash = (userId: string) => keyring.hmac(USER_HASH_PURPOSE, userId);
+  /** The metadata of a user's events: userKey names the user (whose data key seals them). */
+  const meta = (c: Caller, userKey: string) => ({ metadata: { ...callerMetadata(c), userKey } });
   const notFound = () => new DomainError('PUSH_NOT_FOUND', 'no push request with this requestId');
 
   const loadRequest = async (caller: Caller, requestId: unknown) => {
     if (typeof requestId !== 'string' || !PUSH_REQUEST_ID.test(requestId)) throw notFound();
-    const { state } = await loadState(store, pushRequestStream(caller.tenantId, requestId), pushRequestDecider);
+    const { state } = await events.load(pushRequestStream(caller.tenantId, requestId), pushRequestDecider);
     if (state.status === 'none') throw notFound();
     return state;
   };
@@ -91,7 +90,7 @@ export const createPushService = (deps: { store: EventStore; keyring: Keyring; n
   /** Best effort: a lost close only keeps the entry counted as pending until its expiry. */
   const closeInboxEntry = async (caller: Caller, req: KnownPushRequest) => {
     try {
-      await handleCommand(store, pushInboxStream(caller.tenantId, req.userIdHash), inboxDecider, { type: 'ClosePushRequest', data: { requestId: req.requestId, at: now() } }, meta(caller));
+      await events.handle(pushInboxStream(caller.tenantId, req.userIdHash), inboxDecider, { type: 'ClosePushRequest', data: { requestId: req.requestId, at: now() } }, meta(caller, req.userIdHash));
     } catch (err) {
       log.warn({ err: errName(err), pushRequestId: req.requestId }, 'could not close the push request in the fatigue index');
     }
@@ -100,7 +99,7 @@ export const createPushService = (deps: { store: EventStore; keyring: Keyring; n
   /** Records PushExpired once someone observes the expiry (respond or verify). Best effort. */
   const recordExpiry = async (caller: Caller, req: KnownPushRequest) => {
     try {
-      await handleCommand(store, pushRequestStream(caller.tenantId, req.requestId), pushRequestDecider, { type: 'ExpirePush', data: { at: now() } }, meta(caller));
+      await events.handle(pushRequestStream(caller.tenantId, req.requestId), pushRequestDecider, { type: 'ExpirePush', data: { at: now() } }, meta(caller, req.userIdHash));
     } catch (err) {
       log.warn({ err: errName(err), pushRequestId: req.requestId }, 'could not record the push expiry');
     }
@@ -131,10 +130,10 @@ export const createPushService = (deps: { store: EventStore; keyring: Keyring; n
       outcomes.push(r.ok ? { deviceId: d.deviceId, ok: true } : { deviceId: d.deviceId, ok: false, reason: r.reason, stale: r.stale });
     });
     const at = now();
-    await handleCommand(store, pushRequestStream(caller.tenantId, requestId), pushRequestDecider, { type: 'RecordDeliveries', data: { deliveries: outcomes, at } }, meta(caller));
+    await events.handle(pushRequestStream(caller.tenantId, requestId), pushRequestDecider, { type: 'RecordDeliveries', data: { deliveries: outcomes, at } }, meta(caller, userIdHash));
     for (const o of outcomes) {
       if (o.ok || !o.stale) continue;
-      await handleCommand(store, pushDevicesStream(caller.tenantId, userIdHash), deviceDecider, { type: 'MarkDeviceStale', data: { deviceId: o.deviceId, reason: o.reason, at } }, meta(caller));
+      await events.handle(pushDevicesStream(caller.tenantId, userIdHash), deviceDecider, { type: 'MarkDeviceStale', data: { deviceId: o.deviceId, reason: o.reason, at } }, meta(caller, userIdHash));
     }
     const delivered = outcomes.filter((o) => o.ok).length;
     if (!delivered) log.warn({ pushRequestId: requestId, devices: outcomes.length, sender: sender.name }, 'push reached no device');
@@ -151,24 +150,26 @@ export const createPushService = (deps: { store: EventStore; keyring: Keyring; n
       const deviceName = text('deviceName', input.deviceName, 100, false);
       const platform = typeof input.platform === 'string' ? input.platform : '';
       const tokenHash = keyring.hmac('fcm-token', token);
-      const res = await handleCommand(
-        store,
-        pushDevicesStream(caller.tenantId, userHash(userId)),
+      const userKey = await users.of(caller.tenantId, userId);
+      const res = await events.handle(
+        pushDevicesStream(caller.tenantId, userKey),
         deviceDecider,
         { type: 'RegisterDevice', data: { deviceId: `dev_${newId()}`, tokenEnc: keyring.encrypt('fcm-token', token), tokenHash, platform, deviceName, at: now() } },
-        meta(caller),
+        meta(caller, userKey),
       );
       return { deviceId: findDeviceByTokenHash(res.state, tokenHash)!.deviceId };
     },
 
     listDevices: async (caller: Caller, input: { userId: string }): Promise<{ devices: DeviceView[] }> => {
-      const { state } = await loadState(store, pushDevicesStream(caller.tenantId, userHash(userIdOf(input.userId))), deviceDecider);
+      const userKey = await users.of(caller.tenantId, userIdOf(input.userId));
+      const { state } = await events.load(pushDevicesStream(caller.tenantId, userKey), deviceDecider);
       return { devices: devicesOf(state).map(deviceView) };
     },
 
     removeDevice: async (caller: Caller, input: { userId: string; deviceId: string }): Promise<{ removed: true }> => {
       const deviceId = text('deviceId', input.deviceId, 64, true);
-      await handleCommand(store, pushDevicesStream(caller.tenantId, userHash(userIdOf(input.userId))), deviceDecider, { type: 'RemoveDevice', data: { deviceId, at: now() } }, meta(caller));
+      const userKey = await users.of(caller.tenantId, userIdOf(input.userId));
+      await events.handle(pushDevicesStream(caller.tenantId, userKey), deviceDecider, { type: 'RemoveDevice', data: { deviceId, at: now() } }, meta(caller, userKey));
       return { removed: true };
     },
 
@@ -181,9 +182,9 @@ export const createPushService = (deps: { store: EventStore; keyring: Keyring; n
       const body = text('body', input.body, MAX_BODY, false);
       const purpose = text('purpose', input.purpose, 64, false) || 'login';
       const settings = input.settings ?? {};
-      const hash = userHash(userId);
+      const hash = await users.of(caller.tenantId, userId);
 
-      const { state: devState } = await loadState(store, pushDevicesStream(caller.tenantId, hash), deviceDecider);
+      const { state: devState } = await events.load(pushDevicesStream(caller.tenantId, hash), deviceDecider);
       const devices = devicesOf(devState).filter((d) => !d.stale);
       if (!devices.length) throw new DomainError('DEVICE_NOT_FOUND', 'this user has no active push device; register one with /push/devices');
 
@@ -198,15 +199,14 @@ export const createPushService = (deps: { store: EventStore; keyring: Keyring; n
         windowSeconds: settings.pushWindowSeconds ?? DEFAULT_WINDOW_SECONDS,
       };
       // The gate: caps checked and the request recorded in one conditional append on the user's index.
-      await handleCommand(store, pushInboxStream(caller.tenantId, hash), inboxDecider, { type: 'OpenPushRequest', data: { requestId, at, expiresAt, limits } }, meta(caller));
+      await events.handle(pushInboxStream(caller.tenantId, hash), inboxDecider, { type: 'OpenPushRequest', data: { requestId, at, expiresAt, limits } }, meta(caller, hash));
 
       const challenge = booleanSetting(settings, 'pushNumberMatching') ? numberChallenge() : undefined;
-      await handleCommand(
-        store,
+      await events.handle(
         pushRequestStream(caller.tenantId, requestId),
         pushRequestDecider,
         { type: 'RequestPush', data: { requestId, userId, userIdHash: hash, title, body, purpose, expiresAt, ...(challenge ?? {}), at } },
-        meta(caller),
+        meta(caller, hash),
       );
 
       const data: Record<string, string> = { type: 'securekey.push', requestId, title, body, purpose, expiresAt: String(expiresAt) };
@@ -223,12 +223,11 @@ export const createPushService = (deps: { store: EventStore; keyring: Keyring; n
       // proto3 int32: 0 means "not given" (choices are 10..99).
       const number = typeof input.number === 'number' && input.number !== 0 ? input.number : undefined;
       try {
-        const res = await handleCommand(
-          store,
+        const res = await events.handle(
           pushRequestStream(caller.tenantId, req.requestId),
           pushRequestDecider,
           { type: 'RespondPush', data: { action, number, notMe: input.notMe === true, at: now() } },
-          meta(caller),
+          meta(caller, req.userIdHash),
         );
         await closeInboxEntry(caller, req);
         return { status: res.state.status === 'none' ? 'pending' : res.state.status };

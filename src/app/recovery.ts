@@ -11,8 +11,8 @@ import { formatRecoveryCode, MAX_RECOVERY_INPUT, normaliseRecoveryCode, RECOVERY
 import { recoveryDecider, recoveryStreamName, retryAfterSeconds } from '../domain/recovery/decider.ts';
 import type { RecoveryCommand } from '../domain/recovery/types.ts';
 import { TENANT_SETTINGS } from '../domain/tenant/settings.ts';
-import { handleCommand, loadState } from '../eventstore/handle-command.ts';
-import type { EventStore } from '../eventstore/port.ts';
+import type { EventLog } from './event-log.ts';
+import type { UserKeys } from './user-keys.ts';
 
 /** One code's 12 symbols, each uniform over the alphabet (randomInt has no modulo bias). */
 export const drawRecoveryCode = (): string => {
@@ -30,20 +30,23 @@ const MAX_PURPOSE = 64;
 
 export type RecoveryService = ReturnType<typeof createRecoveryService>;
 
-export const createRecoveryService = (deps: { store: EventStore; keyring: Keyring; now: () => number; newId: NewId; drawCode?: () => string }) => {
-  const { store, keyring, now } = deps;
+export const createRecoveryService = (deps: { events: EventLog; users: UserKeys; keyring: Keyring; now: () => number; newId: NewId; drawCode?: () => string }) => {
+  const { events, users, keyring, now } = deps;
   const draw = deps.drawCode ?? drawRecoveryCode;
-  const streamOf = (tenantId: string, userId: string) => recoveryStreamName(tenantId, keyring.hmac('user', requireUserId(userId)));
+  /** The user's stream (named by their stream key: an erasure starts them from scratch). */
+  const streamOf = async (tenantId: string, userId: string) => recoveryStreamName(tenantId, await users.of(tenantId, requireUserId(userId)));
   // Every racer appends (a use, or the refusal of a used code), so a crowd racing on one user's
   // codes retries more than other aggregates: as many retries as OTP verification gets.
-  const run = (caller: CallerInfo, userId: string, command: RecoveryCommand) =>
-    handleCommand(store, streamOf(caller.tenantId, userId), recoveryDecider, command, { metadata: { ...callerMetadata(caller), userId }, maxRetries: 64 });
+  const run = async (caller: CallerInfo, userId: string, command: RecoveryCommand) => {
+    const userKey = await users.of(caller.tenantId, requireUserId(userId));
+    return events.handle(recoveryStreamName(caller.tenantId, userKey), recoveryDecider, command, { metadata: { ...callerMetadata(caller), userId, userKey }, maxRetries: 64 });
+  };
 
   return {
     /** A new set of `count` codes, returned once (grouped, "k7mq-2xw9-hc4t") and stored only as
      * keyed hashes. An existing set with unused codes is replaced only when `replace` is true. */
     generate: async (caller: CallerInfo, input: { userId: string; count: number; replace?: boolean }) => {
-      const stream = streamOf(caller.tenantId, input.userId);
+      const stream = await streamOf(caller.tenantId, input.userId);
       if (!Number.isInteger(input.count) || input.count < MIN_COUNT || input.count > MAX_COUNT)
         throw new DomainError('INVALID_ARGUMENT', `count: expected an integer from ${MIN_COUNT} to ${MAX_COUNT}, got ${input.count}`);
       const codes = new Set<string>();
@@ -58,7 +61,7 @@ export const createRecoveryService = (deps: { store: EventStore; keyring: Keyrin
     /** A wrong or used code is verified:false (with retryAfter, seconds before the next try after
      * repeated failures); while that delay runs, RATE_LIMITED. */
     verify: async (caller: CallerInfo, input: { userId: string; code: string; purpose?: string }) => {
-      const stream = streamOf(caller.tenantId, input.userId);
+      const stream = await streamOf(caller.tenantId, input.userId);
       const purpose = input.purpose || undefined;
       if (purpose !== undefined && purpose.length > MAX_PURPOSE) throw new DomainError('INVALID_ARGUMENT', `purpose: expected at most ${MAX_PURPOSE} characters, got ${purpose.length}`);
       const raw = typeof input.code === 'string' ? input.code : '';
@@ -75,7 +78,7 @@ export const createRecoveryService = (deps: { store: EventStore; keyring: Keyrin
 
     /** How many codes of the user's set are left (nothing is written). */
     status: async (caller: CallerInfo, input: { userId: string }) => {
-      const { state } = await loadState(store, streamOf(caller.tenantId, input.userId), recoveryDecider);
+      const { state } = await events.load(await streamOf(caller.tenantId, input.userId), recoveryDecider);
       if (state.status === 'none') return { enrolled: false, remaining: 0, total: 0, generatedAt: 0 };
       return { enrolled: true, remaining: state.remaining, total: state.set.codeHashes.length, generatedAt: state.set.generatedAt };
     },

@@ -8,8 +8,8 @@ import { requireUserId } from './user-id.ts';
 import { DomainError } from '../domain/errors.ts';
 import { retryAfterSeconds, totpDecider, totpStreamName } from '../domain/totp/decider.ts';
 import type { TotpAlgorithm, TotpCommand } from '../domain/totp/types.ts';
-import { handleCommand, loadState } from '../eventstore/handle-command.ts';
-import type { EventStore } from '../eventstore/port.ts';
+import type { EventLog } from './event-log.ts';
+import type { UserKeys } from './user-keys.ts';
 
 /** Who is calling; all four fields go into every event's metadata. */
 export type { CallerInfo } from './caller.ts';
@@ -27,11 +27,17 @@ export const maskAccountName = (name: string): string => {
 
 export type TotpService = ReturnType<typeof createTotpService>;
 
-export const createTotpService = (deps: { store: EventStore; keyring: Keyring; now: () => number }) => {
-  const { store, keyring, now } = deps;
-  const streamOf = (tenantId: string, userId: string) => totpStreamName(tenantId, keyring.hmac('user', requireUserId(userId)));
-  const run = (caller: CallerInfo, userId: string, command: TotpCommand) =>
-    handleCommand(store, streamOf(caller.tenantId, userId), totpDecider, command, { metadata: { ...callerMetadata(caller), userId } });
+export const createTotpService = (deps: { events: EventLog; users: UserKeys; keyring: Keyring; now: () => number }) => {
+  const { events, users, keyring, now } = deps;
+  /** The user's stream, and the metadata of its events (the user's id is sealed, its key is not). */
+  const userOf = async (caller: CallerInfo, userId: string) => {
+    const userKey = await users.of(caller.tenantId, requireUserId(userId));
+    return { stream: totpStreamName(caller.tenantId, userKey), metadata: { ...callerMetadata(caller), userId, userKey } };
+  };
+  const run = async (caller: CallerInfo, userId: string, command: TotpCommand) => {
+    const u = await userOf(caller, userId);
+    return events.handle(u.stream, totpDecider, command, { metadata: u.metadata });
+  };
 
   return {
     /** Starts (or restarts) an enrollment. The secret is returned once and stored only encrypted. */
@@ -65,11 +71,11 @@ export const createTotpService = (deps: { store: EventStore; keyring: Keyring; n
     /** A wrong token is verified:false with retryAfter (seconds before the next try); while the
      * delay runs, RATE_LIMITED. */
     verify: async (caller: CallerInfo, input: { userId: string; token: string }) => {
-      const stream = streamOf(caller.tenantId, input.userId);
+      const u = await userOf(caller, input.userId);
       const token = String(input.token ?? '').trim();
       if (!token) throw new DomainError('INVALID_ARGUMENT', 'token is required');
       const at = now();
-      const { state } = await loadState(store, stream, totpDecider);
+      const { state } = await events.load(u.stream, totpDecider);
       let secretEnc = '';
       let matchedStep: number | null = null;
       if (state.status !== 'none' && retryAfterSeconds(state.throttle, at) === 0) {
@@ -90,7 +96,7 @@ export const createTotpService = (deps: { store: EventStore; keyring: Keyring; n
         }
       }
       // The decider refuses NOT_ENROLLED / RATE_LIMITED and decides replay against the latest state.
-      const res = await handleCommand(store, stream, totpDecider, { type: 'VerifyTotpCode', data: { secretEnc, matchedStep, now: at } }, { metadata: { ...callerMetadata(caller), userId: input.userId } });
+      const res = await events.handle(u.stream, totpDecider, { type: 'VerifyTotpCode', data: { secretEnc, matchedStep, now: at } }, { metadata: u.metadata });
       const verified = res.events.some((e) => e.type === 'TotpEnrollmentConfirmed' || e.type === 'TotpCodeAccepted');
       return { verified, retryAfter: verified ? 0 : retryAfterSeconds(res.state.throttle, at), position: res.position };
     },

@@ -3,7 +3,7 @@
 import { once } from 'node:events';
 import { auditJsonLines, auditProjection, type AuditFilter } from '../../projections/audit/index.ts';
 import { formatHistory, streamHistory, userHistory, type HistoryEntry } from '../app/history.ts';
-import { createKeyring } from '../crypto/keyring.ts';
+import { createUserKeys } from '../app/user-keys.ts';
 import { DomainError } from '../domain/errors.ts';
 import { openCaughtUp, type CliContext } from './replay.ts';
 import { readModelsPath } from '../config.ts';
@@ -13,6 +13,7 @@ export const AUDIT_HELP = `  audit export [--tenant T] [--user U] [--from ISO] [
                                                            inclusive, --to exclusive); use \`npm run -s admin -- ...\` (or
                                                            node src/cli/main.ts) so npm's banner stays out of the file
   history --tenant T --user U [--json]                     one user's history in log order, decoded, personal data masked
+                                                           (an erased user's events read [erased])
   history --stream STREAM [--json]                         one stream's history in order, decoded, personal data masked`;
 
 export const AUDIT_OPTIONS = {
@@ -54,11 +55,14 @@ export const writeLines = async (lines: Iterable<string>, stream: NodeJS.Writabl
 };
 
 export const runAuditExport = async (args: AuditArgs, ctx: CliContext): Promise<number> => {
-  const filter: AuditFilter = { tenantId: args.tenant, userId: args.user, from: time(args.from, 'from'), to: time(args.to, 'to') };
+  if (args.user && !args.tenant) throw new DomainError('INVALID_ARGUMENT', '--user: give --tenant too (a user id is the tenant\'s)');
+  const users = createUserKeys({ store: ctx.store, keyring: ctx.privacy.keyring });
+  const user = args.user && args.tenant ? { userId: args.user, userKeys: await users.all(args.tenant, args.user) } : undefined;
+  const filter: AuditFilter = { tenantId: args.tenant, user, from: time(args.from, 'from'), to: time(args.to, 'to') };
   if (filter.from !== undefined && filter.to !== undefined && filter.from > filter.to) throw new DomainError('INVALID_ARGUMENT', '--from: expected a time before --to');
   const db = await openCaughtUp(readModelsPath(ctx.config), ctx.store, [auditProjection]);
   try {
-    const n = await writeLines(auditJsonLines(db, filter));
+    const n = await writeLines(auditJsonLines(db, ctx.privacy.personal.openValue, filter));
     console.error(`exported ${n} audit record(s)`);
     return 0;
   } finally {
@@ -71,7 +75,7 @@ export const runHistory = async (args: AuditArgs, ctx: CliContext): Promise<numb
   let what: string;
   if (args.stream) {
     if (args.user) throw new DomainError('INVALID_ARGUMENT', 'history: give either --stream, or --tenant with --user, not both');
-    entries = await streamHistory(ctx.store, args.stream);
+    entries = await streamHistory(ctx.store, ctx.privacy.personal, args.stream);
     what = `stream ${args.stream}`;
   } else {
     if (!args.tenant && !args.user) throw new DomainError('INVALID_ARGUMENT', 'history: --stream, or --tenant with --user, is required (see --help)');
@@ -80,7 +84,8 @@ export const runHistory = async (args: AuditArgs, ctx: CliContext): Promise<numb
     // The audit trail names the shared streams (one-time codes) that mention the user.
     const auditDb = await openCaughtUp(readModelsPath(ctx.config), ctx.store, [auditProjection]);
     try {
-      entries = await userHistory({ store: ctx.store, keyring: createKeyring(ctx.config.masterKey), tenantId, userId, auditDb });
+      const { keyring, personal } = ctx.privacy;
+      entries = await userHistory({ store: ctx.store, keyring, personal, users: createUserKeys({ store: ctx.store, keyring }), tenantId, userId, auditDb });
     } finally {
       auditDb.close();
     }

@@ -14,8 +14,8 @@ export const chooseDataDir = (flag: string | undefined, env: Record<string, stri
   return { path: resolve('./data'), source: 'default ./data' };
 };
 
-/** What a server leaves in its data directory: the event store, the master key, read models. */
-const SECUREKEY_FILE = /^(events\.db|master\.key|readmodels(-[\w-]+)?\.db|webhooks\.db)$/;
+/** What a server leaves in its data directory: the event store, the master key, the key store, read models. */
+const SECUREKEY_FILE = /^(events\.db|master\.key|keys\.db|readmodels(-[\w-]+)?\.db|webhooks\.db)$/;
 
 export const holdsSecureKeyData = (dir: string): boolean => existsSync(dir) && readdirSync(dir).some((f) => SECUREKEY_FILE.test(f));
 

@@ -2,7 +2,6 @@
 // data directory as the server, which may be running): what it writes reaches the server's read
 // models through the store's subscription.
 import { parseArgs } from 'node:util';
-import { createKeyring } from '../crypto/keyring.ts';
 import { loadConfig, ConfigError } from '../config.ts';
 import { DomainError } from '../domain/errors.ts';
 import { createTenantService } from '../app/tenants.ts';
@@ -15,6 +14,9 @@ import { WEBHOOKS_HELP, WEBHOOKS_OPTIONS, runWebhooksCommand } from './webhooks.
 import { SETTINGS_HELP, SETTINGS_OPTIONS, runSettingsList, runTenantSettings } from './settings.ts';
 import { StoreUnavailableError } from '../eventstore/port.ts';
 import { chooseDataDir, refusal } from './data-dir.ts';
+import { PRIVACY_HELP, PRIVACY_OPTIONS, runMasterKeyRotate, runRetentionNow, runUserCommand } from './privacy.ts';
+import { openPrivacy } from '../privacy/open.ts';
+import { WrongMasterKeyError } from '../privacy/vault.ts';
 
 /** KurrentDB with the server's master key given in the environment: whether the store already has events. */
 const kurrentHasEvents = async (env: Record<string, string | undefined>): Promise<boolean> => {
@@ -43,6 +45,7 @@ ${POLICY_HELP}
 ${WEBHOOKS_HELP}
 ${AUDIT_HELP}
 ${REPLAY_HELP}
+${PRIVACY_HELP}
 
 Options for every command that reads or writes data:
   --data-dir DIR    the server's data directory (default: SECUREKEY_DATA_DIR, else ./data)
@@ -69,6 +72,7 @@ const run = async (argv: string[]) => {
       ...WEBHOOKS_OPTIONS,
       ...REPLAY_OPTIONS,
       ...SETTINGS_OPTIONS,
+      ...PRIVACY_OPTIONS,
       json: { type: 'boolean', default: false },
       'data-dir': { type: 'string' },
       init: { type: 'boolean', default: false },
@@ -97,11 +101,19 @@ const run = async (argv: string[]) => {
     return 1;
   }
   const config = loadConfig(env);
+  if (`${noun} ${verb ?? ''}`.trim() === 'master-key rotate') return runMasterKeyRotate(values, config, out, need); // the key store alone
   const store = await openStore(config);
+  let privacy;
   try {
-    const tenants = createTenantService({ store, keyring: createKeyring(config.masterKey), now: () => Date.now() });
+    privacy = await openPrivacy(config, store, () => Date.now());
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
+  try {
+    const tenants = createTenantService({ store, keyring: privacy.keyring, now: () => Date.now() });
     const meta = { actor: 'cli' };
-    const ctx: CliContext = { store, config, out, need };
+    const ctx: CliContext = { store, config, privacy, out, need };
     switch (`${noun} ${verb ?? ''}`.trim()) {
       case 'tenant create': {
         const r = await tenants.create({ name: need(values.name, 'name'), webhookUrl: values['webhook-url'] }, meta);
@@ -150,11 +162,17 @@ const run = async (argv: string[]) => {
         return await runReplay(values, ctx);
       case 'verify-chain':
         return await runVerifyChain(ctx);
+      case 'user erase':
+      case 'user export':
+        return await runUserCommand(verb, values, ctx);
+      case 'retention run':
+        return await runRetentionNow(ctx);
       default:
         console.error(`unknown command "${positionals.join(' ')}"\n\n${HELP}`);
         return 2;
     }
   } finally {
+    privacy.close();
     await store.close();
   }
 };
@@ -162,7 +180,7 @@ const run = async (argv: string[]) => {
 try {
   process.exitCode = await run(process.argv.slice(2));
 } catch (err) {
-  if (err instanceof DomainError || err instanceof ConfigError || err instanceof StoreUnavailableError) {
+  if (err instanceof DomainError || err instanceof ConfigError || err instanceof StoreUnavailableError || err instanceof WrongMasterKeyError) {
     console.error(`error: ${err.message}`);
     process.exitCode = 1;
   } else if (err instanceof Error && 'code' in err && err.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {

@@ -11,13 +11,13 @@ import { WEBHOOK_OPERATIONAL_TABLES } from '../webhooks/outbox.ts';
 import { nodeProjections, sharedProjections } from '../../projections/index.ts';
 import { compareReadModels, createProgressRenderer, replay, type TableDiff, type VerifyReport } from '../app/replay.ts';
 import type { Config } from '../config.ts';
-import { createKeyring } from '../crypto/keyring.ts';
 import { DomainError } from '../domain/errors.ts';
 import { verifyChain, type ChainReport } from '../eventstore/chain.ts';
 import type { EventStore } from '../eventstore/port.ts';
+import type { Privacy } from '../privacy/open.ts';
 
 export type Out = (human: string, json: Record<string, unknown>) => void;
-export type CliContext = { store: EventStore; config: Config; out: Out; need: (v: string | undefined, flag: string) => string };
+export type CliContext = { store: EventStore; config: Config; privacy: Privacy; out: Out; need: (v: string | undefined, flag: string) => string };
 
 export const REPLAY_HELP = `  replay [--verify] [--out PATH] [--json]                  rebuild every read model from the log into a fresh database file
                                                            (default <data dir>/replay-<time>.db; an existing PATH is refused);
@@ -105,7 +105,7 @@ export const runReplay = async (args: { verify?: boolean; out?: string }, ctx: C
   const out = resolve(args.out ?? join(config.dataDir, `replay-${new Date().toISOString().replace(/[:.]/g, '-')}.db`));
   if (existsSync(out)) throw new DomainError('INVALID_ARGUMENT', `--out: ${out} already exists; replay writes a fresh database file`);
   const groups = [
-    { label: 'read models', path: readModelsPath(config), projections: nodeProjections(createKeyring(config.masterKey)) },
+    { label: 'read models', path: readModelsPath(config), projections: nodeProjections(ctx.privacy.keyring) },
     // Only derived tables are compared; delivery state and attempts are the worker's, and the
     // rebuilt file has no worker, so nothing is sent again.
     { label: 'webhook deliveries', path: webhooksDbPath(config), projections: sharedProjections },

@@ -64,8 +64,10 @@ export const runWebhooksCommand = async (verb: string | undefined, args: Webhook
         return 0;
       }
       case 'show': {
-        const d = getDelivery(db, tenantId, deliveryId);
-        if (!d) throw new DomainError('NOT_FOUND', `no webhook delivery ${deliveryId} for tenant ${tenantId}`);
+        const stored = getDelivery(db, tenantId, deliveryId);
+        if (!stored) throw new DomainError('NOT_FOUND', `no webhook delivery ${deliveryId} for tenant ${tenantId}`);
+        // The body as sent: the personal values the delivery log keeps sealed, opened.
+        const d = { ...stored, body: ctx.privacy.personal.openJson(stored.body, stored.eventId) };
         ctx.out(
           [
             `delivery ${d.deliveryId}: ${d.event} (${d.channel}), event ${d.eventId} at position ${d.position}, recorded ${iso(d.createdAt)}`,

@@ -7,6 +7,7 @@ import type { RecoveryEvent } from './recovery/types.ts';
 import type { DeviceEvent, InboxEvent, PushRequestEvent } from './push/index.ts';
 import type { TenantEvent } from './tenant/index.ts';
 import type { TotpEvent } from './totp/types.ts';
+import type { UserEvent } from './user/index.ts';
 import type { CredentialOwnerRecorded } from './webauthn/discoverable.ts';
 import type { WebAuthnEvent } from './webauthn/types.ts';
 
@@ -20,7 +21,8 @@ export type DomainEvent =
   | CredentialOwnerRecorded
   | DeviceEvent
   | PushRequestEvent
-  | InboxEvent;
+  | InboxEvent
+  | UserEvent;
 
 export type DomainEventType = DomainEvent['type'];
 
@@ -47,6 +49,7 @@ const CATALOGUE: Record<DomainEventType, true> = {
   OtpVerified: true,
   OtpLocked: true,
   OtpExpired: true,
+  OtpCancelled: true,
   TotpEnrollmentStarted: true,
   TotpEnrollmentConfirmed: true,
   TotpCodeAccepted: true,
@@ -76,8 +79,10 @@ const CATALOGUE: Record<DomainEventType, true> = {
   PushDenied: true,
   PushReportedNotMe: true,
   PushExpired: true,
+  PushCancelled: true,
   PushRequestOpened: true,
   PushRequestClosed: true,
+  UserErased: true,
 };
 
 export const isDomainEventType = (type: string): type is DomainEventType => Object.hasOwn(CATALOGUE, type);

@@ -1,11 +1,22 @@
 // The write side's one path: fold the stream, decide, append with the expected revision. A
 // concurrent writer makes the append fail; we re-read and decide again, a bounded number of
-// times, so two racing commands are linearized by the store.
+// times, so two racing commands are linearized by the store. A codec (src/privacy) seals the new
+// events' personal fields before the chain is computed, so the chain covers what is stored, and
+// opens them when a stream is folded, so deciders see clear values.
+import { randomUUID } from 'node:crypto';
 import type { Decider, Message } from '../domain/decider.ts';
 import { DomainError } from '../domain/errors.ts';
 import { chainEvents, GENESIS_HASH, linkHashOf } from './chain.ts';
 import { toRecorded } from './recorded.ts';
-import { type EventMetadata, type EventStore, type StoredEvent, WrongExpectedRevisionError } from './port.ts';
+import { type EventData, type EventMetadata, type EventStore, type NewEvent, type StoredEvent, WrongExpectedRevisionError } from './port.ts';
+
+/** Seals events about to be appended (each has its id: the seal is bound to it), opens stored ones. */
+export type EventCodec = {
+  seal: (events: readonly (NewEvent & { id: string; data: EventData; metadata: EventMetadata })[]) => NewEvent[];
+  open: (event: StoredEvent) => StoredEvent;
+  /** Moves whenever a key is destroyed in this process: what was opened before may now read [erased]. */
+  epoch: () => number;
+};
 
 export type CommandResult<E extends Message, S> = {
   /** Events this command appended (empty when the decider decided nothing). */
@@ -32,8 +43,10 @@ export const foldStream = <E extends Message, S>(decider: Pick<Decider<Message, 
  * fold) instead of its whole stream. Every load still asks the store for newer events, so a state
  * is never older than the log at that moment, even when other processes append to the same file;
  * the append's expected revision settles any race after it, as before. Bounded, least recently
- * used first out. States are immutable (deciders are pure), so sharing them is safe. */
-type Cached = { decider: object; state: unknown; revision: number; lastHash: string };
+ * used first out. States are immutable (deciders are pure), so sharing them is safe. A state is
+ * folded from opened events, so it holds personal values in clear: once a key is destroyed (the
+ * codec's epoch moves) every state is folded again from the log, where they now read [erased]. */
+type Cached = { decider: object; codec: EventCodec | undefined; epoch: number; state: unknown; revision: number; lastHash: string };
 const aggregates = new WeakMap<EventStore, Map<string, Cached>>();
 const MAX_CACHED_STREAMS = 10_000;
 
@@ -46,7 +59,7 @@ const cacheOf = (store: EventStore) => {
 const remember = (store: EventStore, stream: string, entry: Cached) => {
   const m = cacheOf(store);
   const current = m.get(stream);
-  if (current && current.decider === entry.decider && current.revision > entry.revision) return; // a later write got there first
+  if (current && current.decider === entry.decider && current.codec === entry.codec && current.epoch === entry.epoch && current.revision > entry.revision) return; // a later write got there first
   m.delete(stream); // re-inserted last: most recently used
   m.set(stream, entry);
   if (m.size > MAX_CACHED_STREAMS) m.delete(m.keys().next().value!);
@@ -54,9 +67,10 @@ const remember = (store: EventStore, stream: string, entry: Cached) => {
 
 /** The stream folded by its decider: the cached state brought up to date with the events appended
  * since, or the whole stream. `lastHash` links the next event to the chain (chain.ts). */
-export const loadState = async <E extends Message, S>(store: EventStore, stream: string, decider: Pick<Decider<Message, E, S>, 'initialState' | 'evolve'>) => {
+export const loadState = async <E extends Message, S>(store: EventStore, stream: string, decider: Pick<Decider<Message, E, S>, 'initialState' | 'evolve'>, codec?: EventCodec) => {
   const cached = cacheOf(store).get(stream);
-  const base = cached?.decider === decider ? cached : undefined;
+  const epoch = codec?.epoch() ?? 0;
+  const base = cached?.decider === decider && cached.codec === codec && cached.epoch === epoch ? cached : undefined;
   let events = await store.readStream(stream, base ? { fromRevision: base.revision + 1 } : undefined);
   let from = base;
   if (base && events.length > 0 && events[0].revision !== base.revision + 1) {
@@ -66,18 +80,20 @@ export const loadState = async <E extends Message, S>(store: EventStore, stream:
   const last = events[events.length - 1];
   const entry: Cached = {
     decider,
-    state: foldStream(decider, events, from ? (from.state as S) : decider.initialState()),
+    codec,
+    epoch,
+    state: foldStream(decider, codec ? events.map(codec.open) : events, from ? (from.state as S) : decider.initialState()),
     revision: last ? last.revision : (from?.revision ?? -1),
     lastHash: last ? linkHashOf(last) : (from?.lastHash ?? GENESIS_HASH),
   };
   if (entry.revision >= 0) remember(store, stream, entry);
-  return { state: entry.state as S, revision: entry.revision, lastHash: entry.lastHash };
+  return { state: entry.state as S, revision: entry.revision, lastHash: entry.lastHash, epoch };
 };
 
 /** The cached state of a stream for this decider, as last seen (maybe stale: see handleCommand). */
-const peek = <S>(store: EventStore, stream: string, decider: object) => {
+const peek = <S>(store: EventStore, stream: string, decider: object, codec: EventCodec | undefined) => {
   const c = aggregates.get(store)?.get(stream);
-  return c && c.decider === decider ? { state: c.state as S, revision: c.revision, lastHash: c.lastHash } : undefined;
+  return c && c.decider === decider && c.codec === codec && c.epoch === (codec?.epoch() ?? 0) ? { state: c.state as S, revision: c.revision, lastHash: c.lastHash, epoch: c.epoch } : undefined;
 };
 
 /** Decides on the cached state without reading the stream: the append's expected revision is the
@@ -89,40 +105,37 @@ export const handleCommand = async <C extends Message, E extends Message, S>(
   stream: string,
   decider: Decider<C, E, S>,
   command: C,
-  opts: { metadata?: EventMetadata; maxRetries?: number } = {},
+  opts: { metadata?: EventMetadata; maxRetries?: number; codec?: EventCodec } = {},
 ): Promise<CommandResult<E, S>> => {
   const maxRetries = opts.maxRetries ?? 20;
-  let current = peek<S>(store, stream, decider);
+  let current = peek<S>(store, stream, decider, opts.codec);
   let checked = current === undefined; // read from the log just now (not only cached)
-  current ??= await loadState(store, stream, decider);
+  current ??= await loadState(store, stream, decider, opts.codec);
   for (let attempt = 0; ; attempt++) {
-    const { state, revision, lastHash } = current;
+    const { state, revision, lastHash, epoch } = current;
     let events: E[];
     try {
       events = decider.decide(command, state);
     } catch (err) {
       if (checked) throw err;
-      current = await loadState(store, stream, decider);
+      current = await loadState(store, stream, decider, opts.codec);
       checked = true;
       continue;
     }
     if (events.length === 0) {
       if (checked) return { events, state, revision, position: 0 };
-      current = await loadState(store, stream, decider);
+      current = await loadState(store, stream, decider, opts.codec);
       checked = true;
       continue;
     }
     try {
-      // Tamper evidence: each event is hash-linked to the previous one of its stream (chain.ts).
-      const chained = chainEvents(
-        stream,
-        revision + 1,
-        lastHash,
-        events.map((e) => ({ type: e.type, data: e.data as Record<string, unknown>, metadata: { ...opts.metadata, ...e.metadata } })),
-      );
+      const fresh = events.map((e) => ({ id: randomUUID(), type: e.type, data: e.data as EventData, metadata: { ...opts.metadata, ...e.metadata } }));
+      // Tamper evidence: each event is hash-linked to the previous one of its stream (chain.ts),
+      // over what is stored (personal fields sealed).
+      const chained = chainEvents(stream, revision + 1, lastHash, opts.codec ? opts.codec.seal(fresh) : fresh);
       const res = await store.appendToStream(stream, chained, { expectedRevision: revision === -1 ? 'no_stream' : revision });
       const after = events.reduce(decider.evolve, state);
-      remember(store, stream, { decider, state: after, revision: res.nextExpectedRevision, lastHash: linkHashOf(chained[chained.length - 1]) });
+      remember(store, stream, { decider, codec: opts.codec, epoch, state: after, revision: res.nextExpectedRevision, lastHash: linkHashOf(chained[chained.length - 1]) });
       return { events, state: after, revision: res.nextExpectedRevision, position: res.position };
     } catch (err) {
       if (!(err instanceof WrongExpectedRevisionError)) throw err;
@@ -130,7 +143,7 @@ export const handleCommand = async <C extends Message, E extends Message, S>(
       // A racer: back off a little, with jitter, so a crowd of racers does not retry in lockstep.
       // (A cached state that was merely behind is read again at once.)
       if (checked) await new Promise((r) => setTimeout(r, Math.random() * Math.min(50, 2 ** attempt)));
-      current = await loadState(store, stream, decider);
+      current = await loadState(store, stream, decider, opts.codec);
       checked = true;
     }
   }

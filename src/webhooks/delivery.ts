@@ -6,6 +6,7 @@ import type { DatabaseSync } from 'node:sqlite';
 import type { Logger } from 'pino';
 import type { Config } from '../config.ts';
 import type { Keyring } from '../crypto/keyring.ts';
+import type { PersonalData } from '../privacy/personal-data.ts';
 import { createEndpointLookup, createPersistentWebhookDelivery } from './kurrent/index.ts';
 import { runWhileLeader } from './leader.ts';
 import { createWebhookWorker } from './worker.ts';
@@ -16,6 +17,8 @@ export const startWebhookDelivery = (o: {
   config: Config;
   db: DatabaseSync;
   keyring: Keyring;
+  /** Opens the personal values of an event (kurrentdb) or of a body the projection stored sealed (sqlite). */
+  personal: Pick<PersonalData, 'open' | 'openJson'>;
   now: () => number;
   logger: Logger;
   /** Waits until the shared webhook projection includes a position (KurrentDB mode). */
@@ -27,6 +30,7 @@ export const startWebhookDelivery = (o: {
     const d = createPersistentWebhookDelivery({
       connectionString: config.eventStore,
       keyring,
+      open: o.personal.open,
       now,
       log,
       tenantOf: createEndpointLookup({ db, now }),
@@ -42,6 +46,7 @@ export const startWebhookDelivery = (o: {
   const worker = createWebhookWorker({
     db,
     keyring,
+    openBody: o.personal.openJson,
     now,
     log,
     timeoutMs: config.webhooks.timeoutMs,

@@ -13,14 +13,14 @@ export type WebhookMessage = {
   tenantId: string;
   /** e.g. "verification.succeeded". */
   event: string;
-  channel: Channel;
+  channel: Channel | null;
   /** externalUserId first, then the outcome details. */
   data: Record<string, unknown>;
 };
 
 type D = Record<string, unknown>;
-/** The webhook an event triggers; Data is the event's data. */
-export type WebhookSpec<Data> = { event: string; channel: (d: Data) => Channel; details: (d: Data) => D };
+/** The webhook an event triggers; Data is the event's data; channel null: not about one channel (user.erased). */
+export type WebhookSpec<Data> = { event: string; channel: (d: Data) => Channel | null; details: (d: Data) => D };
 
 /** One entry per event type of E (the catalogue), null when receivers do not hear of it. */
 export type WebhookTable<E extends { type: string; data: unknown } = DomainEvent> = { [K in keyof EventDataMap<E>]: WebhookSpec<EventDataMap<E>[K]> | null };
@@ -41,6 +41,9 @@ export const WEBHOOK_EVENTS: WebhookTable = {
   OtpAttemptFailed: { event: 'verification.failed', channel: otpChannel, details: otp(['attempts', 'attemptsRemaining']) },
   OtpLocked: { event: 'verification.locked', channel: otpChannel, details: otp(['attempts']) },
   OtpExpired: { event: 'verification.expired', channel: otpChannel, details: otp([]) },
+  // Cancelled by an erasure, which has its own webhook (user.erased).
+  OtpCancelled: null,
+  PushCancelled: null,
   TotpEnrollmentConfirmed: { event: 'totp.enrolled', channel: fixed('totp'), details: () => ({}) },
   TotpCodeAccepted: { event: 'verification.succeeded', channel: fixed('totp'), details: () => ({}) },
   TotpCodeRejected: { event: 'verification.failed', channel: fixed('totp'), details: (d) => pick(d, ['reason', 'failures']) },
@@ -59,6 +62,8 @@ export const WEBHOOK_EVENTS: WebhookTable = {
   PushDenied: { event: 'push.denied', channel: fixed('push'), details: (d) => pick(d, ['requestId', 'purpose', 'reason', 'notMe']) },
   PushReportedNotMe: { event: 'push.reported', channel: fixed('push'), details: (d) => pick(d, ['requestId', 'purpose']) },
   PushExpired: { event: 'push.expired', channel: fixed('push'), details: (d) => pick(d, ['requestId', 'purpose']) },
+  // The erased user cannot be named any more: the receiver matches erasureId with what DELETE answered.
+  UserErased: { event: 'user.erased', channel: () => null, details: (d) => pick(d, ['erasureId']) },
   // Not outcomes a receiver hears about.
   TenantCreated: null,
   ApiKeyIssued: null,
@@ -92,7 +97,7 @@ export const WEBHOOK_EVENTS: WebhookTable = {
 /** The event types that trigger a webhook. */
 export const WEBHOOK_EVENT_TYPES = DOMAIN_EVENT_TYPES.filter((t) => WEBHOOK_EVENTS[t] !== null);
 
-const describe = <K extends DomainEventType>(type: K, data: EventDataMap[K]): { event: string; channel: Channel; details: D } | null => {
+const describe = <K extends DomainEventType>(type: K, data: EventDataMap[K]): { event: string; channel: Channel | null; details: D } | null => {
   const spec = WEBHOOK_EVENTS[type];
   return spec && { event: spec.event, channel: spec.channel(data), details: spec.details(data) };
 };

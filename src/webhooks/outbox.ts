@@ -67,7 +67,7 @@ export const enqueueDelivery = (db: DatabaseSync, e: { id: string; position: num
     e.id,
     e.position,
     m.event,
-    m.channel,
+    m.channel ?? '',
     webhookBody(m),
     at,
   );

@@ -21,6 +21,8 @@ export type WebhookLog = {
 export type WebhookWorkerOptions = {
   db: DatabaseSync;
   keyring: Keyring;
+  /** The body as sent: the personal values the projection stored sealed, opened (personal-data.ts openJson). */
+  openBody: (body: string, eventId: string) => string;
   /** Epoch ms. */
   now: () => number;
   fetch?: typeof globalThis.fetch;
@@ -112,10 +114,12 @@ export const createWebhookWorker = (o: WebhookWorkerOptions): WebhookWorker => {
   // One attempt: the plan, the POST, the outcome recorded. Never throws but for the database.
   const attempt = async (d: Due, signal: AbortSignal) => {
     const started = now();
-    const delivery = { deliveryId: d.delivery_id, eventId: d.event_id, body: d.body, createdAt: d.created_at, attempts: d.attempts, roundAttempts: d.round_attempts };
+    // The body as sent: the personal values the outbox keeps sealed, opened.
+    const body = o.openBody(d.body, d.event_id);
+    const delivery = { deliveryId: d.delivery_id, eventId: d.event_id, body, createdAt: d.created_at, attempts: d.attempts, roundAttempts: d.round_attempts };
     const plan = planAttempt({ delivery, endpoint: endpointOf(db, d.tenant_id), decrypt: (enc) => keyring.decrypt('webhook-secret', enc), now: started, maxAgeMs, secretGraceMs: graceMs });
     if (plan.kind === 'dead') return record(d, started, { status: 'dead', statusCode: null, error: plan.reason });
-    const result = await postWebhook({ fetch: doFetch, url: plan.url, body: d.body, headers: plan.headers, timeoutMs: o.timeoutMs, signal });
+    const result = await postWebhook({ fetch: doFetch, url: plan.url, body, headers: plan.headers, timeoutMs: o.timeoutMs, signal });
     if (result === 'aborted') {
       q.release.run(now(), now(), d.delivery_id); // shutting down: due again at the next start
       return;

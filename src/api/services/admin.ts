@@ -11,7 +11,9 @@ import type { TenantSettings as TenantSettingsMessage } from '../../gen/secureke
 import { getTenant, listKeys, listTenants, type TenantRow } from '../../../projections/tenants/index.ts';
 import { requestInfoKey, unknownFieldsKey } from '../context.ts';
 import { listDeliveries, redeliver, DELIVERY_STATUSES, type DeliveryStatus } from '../../webhooks/deliveries.ts';
-import { queryAudit } from '../../../projections/audit/index.ts';
+import { openAuditRecord, queryAudit } from '../../../projections/audit/index.ts';
+import type { UserKeys } from '../../app/user-keys.ts';
+import type { PersonalData } from '../../privacy/personal-data.ts';
 import { timestampMs } from '@bufbuild/protobuf/wkt';
 import type { HandlerContext, ServiceImpl } from '@connectrpc/connect';
 import type { AdminService } from '../../gen/securekey/v1/admin_pb.js';
@@ -26,6 +28,9 @@ export type AdminDeps = {
   now: () => number;
   /** Tenant writes are read back from the tenants read model (the next call authenticates with it). */
   readModels: ReadYourWrites;
+  /** The audit trail's personal values are sealed: opened here, found by the user's stream keys. */
+  personal: Pick<PersonalData, 'openValue'>;
+  users: Pick<UserKeys, 'all'>;
 };
 
 const tenantView = (db: DatabaseSync, t: TenantRow) => ({
@@ -138,7 +143,7 @@ export const createAdminImpl = (deps: AdminDeps): Omit<ServiceImpl<typeof AdminS
       await deps.readModels.current(['audit']);
       const r = queryAudit(deps.readDb(), {
         tenantId: req.tenantId,
-        userId: req.userId || undefined,
+        user: req.userId ? { userId: req.userId, userKeys: await deps.users.all(req.tenantId, req.userId) } : undefined,
         from: req.from ? timestampMs(req.from) : undefined,
         to: req.to ? timestampMs(req.to) : undefined,
         limit: req.limit || undefined,
@@ -146,7 +151,7 @@ export const createAdminImpl = (deps: AdminDeps): Omit<ServiceImpl<typeof AdminS
       });
       return {
         nextPageToken: r.nextPageToken,
-        records: r.records.map((a) => ({
+        records: r.records.map((record) => openAuditRecord(record, deps.personal.openValue)).map((a) => ({
           position: BigInt(a.position),
           at: timestampFromMs(a.at),
           tenantId: a.tenantId,

@@ -7,20 +7,11 @@ import type { RelyingParty, WebAuthnService as WebAuthnApp } from '../../app/web
 import { DomainError } from '../../domain/errors.ts';
 import type { RegisterVerifyRequest, WebAuthnService } from '../../gen/securekey/v1/webauthn_pb.js';
 import type { Caller } from '../context.ts';
-import { callerOf, type ChannelDeps } from './common.ts';
+import { callerOf, type ChannelDeps, structOf } from './common.ts';
 
 /** The fields both verify requests share (RegisterVerifyRequest and AuthenticateVerifyRequest). */
 type CredentialFields = Pick<RegisterVerifyRequest, 'id' | 'rawId' | 'type' | 'response' | 'clientExtensionResults' | 'authenticatorAttachment' | 'credential'>;
 
-const isJsonObject = (v: unknown): v is JsonObject => typeof v === 'object' && v !== null && !Array.isArray(v);
-
-/** Options as a google.protobuf.Struct: plain JSON (@simplewebauthn/server leaves keys set to
- * undefined, e.g. extensions, which a Struct cannot carry). */
-const structOf = (v: object): JsonObject => {
-  const json: unknown = JSON.parse(JSON.stringify(v));
-  if (!isJsonObject(json)) throw new Error('options did not serialise to a JSON object');
-  return json;
-};
 
 /** The browser credential as JSON, from either body shape (the app checks it). */
 const credentialOf = (req: CredentialFields): JsonObject => {

@@ -7,10 +7,11 @@ import { DomainError } from '../../domain/errors.ts';
 import { webauthnDecider, webauthnStreamName } from '../../domain/webauthn/credentials.ts';
 import { credentialOwnerDecider, credentialOwnerStreamName, discoverableChallengeStreamName } from '../../domain/webauthn/discoverable.ts';
 import type { StoredCredential, WebAuthnCommand, WebAuthnState } from '../../domain/webauthn/types.ts';
-import { handleCommand, loadState } from '../../eventstore/handle-command.ts';
-import type { EventStore } from '../../eventstore/port.ts';
+import { ERASED } from '../../privacy/personal-data.ts';
 import { type CallerInfo, callerMetadata } from '../caller.ts';
+import type { EventLog } from '../event-log.ts';
 import { requireUserId } from '../user-id.ts';
+import type { UserKeys } from '../user-keys.ts';
 
 /** The tenant's relying party: id (a domain), display name, and the origins pages run on. */
 export type RelyingParty = { id: string; name: string; origins: string[] };
@@ -26,15 +27,16 @@ export const requireRp = (rp: RelyingParty): RelyingParty => {
 
 export const credentialIn = (state: WebAuthnState, id: string) => (Object.hasOwn(state.credentials, id) ? state.credentials[id] : undefined);
 
-export type WebAuthnDeps = { store: EventStore; keyring: Keyring; now: () => number };
+export type WebAuthnDeps = { events: EventLog; users: UserKeys; keyring: Keyring; now: () => number };
 
 /** The result of checking an assertion: the counter is the decider's to judge. */
 export type AssertionCheck = { verified: true; newCounter: number; backedUp: boolean } | { verified: false };
 
 export const createWebAuthnContext = (deps: WebAuthnDeps) => {
-  const { store, keyring } = deps;
-  const userKeyOf = (userId: string) => keyring.hmac('user', requireUserId(userId));
-  const userStream = (tenantId: string, userId: string) => webauthnStreamName(tenantId, userKeyOf(userId));
+  const { events, users, keyring } = deps;
+  /** The user's stream key (src/app/user-keys.ts): it names their credentials' stream. */
+  const userKeyOf = (tenantId: string, userId: string) => users.of(tenantId, requireUserId(userId));
+  const userStream = async (tenantId: string, userId: string) => webauthnStreamName(tenantId, await userKeyOf(tenantId, userId));
   /** The WebAuthn user handle: opaque, stable per (tenant, user), no personal data. */
   const userHandleOf = (tenantId: string, userId: string) => Buffer.from(keyring.hmac('webauthn-user-handle', `${tenantId}\n${userId}`), 'hex');
   const ownerStream = (tenantId: string, credentialId: string) => credentialOwnerStreamName(tenantId, keyring.hmac('webauthn-credential', credentialId));
@@ -47,10 +49,18 @@ export const createWebAuthnContext = (deps: WebAuthnDeps) => {
     ownerStream,
     challengeStream,
     /** The (tenant, user) credentials aggregate's state. */
-    loadUser: async (tenantId: string, userId: string) => (await loadState(store, userStream(tenantId, userId), webauthnDecider)).state,
-    runUser: (caller: CallerInfo, userId: string, command: WebAuthnCommand) =>
-      handleCommand(store, userStream(caller.tenantId, userId), webauthnDecider, command, { metadata: { ...callerMetadata(caller), userId } }),
-    ownerOf: async (tenantId: string, credentialId: string) => (await loadState(store, ownerStream(tenantId, credentialId), credentialOwnerDecider)).state.owner,
+    loadUser: async (tenantId: string, userId: string) => (await events.load(await userStream(tenantId, userId), webauthnDecider)).state,
+    runUser: async (caller: CallerInfo, userId: string, command: WebAuthnCommand) => {
+      const userKey = await userKeyOf(caller.tenantId, userId);
+      return events.handle(webauthnStreamName(caller.tenantId, userKey), webauthnDecider, command, { metadata: { ...callerMetadata(caller), userId, userKey } });
+    },
+    ownerOf: async (tenantId: string, credentialId: string) => (await events.load(ownerStream(tenantId, credentialId), credentialOwnerDecider)).state.owner,
+    /** Whom a credential's owner record names: null when nobody, or when that user was erased.
+     * Records older than the key store carry the id encrypted with the keyring. */
+    ownerIdOf: (owner: { userId?: string; userIdEnc?: string } | null) => {
+      const id = owner?.userId ?? (owner?.userIdEnc ? keyring.decrypt('webauthn-user', owner.userIdEnc) : null);
+      return id === ERASED ? null : id;
+    },
 
     /** Checks an assertion's signature, origin, RP and user handle for the stored credential. */
     checkAssertion: async (o: {

@@ -4,7 +4,6 @@
 import { generateAuthenticationOptions } from '@simplewebauthn/server';
 import { discoverableChallengeDecider } from '../../domain/webauthn/discoverable.ts';
 import { CHALLENGE_TTL_MS } from '../../domain/webauthn/types.ts';
-import { handleCommand, loadState } from '../../eventstore/handle-command.ts';
 import { type CallerInfo, callerMetadata } from '../caller.ts';
 import type { SignInResult } from './authentication.ts';
 import { credentialIn, type RelyingParty, requireRp, type WebAuthnContext } from './context.ts';
@@ -12,14 +11,13 @@ import { authenticationCredentialOf, challengeOf } from './credential-json.ts';
 
 export const createDiscoverableSignIn = (ctx: WebAuthnContext) => {
   const claim = (caller: CallerInfo, challenge: string, signatureValid: boolean, now: number) =>
-    handleCommand(ctx.store, ctx.challengeStream(caller.tenantId, challenge), discoverableChallengeDecider, { type: 'ClaimDiscoverableChallenge', data: { challenge, signatureValid, now } }, { metadata: callerMetadata(caller) });
+    ctx.events.handle(ctx.challengeStream(caller.tenantId, challenge), discoverableChallengeDecider, { type: 'ClaimDiscoverableChallenge', data: { challenge, signatureValid, now } }, { metadata: callerMetadata(caller) });
 
   return {
     options: async (caller: CallerInfo, input: { rp: RelyingParty }) => {
       const rp = requireRp(input.rp);
       const publicKey = await generateAuthenticationOptions({ rpID: rp.id, allowCredentials: [], timeout: CHALLENGE_TTL_MS, userVerification: 'required' });
-      const res = await handleCommand(
-        ctx.store,
+      const res = await ctx.events.handle(
         ctx.challengeStream(caller.tenantId, publicKey.challenge),
         discoverableChallengeDecider,
         { type: 'IssueDiscoverableChallenge', data: { challenge: publicKey.challenge, now: ctx.now() } },
@@ -30,7 +28,7 @@ export const createDiscoverableSignIn = (ctx: WebAuthnContext) => {
 
     /** Whether the credential JSON answers a discoverable challenge of the tenant. */
     answers: async (tenantId: string, credential: unknown) =>
-      (await loadState(ctx.store, ctx.challengeStream(tenantId, challengeOf(authenticationCredentialOf(credential))), discoverableChallengeDecider)).revision >= 0,
+      (await ctx.events.load(ctx.challengeStream(tenantId, challengeOf(authenticationCredentialOf(credential))), discoverableChallengeDecider)).revision >= 0,
 
     /** userId, when given, must be the credential's owner. */
     verify: async (caller: CallerInfo, input: { userId?: string; credential: unknown; rp: RelyingParty }): Promise<SignInResult> => {
@@ -40,7 +38,7 @@ export const createDiscoverableSignIn = (ctx: WebAuthnContext) => {
       const credentialId = credential.id;
       const at = ctx.now();
       const owner = await ctx.ownerOf(caller.tenantId, credentialId);
-      const ownerId = owner ? ctx.keyring.decrypt('webauthn-user', owner.userIdEnc) : null;
+      const ownerId = ctx.ownerIdOf(owner);
       const stored = ownerId ? credentialIn(await ctx.loadUser(caller.tenantId, ownerId), credentialId) : undefined;
       const check =
         ownerId && stored && (!input.userId || input.userId === ownerId)

@@ -4,7 +4,6 @@
 import { generateRegistrationOptions, verifyRegistrationResponse } from '@simplewebauthn/server';
 import { credentialOwnerDecider } from '../../domain/webauthn/discoverable.ts';
 import { CHALLENGE_TTL_MS, type StoredCredential } from '../../domain/webauthn/types.ts';
-import { handleCommand } from '../../eventstore/handle-command.ts';
 import { type CallerInfo, callerMetadata } from '../caller.ts';
 import { requireUserId } from '../user-id.ts';
 import { type RelyingParty, requireRp, SUPPORTED_ALGORITHM_IDS, type WebAuthnContext } from './context.ts';
@@ -37,6 +36,7 @@ export const createRegistration = (ctx: WebAuthnContext) => ({
     const credential = registrationCredentialOf(input.credential);
     const challenge = challengeOf(credential);
     const at = ctx.now();
+    const userKey = await ctx.userKeyOf(caller.tenantId, userId);
     const state = await ctx.loadUser(caller.tenantId, userId);
     let outcome: { verified: true; credential: StoredCredential } | { verified: false } = { verified: false };
     const pending = Object.hasOwn(state.challenges, challenge) ? state.challenges[challenge] : undefined;
@@ -51,7 +51,7 @@ export const createRegistration = (ctx: WebAuthnContext) => ({
           supportedAlgorithmIDs: SUPPORTED_ALGORITHM_IDS,
         });
         const owner = res.verified ? await ctx.ownerOf(caller.tenantId, res.registrationInfo.credential.id) : null;
-        if (res.verified && (owner === null || owner.userKey === ctx.userKeyOf(userId))) {
+        if (res.verified && (owner === null || owner.userKey === userKey)) {
           const info = res.registrationInfo;
           outcome = {
             verified: true,
@@ -74,14 +74,10 @@ export const createRegistration = (ctx: WebAuthnContext) => ({
     const res = await ctx.runUser(caller, userId, { type: 'CompleteRegistration', data: { challenge, now: at, outcome } });
     const registered = res.events.find((e) => e.type === 'CredentialRegistered');
     if (!registered) return { verified: false, credentialId: '', position: res.position };
-    const owner = await handleCommand(
-      ctx.store,
+    const owner = await ctx.events.handle(
       ctx.ownerStream(caller.tenantId, registered.data.credentialId),
       credentialOwnerDecider,
-      {
-        type: 'RecordCredentialOwner',
-        data: { credentialId: registered.data.credentialId, userKey: ctx.userKeyOf(userId), userIdEnc: ctx.keyring.encrypt('webauthn-user', userId), now: at },
-      },
+      { type: 'RecordCredentialOwner', data: { credentialId: registered.data.credentialId, userKey, userId, now: at } },
       { metadata: callerMetadata(caller) },
     );
     return { verified: true, credentialId: registered.data.credentialId, position: Math.max(res.position, owner.position) };

@@ -39,7 +39,10 @@ export type RecordOtpDelivery = Message<'RecordOtpDelivery', {
   now: number;
 } & ({ ok: true; providerId: string | null } | { ok: false; reason: string })>;
 
-export type OtpCommand = IssueOtp | VerifyOtp | RecordOtpDelivery;
+/** The user was erased: their pending code (if this stream has one) stops working. */
+export type CancelOtp = Message<'CancelOtp', { userKey: string; now: number }>;
+
+export type OtpCommand = IssueOtp | VerifyOtp | RecordOtpDelivery | CancelOtp;
 
 export type OtpCode = OtpRef & {
   codeHash: string;
@@ -57,7 +60,8 @@ export type OtpState =
   | { status: 'verified'; code: OtpCode; resendFrom: number | null; verifiedAt: number }
   | { status: 'locked'; code: OtpCode; resendFrom: number | null; lockedAt: number }
   | { status: 'expired'; code: OtpCode; resendFrom: number | null }
-  | { status: 'undelivered'; code: OtpCode; resendFrom: number | null };
+  | { status: 'undelivered'; code: OtpCode; resendFrom: number | null }
+  | { status: 'cancelled'; code: OtpCode; resendFrom: null };
 
 export const initialOtpState = (): OtpState => ({ status: 'idle' });
 
@@ -66,6 +70,7 @@ const refOf = (c: OtpRef): OtpRef => ({
   channel: c.channel,
   purpose: c.purpose,
   userId: c.userId,
+  userKey: c.userKey ?? null,
   masked: c.masked,
   country: c.country,
   issuedAt: c.issuedAt,
@@ -94,6 +99,8 @@ export const evolveOtp = (state: OtpState, event: OtpEvent): OtpState => {
       return { status: 'verified', code: state.code, resendFrom: state.resendFrom, verifiedAt: event.data.verifiedAt };
     case 'OtpExpired':
       return state.status === 'pending' ? { status: 'expired', code: state.code, resendFrom: state.resendFrom } : state;
+    case 'OtpCancelled':
+      return { status: 'cancelled', code: state.code, resendFrom: null };
     default:
       return assertNeverEvolve(event, state);
   }
@@ -135,6 +142,8 @@ const decideVerify = ({ data: c }: VerifyOtp, state: OtpState): OtpEvent[] => {
       throw new DomainError('OTP_NOT_FOUND', 'the code for this destination was already used; send a new one');
     case 'undelivered':
       throw new DomainError('OTP_NOT_FOUND', 'the last code could not be delivered; send a new one');
+    case 'cancelled':
+      throw new DomainError('OTP_NOT_FOUND', 'no code is pending for this destination; send one first');
     case 'locked':
       throw tooManyAttempts(state.code.maxAttempts);
     case 'expired':
@@ -161,6 +170,11 @@ const decideDelivery = ({ data: c }: RecordOtpDelivery): OtpEvent[] =>
     ? [{ type: 'OtpDeliverySucceeded', data: { ...c.ref, provider: c.provider, providerId: c.providerId, deliveredAt: c.now } }]
     : [{ type: 'OtpDeliveryFailed', data: { ...c.ref, provider: c.provider, reason: c.reason, failedAt: c.now } }];
 
+const decideCancel = ({ data: c }: CancelOtp, state: OtpState): OtpEvent[] =>
+  state.status === 'pending' && state.code.userKey === c.userKey
+    ? [{ type: 'OtpCancelled', data: { ...refOf(state.code), reason: 'user_erased', cancelledAt: c.now } }]
+    : [];
+
 export const decideOtp = (command: OtpCommand, state: OtpState): OtpEvent[] => {
   switch (command.type) {
     case 'IssueOtp':
@@ -169,6 +183,8 @@ export const decideOtp = (command: OtpCommand, state: OtpState): OtpEvent[] => {
       return decideVerify(command, state);
     case 'RecordOtpDelivery':
       return decideDelivery(command);
+    case 'CancelOtp':
+      return decideCancel(command, state);
     default:
       return assertNever(command);
   }

@@ -1,6 +1,7 @@
 // Events of the one-time-code aggregate (SMS and email). Plain JSON, times in epoch ms.
 // No code and no destination in clear: the code only as a keyed HMAC, the destination encrypted
-// (plus a masked form for display). Every outcome event repeats the code's reference (OtpRef), so a
+// (plus a masked form for display). The user id, the masked and the encrypted destination are
+// personal data, sealed with the user's data key when the log stores them (src/domain/personal.ts). Every outcome event repeats the code's reference (OtpRef), so a
 // projection or webhook needs no other event to describe it.
 import type { OtpChannel } from '../channel.ts';
 import type { Message } from '../decider.ts';
@@ -15,6 +16,9 @@ export type OtpRef = {
   purpose: string;
   /** The tenant's user id (webhooks call it externalUserId), or null. */
   userId: string | null;
+  /** The user's stream key (a keyed hash, src/app/user-keys.ts), or null: who the code is for,
+   * without the id. Absent in events written before it existed. */
+  userKey?: string | null;
   /** "+82 10-****-5678" or "u***@example.com". */
   masked: string;
   /** ISO region of a phone number; null for email. */
@@ -71,7 +75,13 @@ export type OtpExpired = Message<'OtpExpired', OtpRef & {
   attemptedAt: number;
 }>;
 
-export type OtpEvent = OtpIssued | OtpDeliverySucceeded | OtpDeliveryFailed | OtpAttemptFailed | OtpVerified | OtpLocked | OtpExpired;
+/** The code's user was erased while it was pending: it can no longer be used. */
+export type OtpCancelled = Message<'OtpCancelled', OtpRef & {
+  reason: 'user_erased';
+  cancelledAt: number;
+}>;
+
+export type OtpEvent = OtpIssued | OtpDeliverySucceeded | OtpDeliveryFailed | OtpAttemptFailed | OtpVerified | OtpLocked | OtpExpired | OtpCancelled;
 
 export const OTP_EVENT_TYPES: readonly OtpEvent['type'][] = [
   'OtpIssued',
@@ -81,4 +91,5 @@ export const OTP_EVENT_TYPES: readonly OtpEvent['type'][] = [
   'OtpVerified',
   'OtpLocked',
   'OtpExpired',
+  'OtpCancelled',
 ];

@@ -7,7 +7,8 @@
 import { assertNever, type Decider } from '../decider.ts';
 import { DomainError } from '../errors.ts';
 
-export type PushStatus = 'pending' | 'approved' | 'denied' | 'expired';
+/** cancelled: the user was erased while the request was pending. */
+export type PushStatus = 'pending' | 'approved' | 'denied' | 'expired' | 'cancelled';
 export type DenyReason = 'user' | 'number_mismatch';
 
 type Who = { requestId: string; userId: string; purpose: string; at: number };
@@ -22,7 +23,8 @@ export type PushRequestEvent =
   | { type: 'PushApproved'; data: Who }
   | { type: 'PushDenied'; data: Who & { notMe: boolean; reason: DenyReason } }
   | { type: 'PushReportedNotMe'; data: Who }
-  | { type: 'PushExpired'; data: Who & { expiresAt: number } };
+  | { type: 'PushExpired'; data: Who & { expiresAt: number } }
+  | { type: 'PushCancelled'; data: Who & { reason: 'user_erased' } };
 
 export type DeliveryOutcome = { deviceId: string; ok: true } | { deviceId: string; ok: false; reason: string; stale: boolean };
 
@@ -30,7 +32,8 @@ export type PushRequestCommand =
   | { type: 'RequestPush'; data: Extract<PushRequestEvent, { type: 'PushRequested' }>['data'] }
   | { type: 'RecordDeliveries'; data: { deliveries: DeliveryOutcome[]; at: number } }
   | { type: 'RespondPush'; data: { action: string; number?: number; notMe?: boolean; at: number } }
-  | { type: 'ExpirePush'; data: { at: number } };
+  | { type: 'ExpirePush'; data: { at: number } }
+  | { type: 'CancelPush'; data: { at: number } };
 
 export type PushRequestState =
   | { status: 'none' }
@@ -77,6 +80,8 @@ export const pushRequestDecider: Decider<PushRequestCommand, PushRequestEvent, P
         return state;
       case 'PushExpired':
         return { ...state, status: 'expired' };
+      case 'PushCancelled':
+        return { ...state, status: 'cancelled' };
       default:
         return ignoreUnknown(event, state);
     }
@@ -104,6 +109,7 @@ export const pushRequestDecider: Decider<PushRequestCommand, PushRequestEvent, P
         const status = pushStatusAt(state, at);
         if (status === 'approved' || status === 'denied') throw new DomainError('ALREADY_RESPONDED', `this push request was already answered (${status})`);
         if (status === 'expired') throw new DomainError('PUSH_EXPIRED', 'this push request expired before it was answered; send a new one');
+        if (status === 'cancelled') throw new DomainError('PUSH_NOT_FOUND', 'this push request was cancelled');
         if (action === 'deny') {
           const denied: PushRequestEvent = { type: 'PushDenied', data: { ...who(state, at), notMe: notMe === true, reason: 'user' } };
           return notMe === true ? [denied, { type: 'PushReportedNotMe', data: who(state, at) }] : [denied];
@@ -114,6 +120,9 @@ export const pushRequestDecider: Decider<PushRequestCommand, PushRequestEvent, P
         }
         return [{ type: 'PushApproved', data: who(state, at) }];
       }
+      case 'CancelPush':
+        if (state.status === 'none' || pushStatusAt(state, command.data.at) !== 'pending') return [];
+        return [{ type: 'PushCancelled', data: { ...who(state, command.data.at), reason: 'user_erased' } }];
       case 'ExpirePush':
         if (state.status === 'none' || pushStatusAt(state, command.data.at) !== 'expired' || state.status === 'expired') return [];
         return [{ type: 'PushExpired', data: { ...who(state, command.data.at), expiresAt: state.expiresAt } }];

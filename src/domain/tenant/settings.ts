@@ -18,7 +18,7 @@ type ValueOf = {
 };
 export type SettingType = keyof ValueOf;
 
-export type SettingGroup = 'general' | 'otp' | 'sms' | 'totp' | 'recovery' | 'webauthn' | 'push';
+export type SettingGroup = 'general' | 'privacy' | 'otp' | 'sms' | 'totp' | 'recovery' | 'webauthn' | 'push';
 
 /** One row of the table. `default` is the value a channel uses while the setting is unset; null
  * when the default is derived from something else, which `defaultNote` then names. */
@@ -31,7 +31,7 @@ export type SettingSpec = {
   /** integer: inclusive range. */
   min?: number;
   max?: number;
-  unit?: 'seconds' | 'digits' | 'attempts' | 'codes' | 'requests';
+  unit?: 'seconds' | 'days' | 'digits' | 'attempts' | 'codes' | 'requests';
   /** text: longest value. */
   maxLength?: number;
 };
@@ -51,6 +51,16 @@ export const TENANT_SETTINGS = {
     default: null,
     defaultNote: 'the tenant name',
     description: 'Shown in messages ("[Brand] your code is ...").',
+  },
+  retentionDays: {
+    type: 'integer',
+    group: 'privacy',
+    min: 0,
+    max: 3650,
+    unit: 'days',
+    default: 0,
+    description:
+      'Personal data (user id, masked destination, client IP, device) of verification events older than this is shredded, within a day after, by a scheduled job; the events stay for statistics. Enrollments are kept until removed or the user is erased. 0: kept (see docs/privacy.md).',
   },
   defaultRegion: {
     type: 'region',

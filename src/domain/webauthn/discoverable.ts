@@ -50,14 +50,20 @@ export const discoverableChallengeDecider: Decider<DiscoverableChallengeCommand,
 /** credentialKey: keyring.hmac('webauthn-credential', credentialId). */
 export const credentialOwnerStreamName = (tenantId: string, credentialKey: string): string => `webauthncred-${tenantId}.${credentialKey}`;
 
-/** userIdEnc: keyring.encrypt('webauthn-user', userId), so a discoverable sign-in can name the user. */
-export type CredentialOwnerRecorded = Message<'CredentialOwnerRecorded', { credentialId: string; userKey: string; userIdEnc: string; at: number }>;
-export type RecordCredentialOwner = Message<'RecordCredentialOwner', { credentialId: string; userKey: string; userIdEnc: string; now: number }>;
-export type CredentialOwnerState = { owner: null | { credentialId: string; userKey: string; userIdEnc: string } };
+/** userId: sealed with the user's data key in the log (src/domain/personal.ts), so that a
+ * discoverable sign-in can name the user, and an erasure makes the credential name nobody.
+ * Events written before the key store carry userIdEnc (keyring.encrypt('webauthn-user', userId)). */
+export type CredentialOwner = { credentialId: string; userKey: string; userId?: string; userIdEnc?: string };
+export type CredentialOwnerRecorded = Message<'CredentialOwnerRecorded', CredentialOwner & { at: number }>;
+export type RecordCredentialOwner = Message<'RecordCredentialOwner', { credentialId: string; userKey: string; userId: string; now: number }>;
+export type CredentialOwnerState = { owner: null | CredentialOwner };
 
 export const credentialOwnerDecider: Decider<RecordCredentialOwner, CredentialOwnerRecorded, CredentialOwnerState> = {
   initialState: () => ({ owner: null }),
-  evolve: (_state, event) => ({ owner: { credentialId: event.data.credentialId, userKey: event.data.userKey, userIdEnc: event.data.userIdEnc } }),
+  evolve: (_state, event) => {
+    const { at: _at, ...owner } = event.data;
+    return { owner };
+  },
   decide: (command, state) => {
     const { now, ...owner } = command.data;
     if (state.owner === null) return [{ type: 'CredentialOwnerRecorded', data: { ...owner, at: now } }];

@@ -53,6 +53,8 @@ export type DeliveryAttempt = {
 
 export type DeliveryProcessorOptions = {
   keyring: Pick<Keyring, 'decrypt'>;
+  /** The event with its personal values opened (personal-data.ts): the receiver gets them in clear. */
+  open: (event: StoredEvent) => StoredEvent;
   /** The tenant's endpoint from this node's read models; undefined when unknown. */
   tenantOf: (tenantId: string) => WebhookEndpoint | undefined;
   fetch?: typeof globalThis.fetch;
@@ -156,7 +158,7 @@ export const createDeliveryProcessor = (o: DeliveryProcessorOptions): DeliveryPr
       lookupError = `endpoint lookup failed: ${errorText(err)}`;
     }
     const started = now();
-    const plan = lookupError ? undefined : planDelivery({ event: e, endpoint, decrypt, now: started, maxAgeMs });
+    const plan = lookupError ? undefined : planDelivery({ event: o.open(e), endpoint, decrypt, now: started, maxAgeMs });
     // Not logged: most are tenants without a webhook URL (the SQLite projector skips those silently
     // too), and on a group's first start, the log's old history.
     if (plan?.kind === 'skip') return answer('ack', base, p.reply.ack);

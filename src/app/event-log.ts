@@ -1,0 +1,29 @@
+// The write side as the application services use it: commands appended with their personal
+// fields sealed, streams folded with them opened (src/privacy/personal-data.ts). The composition
+// root makes the one EventLog, so no service can forget the codec.
+import type { Decider, Message } from '../domain/decider.ts';
+import { type CommandResult, type EventCodec, handleCommand, loadState } from '../eventstore/handle-command.ts';
+import type { EventMetadata, EventStore, StoredEvent } from '../eventstore/port.ts';
+
+export type EventLog = {
+  /** handleCommand: decide on the stream's state, append sealed with the expected revision. */
+  handle: <C extends Message, E extends Message, S>(
+    stream: string,
+    decider: Decider<C, E, S>,
+    command: C,
+    opts?: { metadata?: EventMetadata; maxRetries?: number },
+  ) => Promise<CommandResult<E, S>>;
+  /** The stream folded by the decider (personal fields opened). */
+  load: <E extends Message, S>(stream: string, decider: Pick<Decider<Message, E, S>, 'initialState' | 'evolve'>) => Promise<{ state: S; revision: number }>;
+  /** The stream's events, personal fields opened ("[erased]" where a key was destroyed). */
+  read: (stream: string) => Promise<StoredEvent[]>;
+  /** The store itself: what it holds, as stored. */
+  store: EventStore;
+};
+
+export const createEventLog = (store: EventStore, codec: EventCodec): EventLog => ({
+  handle: (stream, decider, command, opts = {}) => handleCommand(store, stream, decider, command, { ...opts, codec }),
+  load: (stream, decider) => loadState(store, stream, decider, codec),
+  read: async (stream) => (await store.readStream(stream)).map(codec.open),
+  store,
+});

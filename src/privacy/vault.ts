@@ -1,0 +1,185 @@
+// The vault: the key store's keys, unwrapped with the master key and cached.
+//
+// - The master key (SECUREKEY_MASTER_KEY or master.key) only WRAPS: a key-encryption key derived
+//   from it encrypts every data key and the root key in the key store. Rotating it re-wraps them
+//   (rotateMasterKey) and rewrites no event.
+// - The root key is what every keyed hash (stream names, code hashes) and every older encrypted
+//   field (TOTP secrets, push tokens, webhook secrets) derives from (keyring.ts). It is random on
+//   an installation that starts with the key store, and the master key itself on one whose log
+//   predates it (so that its stream names stay the same). It never changes.
+// - Data keys encrypt personal data (personal-data.ts); destroying one shreds what it encrypted.
+//   Unwrapped keys sit in bounded LRU caches, so the hot path reads nothing from disk after first use.
+import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes } from 'node:crypto';
+import type { KeyKind, KeyStore } from './keystore.ts';
+import { createLru } from './lru.ts';
+
+export type Vault = {
+  /** The root secret of the keyring (keyring.ts). */
+  root: Buffer;
+  /** A data key by id; undefined once it was destroyed (or never existed). */
+  key: (keyId: string) => Buffer | undefined;
+  /** The owner's live data key, made on first use. Throws KeyDestroyedError when the owner's key
+   * was destroyed: an erased user's stream key never gets a key again. */
+  current: (tenantId: string, kind: KeyKind, owner: string) => { keyId: string; key: Buffer };
+  /** Destroys the owner's key (erasure). Answers the number of keys destroyed. */
+  destroy: (tenantId: string, kind: KeyKind, owner: string) => number;
+  /** Destroys the tenant's day keys of the days before `day` (retention). */
+  destroyDaysBefore: (tenantId: string, day: number) => number;
+  /** Drops cached keys whose owner another process may have destroyed (they are read again). */
+  forgetOwner: (tenantId: string, kind: KeyKind, owner: string) => void;
+  /** Drops every cached key (after a retention run elsewhere, or a rotation). */
+  forgetAll: () => void;
+  counts: () => Record<KeyKind, number>;
+  /** Moves whenever this process destroys a key or learns of one destroyed: values opened
+   * before may read [erased] now (the aggregate cache folds again, handle-command.ts). */
+  epoch: () => number;
+};
+
+export class KeyDestroyedError extends Error {
+  constructor(kind: KeyKind) {
+    super(`the ${kind} data key was destroyed`);
+    this.name = 'KeyDestroyedError';
+  }
+}
+
+/** The master key does not open this key store (a wrong key, or the old one after a rotation). */
+export class WrongMasterKeyError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'WrongMasterKeyError';
+  }
+}
+
+const kekOf = (masterKey: Buffer) => Buffer.from(hkdfSync('sha256', masterKey, Buffer.alloc(0), 'securekey:key-store-kek', 32));
+const fingerprintOf = (kek: Buffer) => createHmac('sha256', kek).update('securekey:kek-fingerprint').digest('hex').slice(0, 32);
+
+/** AES-256-GCM under the key-encryption key, bound to the key's name (its id, or "root"). */
+const wrap = (kek: Buffer, name: string, key: Buffer): string => {
+  const iv = randomBytes(12);
+  const c = createCipheriv('aes-256-gcm', kek, iv);
+  c.setAAD(Buffer.from(`securekey-key:${name}`));
+  const ct = Buffer.concat([c.update(key), c.final()]);
+  return ['w1', iv.toString('base64url'), ct.toString('base64url'), c.getAuthTag().toString('base64url')].join('.');
+};
+
+const unwrap = (kek: Buffer, name: string, wrapped: string): Buffer => {
+  const [v, iv, ct, tag] = wrapped.split('.');
+  if (v !== 'w1' || !iv || !ct || !tag) throw new Error(`the key store holds a malformed key (${name})`);
+  const d = createDecipheriv('aes-256-gcm', kek, Buffer.from(iv, 'base64url'));
+  d.setAAD(Buffer.from(`securekey-key:${name}`));
+  d.setAuthTag(Buffer.from(tag, 'base64url'));
+  return Buffer.concat([d.update(Buffer.from(ct, 'base64url')), d.final()]);
+};
+
+const newKeyId = () => randomBytes(16).toString('base64url');
+
+/** Checks (or, on a new key store, records) that `masterKey` is the one the store is wrapped with. */
+const checkMasterKey = (store: KeyStore, kek: Buffer) => {
+  const mine = fingerprintOf(kek);
+  const recorded = store.initMeta('kek', mine);
+  // A fingerprint, not a secret: a plain comparison is fine.
+  if (recorded !== mine) {
+    throw new WrongMasterKeyError('the master key does not open the key store (keys.db): it is not the key the store was made or last rotated with. After a rotation, start with the new key');
+  }
+};
+
+export const openVault = (o: {
+  keyStore: KeyStore;
+  masterKey: Buffer;
+  now: () => number;
+  /** Whether the event log already has events (its root key is then the master key itself). */
+  logHasEvents: boolean;
+  cacheSize?: number;
+}): Vault => {
+  const { keyStore: store, now } = o;
+  const kek = kekOf(o.masterKey);
+  checkMasterKey(store, kek);
+  const rootWrapped = store.meta('root') ?? store.initMeta('root', wrap(kek, 'root', o.logHasEvents ? o.masterKey : randomBytes(32)));
+  const root = unwrap(kek, 'root', rootWrapped);
+
+  const size = o.cacheSize ?? 10_000;
+  /** keyId → key, or null: destroyed or unknown (ids are random and never reused, so that stays true). */
+  const keys = createLru<string, { key: Buffer; tenantId: string; kind: KeyKind; owner: string } | null>(size);
+  /** Per tenant, the first day whose key retention keeps (set by every process's retention run,
+   * so a day key another process destroyed is not used from this cache either). */
+  const cutoffs = new Map<string, number>();
+  const retired = (k: { tenantId: string; kind: KeyKind; owner: string }) => k.kind === 'day' && Number(k.owner) < (cutoffs.get(k.tenantId) ?? -Infinity);
+  /** tenant/kind/owner → keyId of the live key. */
+  const owners = createLru<string, string>(size);
+  const ownerKey = (tenantId: string, kind: KeyKind, owner: string) => `${tenantId}\n${kind}\n${owner}`;
+
+  let epoch = 0;
+
+  const key = (keyId: string): Buffer | undefined => {
+    const cached = keys.get(keyId);
+    if (cached && !retired(cached)) return cached.key;
+    if (cached === null) return undefined;
+    const row = store.byId(keyId);
+    const k = row ? { key: unwrap(kek, row.keyId, row.wrapped), tenantId: row.tenantId, kind: row.kind, owner: row.owner } : null;
+    keys.set(keyId, k);
+    if (row) owners.set(ownerKey(row.tenantId, row.kind, row.owner), row.keyId); // so that forgetOwner finds it
+    return k?.key;
+  };
+
+  return {
+    root,
+    key,
+    current: (tenantId, kind, owner) => {
+      const cachedId = owners.get(ownerKey(tenantId, kind, owner));
+      const cachedKey = cachedId ? key(cachedId) : undefined;
+      if (cachedId && cachedKey) return { keyId: cachedId, key: cachedKey };
+      let row = store.byOwner(tenantId, kind, owner);
+      if (row === undefined) {
+        const keyId = newKeyId();
+        row = store.add({ keyId, tenantId, kind, owner, wrapped: wrap(kek, keyId, randomBytes(32)), createdAt: now() });
+      }
+      if (row === 'destroyed') throw new KeyDestroyedError(kind);
+      const k = unwrap(kek, row.keyId, row.wrapped);
+      keys.set(row.keyId, { key: k, tenantId, kind, owner });
+      owners.set(ownerKey(tenantId, kind, owner), row.keyId);
+      return { keyId: row.keyId, key: k };
+    },
+    destroy: (tenantId, kind, owner) => {
+      const gone = store.destroy(tenantId, kind, owner, now());
+      for (const id of gone) keys.set(id, null);
+      owners.delete(ownerKey(tenantId, kind, owner));
+      epoch++;
+      return gone.length;
+    },
+    destroyDaysBefore: (tenantId, day) => {
+      const cutoff = Math.max(day, cutoffs.get(tenantId) ?? -Infinity);
+      if (cutoff !== cutoffs.get(tenantId)) epoch++;
+      cutoffs.set(tenantId, cutoff);
+      const gone = store.destroyDaysBefore(tenantId, day, now());
+      for (const id of gone) keys.set(id, null);
+      if (gone.length) epoch++;
+      return gone.length;
+    },
+    forgetOwner: (tenantId, kind, owner) => {
+      const id = owners.get(ownerKey(tenantId, kind, owner));
+      if (id) keys.delete(id);
+      owners.delete(ownerKey(tenantId, kind, owner));
+    },
+    forgetAll: () => {
+      keys.clear();
+      owners.clear();
+    },
+    counts: () => store.counts(),
+    epoch: () => epoch,
+  };
+};
+
+/** Master key rotation: every data key and the root key re-wrapped under `newMasterKey`, in one
+ * transaction; no event is read or written. Afterwards only the new key opens the store. */
+export const rotateMasterKey = (store: KeyStore, oldMasterKey: Buffer, newMasterKey: Buffer): { keys: number } => {
+  if (newMasterKey.length < 32) throw new Error(`the new master key must be at least 32 bytes, got ${newMasterKey.length}`);
+  if (newMasterKey.equals(oldMasterKey)) throw new Error('the new master key is the current one');
+  const oldKek = kekOf(oldMasterKey);
+  checkMasterKey(store, oldKek);
+  const newKek = kekOf(newMasterKey);
+  const rootWrapped = store.meta('root');
+  if (!rootWrapped) throw new Error('the key store has no root key yet: start the server once before rotating');
+  const root = wrap(newKek, 'root', unwrap(oldKek, 'root', rootWrapped));
+  const keys = store.rewrapAll((k) => wrap(newKek, k.keyId, unwrap(oldKek, k.keyId, k.wrapped)), { root, kek: fingerprintOf(newKek) });
+  return { keys };
+};
