@@ -25,18 +25,7 @@ export const prepared = (db: DatabaseSync, sql: string): StatementSync => {
   return st;
 };
 
-/** Runs fn in a write transaction taken at once (BEGIN IMMEDIATE): all of it or nothing. */
-export const immediate = <T>(db: DatabaseSync, fn: () => T): T => {
-  db.exec('BEGIN IMMEDIATE');
-  try {
-    const r = fn();
-    db.exec('COMMIT');
-    return r;
-  } catch (err) {
-    if (db.isTransaction) db.exec('ROLLBACK');
-    throw err;
-  }
-};
+export { immediate } from '../src/sqlite/immediate.ts';
 
 /** Opaque page tokens: the position to continue after. */
 export const encodePageToken = (position: number) => Buffer.from(`p${position}`).toString('base64url');

@@ -6,6 +6,7 @@
 import { chmodSync, existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
+import { immediate } from '../sqlite/immediate.ts';
 import type { KeyKind, KeyStore, StoredKey } from './keystore.ts';
 
 const SCHEMA = `
@@ -27,17 +28,7 @@ export const createSqliteKeyStore = (path: string): KeyStore => {
   const db = new DatabaseSync(path);
   db.exec('PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA secure_delete = ON;');
   if (fresh) chmodSync(path, 0o600);
-  const tx = <T>(fn: () => T): T => {
-    db.exec('BEGIN IMMEDIATE');
-    try {
-      const r = fn();
-      db.exec('COMMIT');
-      return r;
-    } catch (err) {
-      if (db.isTransaction) db.exec('ROLLBACK');
-      throw err;
-    }
-  };
+  const tx = <T>(fn: () => T): T => immediate(db, fn);
   tx(() => db.exec(SCHEMA));
   const q = {
     meta: db.prepare('SELECT value FROM key_store_meta WHERE name = ?'),
