@@ -4,7 +4,7 @@
 // they need is gone, and the master key checked and rotated without touching anything else.
 import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
@@ -62,12 +62,31 @@ describe('the key store and the vault', () => {
     assert.equal(a.vault.destroy('tn_a', 'user', 'uk1'), 1);
     assert.equal(a.vault.key(keyId), undefined);
     assert.throws(() => a.vault.current('tn_a', 'user', 'uk1'), KeyDestroyedError);
-    b.vault.forgetOwner('tn_a', 'user', 'uk1'); // what the erasure follower does on UserErased
+    // What the erasure follower does on UserErased: already gone here, dropped from the cache.
+    assert.equal(b.vault.destroy('tn_a', 'user', 'uk1'), 0);
     assert.equal(b.vault.key(keyId), undefined);
     assert.throws(() => b.vault.current('tn_a', 'user', 'uk1'), KeyDestroyedError);
     for (const f of [path, `${path}-wal`]) if (existsSync(f)) assert.ok(!readFileSync(f).includes(Buffer.from(wrapped.split('.')[2]!)), `${f} still holds the key`);
     a.keyStore.close();
     b.keyStore.close();
+  });
+
+  test('a key store restored from a backup older than an erasure holds the key again; destroying it once more (the erasure follower, on UserErased) shreds it', () => {
+    const path = freshPath();
+    const key = randomBytes(32);
+    const live = stack(path, key);
+    const { keyId } = live.vault.current('tn_a', 'user', 'uk-restored');
+    live.keyStore.close();
+    const backup = `${path}.backup`;
+    copyFileSync(path, backup);
+    const erasing = stack(path, key);
+    assert.equal(erasing.vault.destroy('tn_a', 'user', 'uk-restored'), 1);
+    erasing.keyStore.close();
+    const restored = stack(backup, key);
+    assert.ok(restored.vault.key(keyId), 'the backup brought the key back');
+    assert.equal(restored.vault.destroy('tn_a', 'user', 'uk-restored'), 1);
+    assert.equal(restored.vault.key(keyId), undefined);
+    restored.keyStore.close();
   });
 
   test('retention destroys the day keys before a day; a process that runs it stops using them from its cache at once', () => {

@@ -21,14 +21,11 @@ export type Vault = {
   /** The owner's live data key, made on first use. Throws KeyDestroyedError when the owner's key
    * was destroyed: an erased user's stream key never gets a key again. */
   current: (tenantId: string, kind: KeyKind, owner: string) => { keyId: string; key: Buffer };
-  /** Destroys the owner's key (erasure). Answers the number of keys destroyed. */
+  /** Destroys the owner's key (erasure), and drops it from the cache even when another process
+   * destroyed it already. Answers the number of keys destroyed here. */
   destroy: (tenantId: string, kind: KeyKind, owner: string) => number;
   /** Destroys the tenant's day keys of the days before `day` (retention). */
   destroyDaysBefore: (tenantId: string, day: number) => number;
-  /** Drops cached keys whose owner another process may have destroyed (they are read again). */
-  forgetOwner: (tenantId: string, kind: KeyKind, owner: string) => void;
-  /** Drops every cached key (after a retention run elsewhere, or a rotation). */
-  forgetAll: () => void;
   counts: () => Record<KeyKind, number>;
   /** Moves whenever this process destroys a key or learns of one destroyed: values opened
    * before may read [erased] now (the aggregate cache folds again, handle-command.ts). */
@@ -140,8 +137,9 @@ export const openVault = (o: {
       return { keyId: row.keyId, key: k };
     },
     destroy: (tenantId, kind, owner) => {
+      const cachedId = owners.get(ownerKey(tenantId, kind, owner));
       const gone = store.destroy(tenantId, kind, owner, now());
-      for (const id of gone) keys.set(id, null);
+      for (const id of cachedId ? [cachedId, ...gone] : gone) keys.set(id, null);
       owners.delete(ownerKey(tenantId, kind, owner));
       epoch++;
       return gone.length;
@@ -154,15 +152,6 @@ export const openVault = (o: {
       for (const id of gone) keys.set(id, null);
       if (gone.length) epoch++;
       return gone.length;
-    },
-    forgetOwner: (tenantId, kind, owner) => {
-      const id = owners.get(ownerKey(tenantId, kind, owner));
-      if (id) keys.delete(id);
-      owners.delete(ownerKey(tenantId, kind, owner));
-    },
-    forgetAll: () => {
-      keys.clear();
-      owners.clear();
     },
     counts: () => store.counts(),
     epoch: () => epoch,
