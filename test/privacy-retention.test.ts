@@ -3,7 +3,7 @@
 //   of days past the limit: the verification events' personal values read [erased] in the audit
 //   trail, the enrollment's stay, the statistics are unchanged, and /metrics counts it;
 // - `npm run admin -- user export` and `user erase` work next to the running server, which follows
-//   the erasure through the log;
+//   the erasure through the log; `history` and `audit export` then show the user's events [erased];
 // - `npm run admin -- master-key rotate` re-wraps the key store: the server starts with the new
 //   key and reads everything as before (no event rewritten: verify-chain passes), the old key is
 //   refused with a sentence.
@@ -112,6 +112,18 @@ describe('retention, the CLI user commands and master key rotation', () => {
     assert.ok(records.some((r) => r.action === 'user.erased'));
     // The device's event names the user by its stream only; its client address is shredded.
     assert.ok(records.filter((r) => r.action !== 'user.erased').every((r) => ['', '[erased]'].includes(r.userId) && r.clientIp === '[erased]'), JSON.stringify(records));
+    // The auditor's CLI shows the erased user's events with [erased] values.
+    const [history, exported2] = await Promise.all([
+      runAdmin(env, 'history', '--tenant', tenant.tenantId, '--user', other),
+      runAdmin(env, 'audit', 'export', '--tenant', tenant.tenantId, '--user', other),
+    ]);
+    for (const r of [history, exported2]) {
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, /\[erased\]/);
+      assert.ok(!r.stdout.includes('CLI iPhone') && !r.stdout.includes(ip) && !r.stdout.includes('198.51.100.0'), r.stdout);
+    }
+    assert.match(history.stdout, /DeviceRegistered/);
+    assert.match(history.stdout, /UserErased/);
     const bad = await runAdmin(env, 'user', 'erase', '--tenant', tenant.tenantId);
     assert.notEqual(bad.code, 0);
     assert.match(bad.stderr, /--user is required/);
