@@ -14,6 +14,9 @@ import { DOMAIN_EVENT_TYPES } from '../src/domain/events.ts';
 import { createSqliteKeyStore } from '../src/privacy/keystore-sqlite.ts';
 import { createPersonalData, dayOf, ERASED } from '../src/privacy/personal-data.ts';
 import { KeyDestroyedError, openVault, rotateMasterKey, WrongMasterKeyError } from '../src/privacy/vault.ts';
+import { credentialOwnerDecider } from '../src/domain/webauthn/discoverable.ts';
+import { createSqliteEventStore } from '../src/eventstore/sqlite/index.ts';
+import { privacyFor } from './helpers/privacy.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'securekey-keys-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -196,4 +199,20 @@ describe('sealing and opening personal data', () => {
     const body = JSON.stringify({ event: 'verification.succeeded', channel: 'sms', data: { externalUserId: sealed!.data.userId, destination: sealed!.data.masked, attempts: 0 } });
     assert.equal(personal.openJson(body, sealed!.id), JSON.stringify({ event: 'verification.succeeded', channel: 'sms', data: { externalUserId: 'dave', destination: 'd***@x.com', attempts: 0 } }));
   });
+});
+
+test('a state the aggregate cache folded before a key was destroyed is folded again: its personal values then read [erased]', async () => {
+  const store = createSqliteEventStore({ path: join(dir, 'cache-events.db'), durable: false });
+  try {
+    const p = privacyFor(store, () => T);
+    const stream = 'webauthncred-tn_a.cred1';
+    const metadata = { tenantId: 'tn_a', userKey: 'uk-cached' };
+    await p.events.handle(stream, credentialOwnerDecider, { type: 'RecordCredentialOwner', data: { credentialId: 'cred1', userKey: 'uk-cached', userId: 'erin', now: T } }, { metadata });
+    assert.equal((await p.events.load(stream, credentialOwnerDecider)).state.owner?.userId, 'erin');
+    assert.ok(!JSON.stringify(await store.readStream(stream)).includes('erin'), 'sealed in the log');
+    p.vault.destroy('tn_a', 'user', 'uk-cached');
+    assert.equal((await p.events.load(stream, credentialOwnerDecider)).state.owner?.userId, ERASED);
+  } finally {
+    await store.close();
+  }
 });
