@@ -4,6 +4,7 @@ import { auditProjection } from './audit/index.ts';
 import { createMfaVerificationsProjection } from './mfa-verifications/index.ts';
 import { otpCountersProjection } from './otp-counters/index.ts';
 import { otpStatsProjection } from './otp-stats/index.ts';
+import { insightsProjection } from './insights/index.ts';
 import type { Projection } from './runtime.ts';
 import { tenantsProjection } from './tenants/index.ts';
 import { webhooksProjection } from './webhooks/index.ts';
@@ -14,6 +15,7 @@ export const nodeProjections = (keyring: Keyring): Projection[] => [
   auditProjection,
   otpCountersProjection,
   otpStatsProjection,
+  insightsProjection,
   createMfaVerificationsProjection({ userKeyOf: (userId) => keyring.hmac('user', userId) }),
 ];
 

@@ -15,6 +15,10 @@ import { startServer } from './api/server.ts';
 import type { PipelineDeps } from './api/pipeline.ts';
 import { createAdminImpl } from './api/services/admin.ts';
 import { createOtpStatsImpl } from './api/services/admin-stats.ts';
+import { createAdminWebhooksImpl } from './api/services/admin-webhooks.ts';
+import { createAdminSystemImpl } from './api/services/admin-system.ts';
+import { createMetricsHistory } from './api/metrics-history.ts';
+import { createNodeRegistry } from './app/nodes.ts';
 import { createDemoRoute } from './api/demo.ts';
 import { AdminService } from './gen/securekey/v1/admin_pb.js';
 import { createProjectionRunner, type Projection, type ProjectionFailure, type ProjectionHealth } from '../projections/runtime.ts';
@@ -75,6 +79,8 @@ export type StartOptions = {
   projectionRetry?: { baseMs?: number; maxMs?: number };
   /** Real time between runs of the retention job (default 10 minutes); it decides with `now`. */
   retentionEveryMs?: number;
+  /** How often this node samples its own metrics for the console (default 10 s). */
+  metricsSampleMs?: number;
 };
 
 /** Which runner follows each read model a call may name: tsc checks that every name has one. */
@@ -84,6 +90,7 @@ const FOLLOWED_BY: Record<ReadModelName, 'node' | 'shared'> = {
   'otp-counters': 'node',
   'otp-stats': 'node',
   'mfa-verifications': 'node',
+  insights: 'node',
   webhooks: 'shared',
 };
 
@@ -174,10 +181,27 @@ export const composeSecureKey = async (config: Config, opts: StartOptions = {}) 
       tenantSends: async (q) => (await readModels.current(['otp-counters']), countersDb.tenantSends(q)),
     },
   });
+  const nodes = createNodeRegistry({ db: webhookDb, nodeId: config.nodeId || 'node', version: pkg.version, now });
+  const history = createMetricsHistory({ metrics, lag: () => readModelsRef!.health(), now, intervalMs: opts.metricsSampleMs });
   const services = [
     serviceOf(AdminService, {
       ...createAdminImpl({ tenants, policies, readDb: () => readDb, webhookDb: () => webhookDb, webhooks, readModels, now, personal, users }),
       ...createOtpStatsImpl({ readDb: () => readDb, readModels, now }),
+      ...createAdminWebhooksImpl({ readDb: () => readDb, webhookDb: () => webhookDb, readModels, now }),
+      ...createAdminSystemImpl({
+        version: pkg.version,
+        nodeId: config.nodeId || 'node',
+        startedAt: now(),
+        eventStore: config.eventStore,
+        dataDir: config.dataDir,
+        store,
+        readModels: () => readModelsRef!.health(),
+        lagUnit: lagUnitOf(config.eventStore),
+        history,
+        nodes,
+        webhooks,
+        webhookDb: () => webhookDb,
+      }),
     }),
     serviceOf(SmsOtpService, createSmsOtpImpl(otp, channel)),
     serviceOf(EmailOtpService, createEmailOtpImpl(otp, channel)),
@@ -233,6 +257,8 @@ export const composeSecureKey = async (config: Config, opts: StartOptions = {}) 
     /** Stops webhook delivery and the read models, then closes the store. */
     close: async () => {
       retention.stop();
+      history.stop();
+      nodes.stop();
       await webhooks.stop();
       await webhookRunner.stop();
       await runner.stop();

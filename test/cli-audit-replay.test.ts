@@ -58,7 +58,7 @@ describe('auditor CLI (replay, history, audit export, verify-chain) next to a ru
     assert.equal(res.verify.ok, true, JSON.stringify(res.verify));
     assert.deepEqual(res.errors, []);
     // Both groups: this node's read models and the shared webhook deliveries.
-    for (const t of ['audit_log', 'tenants', 'webhook_deliveries', 'webhook_endpoints']) assert.ok(res.verify.equal.includes(t), `${t} in ${res.verify.equal}`);
+    for (const t of ['audit_log', 'tenants', 'insights_hourly', 'insights_daily', 'webhook_deliveries', 'webhook_endpoints']) assert.ok(res.verify.equal.includes(t), `${t} in ${res.verify.equal}`);
     assert.ok(res.events > 10);
     assert.match(r.stderr, /replay \[#+\] 100%\s+\d+\/\d+ events\s+[\d,]+ ev\/s\s+ETA/);
     assert.ok(existsSync(out));

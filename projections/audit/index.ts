@@ -139,6 +139,10 @@ export type AuditFilter = {
   /** One user's rows: their stream keys (every generation, src/app/user-keys.ts), and their id
    * for rows of events older than stream keys, which hold it in clear. */
   user?: { userId: string; userKeys: readonly string[] };
+  /** sms, email, totp, webauthn, push, recovery. */
+  channel?: string;
+  /** e.g. success, failure, locked. */
+  outcome?: string;
   /** Epoch ms, inclusive. */
   from?: number;
   /** Epoch ms, exclusive. */
@@ -150,6 +154,8 @@ const where = (f: AuditFilter, after: number) => {
     ['position > ?', [after]],
     ['tenant_id = ?', f.tenantId ? [f.tenantId] : undefined],
     [`(user_id = ? OR user_key IN (${f.user?.userKeys.map(() => '?').join(', ')}))`, f.user ? [f.user.userId, ...f.user.userKeys] : undefined],
+    ['channel = ?', f.channel ? [f.channel] : undefined],
+    ['outcome = ?', f.outcome ? [f.outcome] : undefined],
     ['at >= ?', f.from === undefined ? undefined : [f.from]],
     ['at < ?', f.to === undefined ? undefined : [f.to]],
   ];

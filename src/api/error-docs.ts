@@ -111,5 +111,11 @@ export const ROUTE_ERRORS: Record<string, Record<string, readonly ErrorCode[]>> 
     redeliverWebhook: ['TENANT_NOT_FOUND', 'NOT_FOUND'],
     queryAudit: ['TENANT_NOT_FOUND'],
     getOtpStats: ['TENANT_NOT_FOUND'],
+    getSettingsSchema: [],
+    getWebhookDelivery: ['TENANT_NOT_FOUND', 'NOT_FOUND'],
+    getWebhookEndpointHealth: ['TENANT_NOT_FOUND'],
+    getInsights: ['TENANT_NOT_FOUND'],
+    getServerMetrics: [],
+    getSystemStatus: [],
   } satisfies RouteErrors<typeof AdminService>,
 };

@@ -5,7 +5,7 @@
 import { DomainError } from '../domain/errors.ts';
 
 /** Every read model a call may name. */
-export type ReadModelName = 'tenants' | 'audit' | 'otp-counters' | 'otp-stats' | 'mfa-verifications' | 'webhooks';
+export type ReadModelName = 'tenants' | 'audit' | 'otp-counters' | 'otp-stats' | 'mfa-verifications' | 'webhooks' | 'insights';
 
 /** What follows read models (a projection runner): its read models' names, and a wait that
  * rejects when one of them is stopped at an error or does not reach `position` in time. */

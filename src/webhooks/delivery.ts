@@ -8,10 +8,15 @@ import type { Config } from '../config.ts';
 import type { Keyring } from '../crypto/keyring.ts';
 import type { PersonalData } from '../privacy/personal-data.ts';
 import { createEndpointLookup, createPersistentWebhookDelivery } from './kurrent/index.ts';
-import { runWhileLeader } from './leader.ts';
+import { leaseHolder, runWhileLeader } from './leader.ts';
 import { createWebhookWorker } from './worker.ts';
 
-export type WebhookDelivery = { kick: () => void; stop: () => Promise<void> };
+export type WebhookDelivery = {
+  kick: () => void;
+  stop: () => Promise<void>;
+  /** Who delivers: this node, and (SQLite) the lease holder. */
+  status: () => { mode: 'lease' | 'persistent-subscription'; holder: string; thisNodeDelivers: boolean };
+};
 
 export const startWebhookDelivery = (o: {
   config: Config;
@@ -41,7 +46,11 @@ export const startWebhookDelivery = (o: {
       backoff: { baseMs: config.webhooks.backoffBaseMs, maxMs: Math.min(config.webhooks.backoffMaxMs, 60_000) },
     });
     void d.start();
-    return { kick: () => void d.replayParked().catch((err) => log.warn({ err: String(err) }, 'replaying parked webhooks failed')), stop: () => d.stop() };
+    return {
+      kick: () => void d.replayParked().catch((err) => log.warn({ err: String(err) }, 'replaying parked webhooks failed')),
+      stop: () => d.stop(),
+      status: () => ({ mode: 'persistent-subscription', holder: '', thisNodeDelivers: true }),
+    };
   }
   const worker = createWebhookWorker({
     db,
@@ -66,5 +75,9 @@ export const startWebhookDelivery = (o: {
     onLose: () => worker.stop(),
     onError: (err) => log.warn({ err: err instanceof Error ? err.message : String(err) }, 'webhook leader lease'),
   });
-  return { kick: worker.kick, stop: () => leadership.stop() };
+  return {
+    kick: worker.kick,
+    stop: () => leadership.stop(),
+    status: () => ({ mode: 'lease', holder: leaseHolder(db, 'webhook-delivery', now()), thisNodeDelivers: leadership.isLeader() }),
+  };
 };

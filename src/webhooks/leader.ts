@@ -20,6 +20,16 @@ export const tryAcquireLease = (db: DatabaseSync, o: { name: string; holder: str
   }
 };
 
+/** The holder of an unexpired lease ('' when none). */
+export const leaseHolder = (db: DatabaseSync, name: string, now: number): string => {
+  try {
+    const row = db.prepare('SELECT holder FROM leases WHERE name = ? AND expires_at > ?').get(name, now) as { holder: string } | undefined;
+    return row?.holder ?? '';
+  } catch {
+    return ''; // no lease table yet
+  }
+};
+
 export const releaseLease = (db: DatabaseSync, o: { name: string; holder: string }) => {
   db.prepare('DELETE FROM leases WHERE name = ? AND holder = ?').run(o.name, o.holder);
 };

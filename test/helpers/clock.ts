@@ -2,8 +2,10 @@
 // working) and a test moves it forward instead of sleeping.
 export type TestClock = { now: () => number; advance: (ms: number) => void };
 
-export const createTestClock = (): TestClock => {
-  let offset = 0;
+/** startOffsetMs: where the clock starts relative to real time (negative: in the past, so that
+ * moving it forward spreads events over past hours). */
+export const createTestClock = (startOffsetMs = 0): TestClock => {
+  let offset = startOffsetMs;
   return {
     now: () => Date.now() + offset,
     advance: (ms) => {

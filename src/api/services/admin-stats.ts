@@ -1,12 +1,17 @@
 // AdminService.GetOtpStats: one UTC day of a tenant's OTP traffic per country and channel
 // (sent, delivered, verified, conversion) from the otp-stats read model, so SMS pumping shows.
+// AdminService.GetInsights: counts over a range in time buckets, per channel and metric, for a
+// tenant or all of them, from the insights read model.
 import type { DatabaseSync } from 'node:sqlite';
+import { timestampFromMs, timestampMs } from '@bufbuild/protobuf/wkt';
 import type { ServiceImpl } from '@connectrpc/connect';
 import type { AdminService } from '../../gen/securekey/v1/admin_pb.js';
 import type { ReadYourWrites } from '../../app/read-models.ts';
 import { DomainError } from '../../domain/errors.ts';
 import { getOtpStats, utcDay } from '../../../projections/otp-stats/index.ts';
 import { getTenant } from '../../../projections/tenants/index.ts';
+import { queryInsights } from '../../../projections/insights/queries.ts';
+import { DAY_MS } from '../../../projections/insights/index.ts';
 
 export type OtpStatsDeps = {
   readDb: () => DatabaseSync;
@@ -26,9 +31,27 @@ const checkDay = (day: string): string => {
   return day;
 };
 
-export const createOtpStatsImpl = (deps: OtpStatsDeps): Pick<ServiceImpl<typeof AdminService>, 'getOtpStats'> => {
+export const createOtpStatsImpl = (deps: OtpStatsDeps): Pick<ServiceImpl<typeof AdminService>, 'getOtpStats' | 'getInsights'> => {
   const now = deps.now ?? Date.now;
   return {
+    getInsights: async (req) => {
+      const to = req.to ? timestampMs(req.to) : now();
+      const from = req.from ? timestampMs(req.from) : to - DAY_MS;
+      if (req.stepSeconds < 0) throw new DomainError('INVALID_ARGUMENT', `stepSeconds: expected a positive multiple of 3600, got ${req.stepSeconds}`);
+      await deps.readModels.current(['insights', 'tenants']);
+      const db = deps.readDb();
+      if (req.tenantId && !getTenant(db, req.tenantId)) throw new DomainError('TENANT_NOT_FOUND', 'no such tenant');
+      const r = queryInsights(db, { tenantId: req.tenantId || undefined, from, to, stepMs: req.stepSeconds * 1000 || undefined });
+      return {
+        from: timestampFromMs(r.from),
+        to: timestampFromMs(r.to),
+        stepSeconds: r.stepMs / 1000,
+        buckets: r.buckets.map(timestampFromMs),
+        series: r.series,
+        channels: r.channels,
+        smsCountries: r.smsCountries,
+      };
+    },
     getOtpStats: async (req) => {
       if (!req.tenantId) throw new DomainError('INVALID_ARGUMENT', 'tenantId is required');
       const day = req.day ? checkDay(req.day) : utcDay(now());

@@ -6,7 +6,9 @@ import type { PolicyService } from '../../app/policy.ts';
 import type { ReadYourWrites } from '../../app/read-models.ts';
 import type { MfaPolicy } from '../../domain/policy/index.ts';
 import { DomainError } from '../../domain/errors.ts';
+import { CHANNELS } from '../../domain/channel.ts';
 import { type SettingName, unknownSettings, type SettingsInput } from '../../domain/tenant/index.ts';
+import { expectedOf, type SettingSpec, TENANT_SETTINGS } from '../../domain/tenant/settings.ts';
 import type { TenantSettings as TenantSettingsMessage } from '../../gen/securekey/v1/admin_pb.js';
 import { getTenant, listKeys, listTenants, type TenantRow } from '../../../projections/tenants/index.ts';
 import { requestInfoKey, unknownFieldsKey } from '../context.ts';
@@ -14,6 +16,7 @@ import { listDeliveries, redeliver, DELIVERY_STATUSES, type DeliveryStatus } fro
 import { openAuditRecord, queryAudit } from '../../../projections/audit/index.ts';
 import type { UserKeys } from '../../app/user-keys.ts';
 import type { PersonalData } from '../../privacy/personal-data.ts';
+import { deliveryMessage } from './admin-webhooks.ts';
 import { timestampMs } from '@bufbuild/protobuf/wkt';
 import type { HandlerContext, ServiceImpl } from '@connectrpc/connect';
 import type { AdminService } from '../../gen/securekey/v1/admin_pb.js';
@@ -70,8 +73,27 @@ const policyView = (p: MfaPolicy) => ({ name: p.name, match: { purpose: p.match.
 
 const meta = (ctx: HandlerContext) => ({ requestId: ctx.values.get(requestInfoKey).requestId, actor: 'admin' });
 
-/** Every AdminService method but GetOtpStats (admin-stats.ts). */
-export const createAdminImpl = (deps: AdminDeps): Omit<ServiceImpl<typeof AdminService>, 'getOtpStats'> => {
+/** The settings table as the proto's SettingSchema list. */
+const settingsSchema = () =>
+  (Object.entries(TENANT_SETTINGS) as [SettingName, SettingSpec][]).map(([name, spec]) => ({
+    name,
+    type: spec.type,
+    group: spec.group,
+    description: spec.description,
+    defaultJson: spec.default === null ? '' : JSON.stringify(spec.default),
+    defaultNote: spec.defaultNote ?? '',
+    min: spec.min,
+    max: spec.max,
+    unit: spec.unit ?? '',
+    maxLength: spec.maxLength,
+    accepts: expectedOf(spec),
+  }));
+
+/** Tenants, keys, settings, policies, the webhook log and the audit trail (the statistics, one
+ * delivery and endpoint health, and the system view have files of their own). */
+export const createAdminImpl = (
+  deps: AdminDeps,
+): Omit<ServiceImpl<typeof AdminService>, 'getOtpStats' | 'getInsights' | 'getWebhookDelivery' | 'getWebhookEndpointHealth' | 'getServerMetrics' | 'getSystemStatus'> => {
   const mustGet = (tenantId: string) => {
     const db = deps.readDb();
     const t = getTenant(db, required(tenantId, 'tenantId'));
@@ -89,6 +111,7 @@ export const createAdminImpl = (deps: AdminDeps): Omit<ServiceImpl<typeof AdminS
       return { tenants: listTenants(db).map((t) => tenantView(db, t)) };
     },
     getTenant: async (req) => mustGet(req.tenantId),
+    getSettingsSchema: async () => ({ settings: settingsSchema() }),
     updateTenantSettings: async (req, ctx) => {
       mustGet(req.tenantId);
       const settings = settingsOf(req.settings, ctx);
@@ -118,18 +141,7 @@ export const createAdminImpl = (deps: AdminDeps): Omit<ServiceImpl<typeof AdminS
       const r = listDeliveries(deps.webhookDb(), { tenantId: req.tenantId, status: (req.status || undefined) as DeliveryStatus | undefined, limit: req.limit || undefined, pageToken: req.pageToken || undefined });
       return {
         nextPageToken: r.nextPageToken,
-        deliveries: r.deliveries.map((d) => ({
-          deliveryId: d.deliveryId,
-          event: d.event,
-          channel: d.channel,
-          status: d.status,
-          attempts: d.attempts,
-          lastStatusCode: d.lastStatusCode ?? 0,
-          lastError: d.lastError ?? '',
-          createdAt: timestampFromMs(d.createdAt),
-          nextAttemptAt: d.nextAttemptAt === null ? undefined : timestampFromMs(d.nextAttemptAt),
-          deliveredAt: d.deliveredAt === null ? undefined : timestampFromMs(d.deliveredAt),
-        })),
+        deliveries: r.deliveries.map(deliveryMessage),
       };
     },
     redeliverWebhook: async (req) => {
@@ -140,10 +152,14 @@ export const createAdminImpl = (deps: AdminDeps): Omit<ServiceImpl<typeof AdminS
     },
     queryAudit: async (req) => {
       mustGet(req.tenantId);
+      if (req.channel && !(CHANNELS as readonly string[]).includes(req.channel)) throw new DomainError('INVALID_ARGUMENT', `channel: expected one of ${CHANNELS.join(', ')}, or empty for any`);
+      if (!/^[a-z_]{0,40}$/.test(req.outcome)) throw new DomainError('INVALID_ARGUMENT', 'outcome: expected an outcome such as success, failure or locked, or empty for any');
       await deps.readModels.current(['audit']);
       const r = queryAudit(deps.readDb(), {
         tenantId: req.tenantId,
         user: req.userId ? { userId: req.userId, userKeys: await deps.users.all(req.tenantId, req.userId) } : undefined,
+        channel: req.channel || undefined,
+        outcome: req.outcome || undefined,
         from: req.from ? timestampMs(req.from) : undefined,
         to: req.to ? timestampMs(req.to) : undefined,
         limit: req.limit || undefined,
@@ -162,6 +178,9 @@ export const createAdminImpl = (deps: AdminDeps): Omit<ServiceImpl<typeof AdminS
           outcome: a.outcome,
           clientIp: a.clientIp ?? '',
           destination: a.destination ?? '',
+          eventType: a.eventType,
+          actor: a.actor ?? '',
+          requestId: a.requestId ?? '',
         })),
       };
     },
