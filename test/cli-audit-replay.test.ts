@@ -62,6 +62,11 @@ describe('auditor CLI (replay, history, audit export, verify-chain) next to a ru
     assert.ok(res.events > 10);
     assert.match(r.stderr, /replay \[#+\] 100%\s+\d+\/\d+ events\s+[\d,]+ ev\/s\s+ETA/);
     assert.ok(existsSync(out));
+    // The insights compared are not empty: the run's SMS and TOTP verifications were counted.
+    const rebuilt = new DatabaseSync(out, { readOnly: true });
+    const counted = rebuilt.prepare("SELECT channel, metric, SUM(n) AS n FROM insights_daily GROUP BY channel, metric ORDER BY channel, metric").all();
+    rebuilt.close();
+    assert.deepEqual(counted.map((c) => `${c.channel}.${c.metric}=${c.n}`), ['sms.failed=1', 'sms.started=2', 'sms.verified=2', 'totp.started=1', 'totp.verified=1']);
     assert.notEqual(existing.code, 0);
     assert.match(existing.stderr, /^error: --out: .*events\.db already exists/m);
   });

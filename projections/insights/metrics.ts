@@ -41,6 +41,11 @@ const push =
   (d: { at: number }): InsightCount[] =>
     metrics.map((metric) => ({ channel: 'push', metric, at: d.at }));
 
+const totpAccepted = (d: { at: number }): InsightCount[] => [
+  { channel: 'totp', metric: 'started', at: d.at },
+  { channel: 'totp', metric: 'verified', at: d.at },
+];
+
 export const INSIGHTS: { [K in DomainEventType]: Counts<K> } = {
   TenantCreated: none,
   ApiKeyIssued: none,
@@ -59,11 +64,10 @@ export const INSIGHTS: { [K in DomainEventType]: Counts<K> } = {
   // Cancelled because the user was erased: not an outcome of the verification.
   OtpCancelled: none,
   TotpEnrollmentStarted: none,
-  TotpEnrollmentConfirmed: none,
-  TotpCodeAccepted: (d) => [
-    { channel: 'totp', metric: 'started', at: d.at },
-    { channel: 'totp', metric: 'verified', at: d.at },
-  ],
+  // The first code accepted confirms the enrolment: a verification like the later ones (the
+  // codes rejected before it count as failures).
+  TotpEnrollmentConfirmed: totpAccepted,
+  TotpCodeAccepted: totpAccepted,
   // A rejection that puts the user under a delay counts as throttled too.
   TotpCodeRejected: (d) => [
     { channel: 'totp', metric: 'started', at: d.at },
