@@ -3,7 +3,7 @@
 import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError, type Config } from './config.ts';
-import { WrongMasterKeyError } from './privacy/vault.ts';
+import { KeyStoreMissingError, WrongMasterKeyError } from './privacy/vault.ts';
 
 /** The store without credentials or options: "sqlite (<dir>/events.db)" or "kurrentdb://host:2113". */
 export const describeStore = (config: Pick<Config, 'eventStore' | 'dataDir'>): string => {
@@ -44,7 +44,7 @@ export const listeningLine = (config: Config, port: number, publicUrl: string, s
 /** A start-up failure an operator can fix, as one sentence; undefined for anything else (a bug: keep the stack). */
 export const startFailure = (err: unknown, config: Pick<Config, 'host' | 'port'> | undefined): string | undefined => {
   if (err instanceof ConfigError) return `configuration error: ${err.message}`;
-  if (err instanceof WrongMasterKeyError) return `cannot start: ${err.message}`;
+  if (err instanceof WrongMasterKeyError || err instanceof KeyStoreMissingError) return `cannot start: ${err.message}`;
   const code = (err as NodeJS.ErrnoException | undefined)?.code;
   const where = config ? `port ${config.port} on ${config.host}` : 'the port';
   if (code === 'EADDRINUSE') return `cannot listen: ${where} is already in use (another SecureKey or another program). Stop it, or choose another port: PORT=${(config?.port ?? 8080) + 1} npm start`;

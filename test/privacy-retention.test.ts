@@ -6,10 +6,10 @@
 //   the erasure through the log; `history` and `audit export` then show the user's events [erased];
 // - `npm run admin -- master-key rotate` re-wraps the key store: the server starts with the new
 //   key and reads everything as before (no event rewritten: verify-chain passes), the old key is
-//   refused with a sentence.
+//   refused with a sentence; a data directory that lost keys.db refuses to start until it is restored.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -157,5 +157,26 @@ describe('retention, the CLI user commands and master key rotation', () => {
     const old = await runAdmin(cliEnv(oldKey), 'verify-chain');
     assert.equal(old.code, 1);
     assert.match(old.stderr, /the master key does not open the key store/);
+  });
+
+  test('a data directory whose keys.db is missing refuses to start (the log holds sealed values), and starts again once it is restored', async () => {
+    await s.stop();
+    const aside = join(dataDir, '..', `keys-aside-${randomBytes(3).toString('hex')}`);
+    renameSync(join(dataDir, 'keys.db'), aside);
+    try {
+      const refused = await startSecureKey(loadConfig({ ...cliEnv(newKey), PORT: '0', HOST: '127.0.0.1' }), { now: () => clock }).then(
+        () => 'started',
+        (err: unknown) => startFailure(err, undefined),
+      );
+      assert.match(String(refused), /^cannot start: the event log holds personal data sealed with the keys of a key store \(keys\.db\) that this data directory lacks/);
+      const cli = await runAdmin(cliEnv(newKey), 'verify-chain');
+      assert.equal(cli.code, 1);
+      assert.match(cli.stderr, /restore keys\.db from your backup/);
+    } finally {
+      for (const suffix of ['', '-wal', '-shm']) rmSync(join(dataDir, `keys.db${suffix}`), { force: true });
+      renameSync(aside, join(dataDir, 'keys.db'));
+    }
+    s = await start(newKey);
+    assert.ok((await audit(user)).some((r) => r.userId === user));
   });
 });

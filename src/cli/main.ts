@@ -16,7 +16,7 @@ import { StoreUnavailableError } from '../eventstore/port.ts';
 import { chooseDataDir, refusal } from './data-dir.ts';
 import { PRIVACY_HELP, PRIVACY_OPTIONS, runMasterKeyRotate, runRetentionNow, runUserCommand } from './privacy.ts';
 import { openPrivacy } from '../privacy/open.ts';
-import { WrongMasterKeyError } from '../privacy/vault.ts';
+import { KeyStoreMissingError, WrongMasterKeyError } from '../privacy/vault.ts';
 
 /** KurrentDB with the server's master key given in the environment: whether the store already has events. */
 const kurrentHasEvents = async (env: Record<string, string | undefined>): Promise<boolean> => {
@@ -180,7 +180,7 @@ const run = async (argv: string[]) => {
 try {
   process.exitCode = await run(process.argv.slice(2));
 } catch (err) {
-  if (err instanceof DomainError || err instanceof ConfigError || err instanceof StoreUnavailableError || err instanceof WrongMasterKeyError) {
+  if (err instanceof DomainError || err instanceof ConfigError || err instanceof StoreUnavailableError || err instanceof WrongMasterKeyError || err instanceof KeyStoreMissingError) {
     console.error(`error: ${err.message}`);
     process.exitCode = 1;
   } else if (err instanceof Error && 'code' in err && err.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {

@@ -47,6 +47,16 @@ export class WrongMasterKeyError extends Error {
   }
 }
 
+/** The event log holds personal data sealed with a key store this data directory lacks. */
+export class KeyStoreMissingError extends Error {
+  constructor() {
+    super(
+      'the event log holds personal data sealed with the keys of a key store (keys.db) that this data directory lacks: restore keys.db from your backup into the data directory (docs/privacy.md); a new key store would read none of it',
+    );
+    this.name = 'KeyStoreMissingError';
+  }
+}
+
 const kekOf = (masterKey: Buffer) => Buffer.from(hkdfSync('sha256', masterKey, Buffer.alloc(0), 'securekey:key-store-kek', 32));
 const fingerprintOf = (kek: Buffer) => createHmac('sha256', kek).update('securekey:kek-fingerprint').digest('hex').slice(0, 32);
 
