@@ -187,7 +187,7 @@ export const composeSecureKey = async (config: Config, opts: StartOptions = {}) 
     serviceOf(AdminService, {
       ...createAdminImpl({ tenants, policies, readDb: () => readDb, webhookDb: () => webhookDb, webhooks, readModels, now, personal, users }),
       ...createOtpStatsImpl({ readDb: () => readDb, readModels, now }),
-      ...createAdminWebhooksImpl({ readDb: () => readDb, webhookDb: () => webhookDb, readModels, now }),
+      ...createAdminWebhooksImpl({ readDb: () => readDb, webhookDb: () => webhookDb, readModels, now, openBody: personal.openJson }),
       ...createAdminSystemImpl({
         version: pkg.version,
         nodeId: config.nodeId || 'node',

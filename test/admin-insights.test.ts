@@ -181,6 +181,8 @@ describe('admin API: insights, schema, audit search, webhook detail, metrics and
     assert.equal(d.status, 200, JSON.stringify(d.body));
     assert.deepEqual(d.body.data.attempts.map((a: { statusCode: number }) => a.statusCode), [500, 503, 200]);
     assert.equal(JSON.parse(d.body.data.payload).event, 'verification.succeeded');
+    // The payload as sent: the personal values the outbox keeps sealed are opened.
+    assert.equal(JSON.parse(d.body.data.payload).data.externalUserId, 'hookuser');
     const h = await s.admin('GET', `/api/v1/admin/tenants/${t.tenantId}/webhook-endpoint`);
     assert.equal(h.status, 200);
     assert.equal(h.body.data.url, hookUrl);

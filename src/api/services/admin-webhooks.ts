@@ -15,6 +15,8 @@ export type AdminWebhooksDeps = {
   webhookDb: () => DatabaseSync;
   readModels: Pick<ReadYourWrites, 'current'>;
   now: () => number;
+  /** The body as sent: the outbox keeps its personal values sealed (src/privacy, openJson). */
+  openBody: (body: string, eventId: string) => string;
 };
 
 const ts = (ms: number | null) => (ms === null ? undefined : timestampFromMs(ms));
@@ -47,7 +49,7 @@ export const createAdminWebhooksImpl = (deps: AdminWebhooksDeps): Pick<ServiceIm
       if (!d) throw new DomainError('NOT_FOUND', 'no such delivery for this tenant');
       return {
         delivery: deliveryMessage(d),
-        payload: d.body,
+        payload: deps.openBody(d.body, d.eventId),
         attempts: d.attemptLog.map((a) => ({ attempt: a.attempt, at: timestampFromMs(a.at), statusCode: a.statusCode ?? 0, error: a.error ?? '', durationMs: a.durationMs })),
       };
     },
