@@ -86,6 +86,20 @@ describe('TOTP over the API (REST and gRPC, the seed shapes)', () => {
     assert.deepEqual(results.map((r) => r.body.data.verified).sort(), [false, false, true]);
   });
 
+  test('a code submitted again after it was accepted is refused as a replay, not counted as a guess: the next code still works', async () => {
+    const { secret } = await setup(a.apiKey, { userId: 'user_twice', accountName: 'twice@example.com' });
+    const code = await codeFor(secret);
+    assert.equal((await verify(a.apiKey, { userId: 'user_twice', token: code })).body.data.verified, true);
+    for (let i = 0; i < 5; i++) {
+      const again = await verify(a.apiKey, { userId: 'user_twice', token: code });
+      assert.equal(again.status, 200, JSON.stringify(again.body));
+      assert.deepEqual([again.body.data.verified, again.body.data.retryAfter ?? 0], [false, 0]);
+    }
+    const next = await verify(a.apiKey, { userId: 'user_twice', token: await codeFor(secret, 1) });
+    assert.equal(next.status, 200, JSON.stringify(next.body));
+    assert.equal(next.body.data.verified, true);
+  });
+
   test('setup on a confirmed enrollment is refused (409 ALREADY_ENROLLED) unless replace is true', async () => {
     const { secret } = await setup(a.apiKey, { userId: 'user_again', accountName: 'again@example.com' });
     assert.equal((await verify(a.apiKey, { userId: 'user_again', token: await codeFor(secret) })).body.data.verified, true);

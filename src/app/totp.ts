@@ -90,7 +90,8 @@ export const createTotpService = (deps: { events: EventLog; users: UserKeys; key
             period: e.period,
             epoch: Math.floor(at / 1000),
             epochTolerance: e.period, // ±1 step
-            ...(state.status === 'confirmed' ? { afterTimeStep: state.lastStep } : {}),
+            // No afterTimeStep: a step already used must still be found, so that the decider
+            // refuses it as a replay (not a guess) instead of counting it as a wrong code.
           });
           if (result.valid && 'timeStep' in result) matchedStep = result.timeStep;
         }
