@@ -3,6 +3,8 @@
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import type { TrustProxy } from './api/client-address.ts';
+import type { ConnectionLimits } from './api/server.ts';
 
 export type Config = {
   port: number;
@@ -18,7 +20,10 @@ export type Config = {
   masterKey: Buffer;
   /** Public base URL (default http://localhost:PORT): default passkey RP id and origin, demo links. */
   publicUrl: string;
-  trustProxy: boolean;
+  /** Trusted proxies in front of the server and the header they append the client address to. */
+  trustProxy: TrustProxy;
+  /** Deadlines and caps on connections (see src/api/server.ts). */
+  connections: ConnectionLimits;
   /** Serve the demo page at /demo/. */
   demo: boolean;
   devMode: boolean;
@@ -107,6 +112,39 @@ const publicUrl = (raw: string | undefined): string => {
   }
 };
 
+/** SECUREKEY_TRUST_PROXY: false/0 (no proxy), true (one), or the number of proxies in front. */
+const trustProxy = (env: Record<string, string | undefined>): TrustProxy => {
+  const raw = env.SECUREKEY_TRUST_PROXY ?? '';
+  const hops = /^\d+$/.test(raw) ? Number(raw) : bool(env, 'SECUREKEY_TRUST_PROXY', false) ? 1 : 0;
+  if (hops > 10) throw new ConfigError(`SECUREKEY_TRUST_PROXY must be true, false or the number of proxies in front (0-10), got "${raw}"`);
+  const header = (env.SECUREKEY_TRUST_PROXY_HEADER || 'x-forwarded-for').toLowerCase();
+  if (header !== 'x-forwarded-for' && header !== 'forwarded') throw new ConfigError(`SECUREKEY_TRUST_PROXY_HEADER must be x-forwarded-for or forwarded, got "${header}"`);
+  return { hops, header };
+};
+
+/** Defaults that protect without bothering a real client (docs/security.md). */
+export const DEFAULT_CONNECTION_LIMITS: ConnectionLimits = Object.freeze({
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 30_000,
+  keepAliveTimeoutMs: 5_000,
+  idleTimeoutMs: 60_000,
+  maxConnectionsPerClient: 128,
+  maxStreamsPerSession: 100,
+});
+
+const connections = (env: Record<string, string | undefined>, proxied: boolean): ConnectionLimits => {
+  const d = DEFAULT_CONNECTION_LIMITS;
+  return {
+    headersTimeoutMs: int(env, 'SECUREKEY_HEADERS_TIMEOUT_MS', d.headersTimeoutMs, 100),
+    requestTimeoutMs: int(env, 'SECUREKEY_REQUEST_TIMEOUT_MS', d.requestTimeoutMs, 100),
+    keepAliveTimeoutMs: int(env, 'SECUREKEY_KEEPALIVE_TIMEOUT_MS', d.keepAliveTimeoutMs, 100),
+    idleTimeoutMs: int(env, 'SECUREKEY_IDLE_TIMEOUT_MS', d.idleTimeoutMs, 100),
+    // Behind a proxy every connection comes from the proxy's address: no cap unless one is set.
+    maxConnectionsPerClient: int(env, 'SECUREKEY_MAX_CONNECTIONS_PER_CLIENT', proxied ? 0 : d.maxConnectionsPerClient, 0),
+    maxStreamsPerSession: int(env, 'SECUREKEY_H2_MAX_STREAMS', d.maxStreamsPerSession, 1),
+  };
+};
+
 /** This node's read models (SECUREKEY_NODE_ID names the file when several nodes share a data directory). */
 export const readModelsPath = (config: Pick<Config, 'dataDir' | 'nodeId'>) => join(config.dataDir, config.nodeId ? `readmodels-${config.nodeId}.db` : 'readmodels.db');
 /** The webhook deliveries every node of the data directory shares. */
@@ -121,6 +159,7 @@ export const loadConfig = (env: Record<string, string | undefined> = process.env
     throw new ConfigError(`SECUREKEY_EVENTSTORE must be "sqlite" or a kurrentdb:// connection string, got "${eventStore.split('://')[0]}://..."`);
   }
   const adminToken = env.SECUREKEY_ADMIN_TOKEN ?? '';
+  const proxy = trustProxy(env);
   if (adminToken && adminToken.length < 16) throw new ConfigError('SECUREKEY_ADMIN_TOKEN must be at least 16 characters');
   return {
     port: int(env, 'PORT', 8080),
@@ -131,7 +170,8 @@ export const loadConfig = (env: Record<string, string | undefined> = process.env
     adminToken,
     masterKey: loadMasterKey(env, dataDir),
     publicUrl: publicUrl(env.SECUREKEY_PUBLIC_URL),
-    trustProxy: bool(env, 'SECUREKEY_TRUST_PROXY', false),
+    trustProxy: proxy,
+    connections: connections(env, proxy.hops > 0),
     demo: bool(env, 'SECUREKEY_DEMO', true),
     devMode: bool(env, 'SECUREKEY_DEV_MODE', false),
     logLevel: oneOf(env, 'LOG_LEVEL', LOG_LEVELS, 'info'),

@@ -284,7 +284,13 @@ export const startSecureKey = async (config: Config, opts: StartOptions = {}): P
     extraRoutes: [createDemoRoute({ enabled: config.demo })],
     ready: core.ready,
   });
-  const server = await startServer({ port: config.port, host: config.host, handle });
+  const server = await startServer({
+    port: config.port,
+    host: config.host,
+    handle,
+    limits: config.connections,
+    onRefused: (reason) => core.metrics.connectionsRefused.inc({ reason }),
+  });
   const publicUrl = core.listening(server.port, server.inFlight);
   const line = listeningLine(config, server.port, publicUrl, process.stdout.isTTY === true);
   logger.info(line.fields, line.msg);

@@ -206,9 +206,10 @@ describe('platform: behind a trusted proxy', () => {
   });
   after(() => s.stop());
 
-  test('with SECUREKEY_TRUST_PROXY the client IP comes from X-Forwarded-For: each client has its own bucket', async () => {
+  test('with SECUREKEY_TRUST_PROXY the client IP is the entry the proxy appended to X-Forwarded-For: each client has its own bucket', async () => {
     const t = await s.createTenant('proxied');
-    const send = (ip: string, phone: string) => s.post('/api/v1/otp/send', { phone, purpose: 'login' }, { 'x-api-key': t.apiKey, 'x-forwarded-for': `${ip}, 10.0.0.1` });
+    // What the client wrote (left) proves nothing; the proxy appended the address it saw (right).
+    const send = (ip: string, phone: string) => s.post('/api/v1/otp/send', { phone, purpose: 'login' }, { 'x-api-key': t.apiKey, 'x-forwarded-for': `10.9.9.9, ${ip}` });
     assert.equal((await send('203.0.113.1', '01011110001')).status, 200);
     assert.equal((await send('203.0.113.1', '01011110002')).status, 429);
     assert.equal((await send('203.0.113.2', '01011110003')).status, 200);

@@ -3,6 +3,7 @@ import { connectNodeAdapter } from '@connectrpc/connect-node';
 import { createContextValues } from '@connectrpc/connect';
 import { randomBytes } from 'node:crypto';
 import { DomainError } from '../domain/errors.ts';
+import { clientAddressOf, type TrustProxy } from './client-address.ts';
 import { requestInfoKey, type RequestInfo } from './context.ts';
 import type { Metrics } from './metrics.ts';
 import { type CallOutcome, type PipelineDeps, pipelineInterceptor, runCall } from './pipeline.ts';
@@ -10,6 +11,7 @@ import type { ServiceEntry } from './registry.ts';
 import { createRestHandler, REST_PREFIX, send, sendError, type AnyRequest, type AnyResponse, type RestHandler } from './rest.ts';
 import { buildRoutes } from './routes.ts';
 import { buildOpenApi } from './openapi.ts';
+import { peerAddressOf } from './server.ts';
 
 export type ExtraRoute = (req: AnyRequest, res: AnyResponse) => boolean;
 
@@ -19,22 +21,12 @@ export type AppDeps = {
   pipeline: Omit<PipelineDeps, 'onCall'>;
   metrics: Metrics;
   bodyLimitBytes: number;
-  trustProxy: boolean;
+  /** Where the client address comes from (the socket, or trusted proxies' header). */
+  trustProxy: TrustProxy;
   version: string;
   /** Readiness: store reachable and projections caught up. */
   ready: () => Promise<{ ready: boolean; checks: Record<string, unknown> }>;
   extraRoutes?: ExtraRoute[];
-};
-
-const normaliseIp = (ip: string | undefined) => (ip ?? '').replace(/^::ffff:/, '') || 'unknown';
-
-export const clientIpOf = (req: AnyRequest, trustProxy: boolean): string => {
-  if (trustProxy) {
-    const xff = req.headers['x-forwarded-for'];
-    const first = (Array.isArray(xff) ? xff[0] : xff)?.split(',')[0]?.trim();
-    if (first) return normaliseIp(first);
-  }
-  return normaliseIp(req.socket?.remoteAddress);
 };
 
 const requestIdOf = (req: AnyRequest): string => {
@@ -82,7 +74,7 @@ export const createApp = (deps: AppDeps) => {
   const requestInfo = (req: AnyRequest): RequestInfo => {
     const cached = (req as { securekeyInfo?: RequestInfo }).securekeyInfo;
     if (cached) return cached;
-    const info = { requestId: requestIdOf(req), clientIp: clientIpOf(req, deps.trustProxy) };
+    const info = { requestId: requestIdOf(req), clientIp: clientAddressOf(peerAddressOf(req), req.headers, deps.trustProxy) };
     (req as { securekeyInfo?: RequestInfo }).securekeyInfo = info;
     return info;
   };

@@ -89,7 +89,13 @@ export const createMetrics = (opts: { readModels?: () => Promise<Record<string, 
     lastRun: new Gauge({ name: 'securekey_retention_last_run_timestamp_seconds', help: 'When the retention job last ran (unix seconds of the server clock)', registers: [registry] }),
     failures: new Counter({ name: 'securekey_retention_failures_total', help: 'Runs of the retention job that failed (logged; it runs again at the next interval)', registers: [registry] }),
   };
-  return { registry, requests, duration, appendDuration, lagGauge, projectionDelay, projectionErrors, retention };
+  const connectionsRefused = new Counter({
+    name: 'securekey_connections_refused_total',
+    help: 'Connections closed at the door: over the per-client cap, or no preface/headers in time',
+    labelNames: ['reason'] as const,
+    registers: [registry],
+  });
+  return { registry, requests, duration, appendDuration, lagGauge, projectionDelay, projectionErrors, retention, connectionsRefused };
 };
 
 /** The store, with append latency measured. */

@@ -1,6 +1,11 @@
 // One port, every protocol: HTTP/1.1 and h2c are told apart by the HTTP/2 connection preface,
 // then handed to the matching Node server. Routing: health, metrics, REST (/api/v1), extra
 // handlers (e.g. the demo page), and everything else to Connect (gRPC, gRPC-Web, Connect).
+//
+// Hostile clients: every connection has deadlines (preface/headers, whole request, idle), a
+// client address may hold only so many connections, an HTTP/2 session only so many streams.
+// Servers fed by emit('connection') get none of Node's own timeouts (those are armed by
+// listen()), so each deadline is set here. The client address is always the real socket's.
 import http from 'node:http';
 import http2 from 'node:http2';
 import net from 'node:net';
@@ -8,6 +13,34 @@ import { Duplex } from 'node:stream';
 import type { AnyRequest, AnyResponse } from './rest.ts';
 
 const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
+
+export type ConnectionLimits = {
+  /** From the first byte of a connection (or of a request) until its headers are complete; also the
+   * time an HTTP/2 client has to send its connection preface. */
+  headersTimeoutMs: number;
+  /** From the start of a request until its whole body has arrived (HTTP/1.1 and HTTP/2 streams). */
+  requestTimeoutMs: number;
+  /** HTTP/1.1: how long a kept-alive connection may wait for its next request. */
+  keepAliveTimeoutMs: number;
+  /** Nothing sent or received on a connection or HTTP/2 stream; an HTTP/2 session without streams. */
+  idleTimeoutMs: number;
+  /** Concurrent connections one client address may hold (0: no cap). */
+  maxConnectionsPerClient: number;
+  /** Concurrent streams per HTTP/2 session (SETTINGS_MAX_CONCURRENT_STREAMS). */
+  maxStreamsPerSession: number;
+};
+
+/** "::ffff:203.0.113.7" → "203.0.113.7"; the address as the socket reports it otherwise. */
+export const normaliseAddress = (ip: string | undefined): string | undefined => ip?.replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/, '');
+
+// The address of the socket a request arrived on. HTTP/2 requests arrive on a relay (see below),
+// which Node wraps in a socket of its own that knows no address: the session remembers it.
+const requestPeers = new WeakMap<AnyRequest, string>();
+const sessionPeers = new WeakMap<http2.Http2Session, string>();
+
+/** The real socket address of the client that sent `req` (undefined only for a request this
+ * server did not receive, e.g. in a unit test). */
+export const peerAddressOf = (req: AnyRequest): string | undefined => requestPeers.get(req) ?? normaliseAddress(req.socket?.remoteAddress);
 
 /** A duplex over `socket` whose readable side starts with `head` (already-read bytes). */
 const relay = (socket: net.Socket, head: Buffer): Duplex => {
@@ -20,9 +53,6 @@ const relay = (socket: net.Socket, head: Buffer): Duplex => {
       cb(err);
     },
   });
-  for (const p of ['remoteAddress', 'remotePort', 'remoteFamily', 'localAddress', 'localPort'] as const) {
-    Object.defineProperty(d, p, { get: () => socket[p] });
-  }
   d.push(head);
   socket.on('data', (c: Buffer) => {
     if (!d.push(c)) socket.pause();
@@ -33,7 +63,36 @@ const relay = (socket: net.Socket, head: Buffer): Duplex => {
   return d;
 };
 
-export type Route = (req: AnyRequest, res: AnyResponse) => boolean | Promise<boolean>;
+/** HTTP/2 deadlines: a stream must deliver its whole request within requestTimeoutMs and may not
+ * sit silent for idleTimeoutMs; a session without open streams is closed after idleTimeoutMs
+ * (PINGs and SETTINGS do not keep it alive). */
+const guardSession = (s: http2.ServerHttp2Session, limits: ConnectionLimits) => {
+  let open = 0;
+  let idle: NodeJS.Timeout | undefined;
+  const armIdle = () => {
+    clearTimeout(idle);
+    idle = setTimeout(() => {
+      s.close();
+      setTimeout(() => s.destroy(), 1000).unref();
+    }, limits.idleTimeoutMs).unref();
+  };
+  armIdle();
+  s.once('close', () => clearTimeout(idle));
+  s.on('stream', (stream) => {
+    open++;
+    clearTimeout(idle);
+    stream.setTimeout(limits.idleTimeoutMs, () => stream.close(http2.constants.NGHTTP2_CANCEL));
+    const deadline = setTimeout(() => {
+      if (stream.closed || stream.state.remoteClose) return; // the request arrived in time
+      if (!stream.headersSent) stream.respond({ ':status': 408 }, { endStream: true });
+      stream.close(http2.constants.NGHTTP2_CANCEL);
+    }, limits.requestTimeoutMs).unref();
+    stream.once('close', () => {
+      clearTimeout(deadline);
+      if (--open === 0 && !s.closed) armIdle();
+    });
+  });
+};
 
 export type ServerHandle = {
   port: number;
@@ -42,7 +101,15 @@ export type ServerHandle = {
   inFlight: () => number;
 };
 
-export const startServer = async (opts: { port: number; host: string; handle: (req: AnyRequest, res: AnyResponse) => void }): Promise<ServerHandle> => {
+export const startServer = async (opts: {
+  port: number;
+  host: string;
+  handle: (req: AnyRequest, res: AnyResponse) => void;
+  limits: ConnectionLimits;
+  /** A connection refused at the door (cap per client address, or no preface/headers in time). */
+  onRefused?: (reason: 'client-connection-cap' | 'headers-timeout', peer: string) => void;
+}): Promise<ServerHandle> => {
+  const { limits } = opts;
   let inFlight = 0;
   let drained: (() => void) | undefined;
   const track = (req: AnyRequest, res: AnyResponse) => {
@@ -51,32 +118,77 @@ export const startServer = async (opts: { port: number; host: string; handle: (r
       inFlight--;
       if (inFlight === 0) drained?.();
     });
+    const peer = 'stream' in req ? sessionPeers.get(req.stream.session as http2.Http2Session) : undefined;
+    if (peer) requestPeers.set(req, peer);
     opts.handle(req, res);
   };
-  const h1 = http.createServer({ keepAliveTimeout: 5000 }, track);
-  const h2 = http2.createServer({}, track);
+  const h1 = http.createServer(
+    {
+      keepAliveTimeout: limits.keepAliveTimeoutMs,
+      headersTimeout: limits.headersTimeoutMs,
+      requestTimeout: limits.requestTimeoutMs,
+      // Deadlines are checked this often (Node's default is 30 s).
+      connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(limits.headersTimeoutMs / 4))),
+    },
+    track,
+  );
+  h1.timeout = limits.idleTimeoutMs;
+  // Node arms headersTimeout/requestTimeout (its connection tracking) when a server emits
+  // 'listening'; h1 never listens itself, it is fed sockets by the sniffer below.
+  h1.emit('listening');
+  const h2 = http2.createServer({ settings: { maxConcurrentStreams: limits.maxStreamsPerSession } }, track);
   const sessions = new Set<http2.ServerHttp2Session>();
+  let handingOver: string | undefined;
   h2.on('session', (s) => {
     sessions.add(s);
+    if (handingOver) sessionPeers.set(s, handingOver);
     s.once('close', () => sessions.delete(s));
+    guardSession(s, limits);
   });
   const sockets = new Set<net.Socket>();
+  const perClient = new Map<string, number>();
 
   const server = net.createServer((socket) => {
+    const peer = normaliseAddress(socket.remoteAddress) ?? 'unknown';
+    socket.on('error', () => socket.destroy());
+    const held = perClient.get(peer) ?? 0;
+    if (limits.maxConnectionsPerClient > 0 && held >= limits.maxConnectionsPerClient) {
+      opts.onRefused?.('client-connection-cap', peer);
+      socket.destroy();
+      return;
+    }
+    perClient.set(peer, held + 1);
     sockets.add(socket);
-    socket.once('close', () => sockets.delete(socket));
+    socket.once('close', () => {
+      sockets.delete(socket);
+      const n = (perClient.get(peer) ?? 1) - 1;
+      if (n > 0) perClient.set(peer, n);
+      else perClient.delete(peer);
+    });
+    // Until the protocol is known: the preface (or a request's first bytes) within headersTimeoutMs.
+    const sniffDeadline = setTimeout(() => {
+      opts.onRefused?.('headers-timeout', peer);
+      socket.destroy();
+    }, limits.headersTimeoutMs).unref();
     let buf = Buffer.alloc(0);
     const onData = (chunk: Buffer) => {
       buf = Buffer.concat([buf, chunk]);
       const n = Math.min(buf.length, PREFACE.length);
       const isH2 = buf.subarray(0, n).equals(PREFACE.subarray(0, n));
       if (isH2 && buf.length < PREFACE.length) return; // need the rest of the preface
+      clearTimeout(sniffDeadline);
       socket.removeListener('data', onData);
       socket.pause();
       if (isH2) {
         // The http2 session reads the native handle directly, so bytes already read cannot be
-        // unshifted back; hand it a duplex that replays them and then relays the socket.
-        h2.emit('connection', relay(socket, buf));
+        // unshifted back; hand it a duplex that replays them and then relays the socket. The
+        // session is created (and 'session' emitted) synchronously, so it learns the address here.
+        handingOver = peer;
+        try {
+          h2.emit('connection', relay(socket, buf));
+        } finally {
+          handingOver = undefined;
+        }
       } else {
         socket.unshift(buf);
         h1.emit('connection', socket);
@@ -84,7 +196,7 @@ export const startServer = async (opts: { port: number; host: string; handle: (r
       }
     };
     socket.on('data', onData);
-    socket.on('error', () => socket.destroy());
+    socket.once('close', () => clearTimeout(sniffDeadline));
   });
 
   await new Promise<void>((resolve, reject) => {
@@ -104,6 +216,7 @@ export const startServer = async (opts: { port: number; host: string; handle: (r
         await Promise.race([new Promise<void>((r) => (drained = r)), new Promise((r) => setTimeout(r, graceMs).unref())]);
       }
       h1.closeAllConnections();
+      h1.close(() => {}); // stops its deadline checks (it never listened: the callback gets an error)
       for (const s of sessions) s.destroy();
       for (const s of sockets) s.destroy();
       await closed;

@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
 import { loadConfig } from '../../src/config.ts';
 import { createLogger } from '../../src/log.ts';
 import { startSecureKey, type StartOptions } from '../../src/main.ts';
@@ -52,9 +53,25 @@ export const startTestServer = async (env: Record<string, string> = {}, opts: Te
     if (r.status !== 200) throw new Error(`create tenant failed: ${JSON.stringify(r.body)}`);
     return r.body.data as { tenantId: string; apiKey: string; keyId: string; webhookSecret: string };
   };
+  const readLog = <T>(read: (db: DatabaseSync) => T): T => {
+    const db = new DatabaseSync(join(dataDir, 'events.db'), { readOnly: true });
+    try {
+      return read(db);
+    } finally {
+      db.close();
+    }
+  };
+  /** The event log as stored (read-only), after `afterPosition`. */
+  const events = (afterPosition = 0) =>
+    readLog((db) => db.prepare('SELECT position, stream, type, data, metadata FROM events WHERE position > ? ORDER BY position').all(afterPosition) as { position: number; stream: string; type: string; data: string; metadata: string }[])
+      .map((r) => ({ position: r.position, stream: r.stream, type: r.type, data: JSON.parse(r.data) as Record<string, any>, metadata: JSON.parse(r.metadata) as Record<string, any> }));
+  /** The position of the last stored event (0: none). */
+  const head = () => readLog((db) => (db.prepare('SELECT coalesce(max(position), 0) AS p FROM events').get() as { p: number }).p);
   return {
     url,
     port: running.port,
+    events,
+    head,
     dataDir,
     config,
     logs,
