@@ -134,7 +134,7 @@ export const DEFAULT_CONNECTION_LIMITS: ConnectionLimits = Object.freeze({
 
 const connections = (env: Record<string, string | undefined>, proxied: boolean): ConnectionLimits => {
   const d = DEFAULT_CONNECTION_LIMITS;
-  return {
+  const c: ConnectionLimits = {
     headersTimeoutMs: int(env, 'SECUREKEY_HEADERS_TIMEOUT_MS', d.headersTimeoutMs, 100),
     requestTimeoutMs: int(env, 'SECUREKEY_REQUEST_TIMEOUT_MS', d.requestTimeoutMs, 100),
     keepAliveTimeoutMs: int(env, 'SECUREKEY_KEEPALIVE_TIMEOUT_MS', d.keepAliveTimeoutMs, 100),
@@ -143,6 +143,10 @@ const connections = (env: Record<string, string | undefined>, proxied: boolean):
     maxConnectionsPerClient: int(env, 'SECUREKEY_MAX_CONNECTIONS_PER_CLIENT', proxied ? 0 : d.maxConnectionsPerClient, 0),
     maxStreamsPerSession: int(env, 'SECUREKEY_H2_MAX_STREAMS', d.maxStreamsPerSession, 1),
   };
+  if (c.headersTimeoutMs > c.requestTimeoutMs) {
+    throw new ConfigError(`SECUREKEY_HEADERS_TIMEOUT_MS (${c.headersTimeoutMs}) must not exceed SECUREKEY_REQUEST_TIMEOUT_MS (${c.requestTimeoutMs}): headers are part of the request`);
+  }
+  return c;
 };
 
 /** This node's read models (SECUREKEY_NODE_ID names the file when several nodes share a data directory). */

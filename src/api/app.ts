@@ -1,10 +1,10 @@
 // The HTTP handler of the whole API: health, metrics, REST, extra routes, and Connect.
-import { connectNodeAdapter } from '@connectrpc/connect-node';
 import { createContextValues } from '@connectrpc/connect';
 import { randomBytes } from 'node:crypto';
 import { DomainError } from '../domain/errors.ts';
 import { clientAddressOf, type TrustProxy } from './client-address.ts';
-import { requestInfoKey, type RequestInfo } from './context.ts';
+import { createConnectAdapter, isGrpcRequest, sendConnectError } from './connect.ts';
+import { requestInfoKey, wasReached, type RequestInfo } from './context.ts';
 import type { Metrics } from './metrics.ts';
 import { type CallOutcome, type PipelineDeps, pipelineInterceptor, runCall } from './pipeline.ts';
 import type { ServiceEntry } from './registry.ts';
@@ -103,18 +103,25 @@ export const createApp = (deps: AppDeps) => {
   };
   const rest = createRestHandler({ routes: wrapped, bodyLimitBytes: deps.bodyLimitBytes, openapi: () => openapiDoc, requestInfo, onRejected, onInternal });
 
-  const connect = connectNodeAdapter({
+  const connect = createConnectAdapter({
     routes: (router) => {
       const interceptors = [pipelineInterceptor(routes, pipeline)];
       for (const s of deps.services) s.register(router, { interceptors });
     },
     // Default values too (verified: false, attemptsRemaining: 0), as the REST envelope shows them.
     jsonOptions: { alwaysEmitImplicit: true },
-    contextValues: (req) => createContextValues().set(requestInfoKey, requestInfo(req as AnyRequest)),
+    contextValues: (req) => createContextValues().set(requestInfoKey, requestInfo(req)),
     readMaxBytes: deps.bodyLimitBytes,
+    reached: (req) => wasReached(requestInfo(req)),
+    onRejected: (req, code) => {
+      outcomes.set(requestInfo(req), { transport: 'connect', code });
+      deps.metrics.requests.inc({ method: 'connect', transport: 'connect', code });
+    },
     fallback: (req, res) => {
-      outcomes.set(requestInfo(req as AnyRequest), { code: 'ROUTE_NOT_FOUND' });
-      sendError(res as AnyResponse, new DomainError('ROUTE_NOT_FOUND', `no route ${new URL(req.url ?? '/', 'http://x').pathname}`));
+      outcomes.set(requestInfo(req), { code: 'ROUTE_NOT_FOUND' });
+      const e = new DomainError('ROUTE_NOT_FOUND', `no route ${new URL(req.url ?? '/', 'http://x').pathname}`);
+      if (isGrpcRequest(req)) sendConnectError(req, res, e);
+      else sendError(res, e);
     },
   });
 

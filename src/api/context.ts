@@ -10,6 +10,12 @@ export type Caller = CallerInfo & { tenant: TenantRow };
 export type RequestInfo = { requestId: string; clientIp: string };
 
 export const requestInfoKey = createContextKey<RequestInfo>({ requestId: '', clientIp: '' });
+
+// Requests that reached one of our handlers (pipeline.ts): errors after that point are ours and
+// pass through; errors before it were made by the protocol library (see connect.ts).
+const reachedRequests = new WeakSet<RequestInfo>();
+export const markReached = (info: RequestInfo) => void reachedRequests.add(info);
+export const wasReached = (info: RequestInfo) => reachedRequests.has(info);
 export const callerKey = createContextKey<Caller | undefined>(undefined);
 /** REST: JSON paths of request keys the message does not declare ("settings.otpLenght"). The
  * transcoder ignores unknown fields, as the contract says; a handler may refuse some by name. */

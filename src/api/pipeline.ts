@@ -10,7 +10,7 @@ import { safeEqual } from '../crypto/keyring.ts';
 import { DomainError } from '../domain/errors.ts';
 import { findCaller } from '../../projections/tenants/index.ts';
 import { hashApiKey } from '../app/tenants.ts';
-import { callerKey, requestInfoKey, type Caller, type RequestInfo } from './context.ts';
+import { callerKey, markReached, requestInfoKey, type Caller, type RequestInfo } from './context.ts';
 import { toConnectError, toDomainError } from './errors.ts';
 import type { Metrics } from './metrics.ts';
 import type { RateLimiter } from './rate-limit.ts';
@@ -90,6 +90,7 @@ export const runCall = async <T>(call: Call, deps: PipelineDeps, next: () => Pro
   const name = `${route.service.name}.${route.method.name}`;
   const started = performance.now();
   const info = call.values.get(requestInfoKey);
+  markReached(info);
   let code = 'OK';
   let tenantId: string | undefined;
   try {

@@ -148,7 +148,9 @@ export const startServer = async (opts: {
   const sockets = new Set<net.Socket>();
   const perClient = new Map<string, number>();
 
-  const server = net.createServer((socket) => {
+  // noDelay: HTTP/2 writes small frames (headers, then trailers) through the relay; with Nagle each
+  // answer would wait for the client's delayed ACK (~40 ms).
+  const server = net.createServer({ noDelay: true }, (socket) => {
     const peer = normaliseAddress(socket.remoteAddress) ?? 'unknown';
     socket.on('error', () => socket.destroy());
     const held = perClient.get(peer) ?? 0;
