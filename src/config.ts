@@ -35,7 +35,14 @@ export type Config = {
   /** Time a request waits for the read models to catch up with its own write. */
   readYourWritesTimeoutMs: number;
   shutdownGraceMs: number;
-  webhooks: { timeoutMs: number; maxAttempts: number; backoffBaseMs: number; backoffMaxMs: number };
+  webhooks: {
+    timeoutMs: number;
+    maxAttempts: number;
+    backoffBaseMs: number;
+    backoffMaxMs: number;
+    /** Deliver to private, loopback and link-local addresses too (on-prem receivers, tests). */
+    allowPrivate: boolean;
+  };
   env: Record<string, string | undefined>;
 };
 
@@ -194,6 +201,7 @@ export const loadConfig = (env: Record<string, string | undefined> = process.env
       maxAttempts: int(env, 'SECUREKEY_WEBHOOK_MAX_ATTEMPTS', 12, 1),
       backoffBaseMs: int(env, 'SECUREKEY_WEBHOOK_BACKOFF_BASE_MS', 5_000, 10),
       backoffMaxMs: int(env, 'SECUREKEY_WEBHOOK_BACKOFF_MAX_MS', 3_600_000, 10),
+      allowPrivate: bool(env, 'SECUREKEY_WEBHOOK_ALLOW_PRIVATE', false),
     },
     env,
   };

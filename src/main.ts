@@ -44,6 +44,7 @@ import { createOtpCountersFromDb } from '../projections/otp-counters/index.ts';
 import { nodeProjections, sharedProjections } from '../projections/index.ts';
 import { startWebhookDelivery } from './webhooks/delivery.ts';
 import { createRecoveryImpl } from './api/services/recovery.ts';
+import { checkWebhookUrl } from './webhooks/egress.ts';
 import { createTotpImpl } from './api/services/totp.ts';
 import { createWebAuthnImpl } from './api/services/webauthn.ts';
 import { PushService } from './gen/securekey/v1/push_pb.js';
@@ -155,7 +156,8 @@ export const composeSecureKey = async (config: Config, opts: StartOptions = {}) 
   const webhooks = startWebhookDelivery({ config, db: webhookDb, keyring, personal, now, logger, settle: (p) => webhookRunner.waitFor(p, 5000) });
 
   const readModels = createReadYourWrites({ headPosition: () => store.headPosition(), followers: [runner, webhookRunner], timeoutMs: config.readYourWritesTimeoutMs, log: logger });
-  const tenants = createTenantService({ store, keyring, now, newId });
+  const egress = { allowPrivate: config.webhooks.allowPrivate };
+  const tenants = createTenantService({ store, keyring, now, newId, webhookTargetProblem: (url) => checkWebhookUrl(url, egress) });
   const policies = createPolicyService({ store, now });
   let publicUrl = config.publicUrl;
   const channel: ChannelDeps = {

@@ -5,7 +5,7 @@ import { after, before, test } from 'node:test';
 import { createProgressRenderer, formatProgress, replay } from '../src/app/replay.ts';
 import { createWebhookWorker } from '../src/webhooks/worker.ts';
 import { handleCommand } from '../src/eventstore/handle-command.ts';
-import { createEnv, echoDecider, type Env, PROJECTIONS, silentLog } from './fixtures/webhook-env.ts';
+import { createEnv, echoDecider, type Env, PROJECTIONS, LOCAL_RECEIVERS, silentLog } from './fixtures/webhook-env.ts';
 import { until } from './helpers/until.ts';
 import { startNodeReceiver } from './fixtures/webhook-node-receiver.ts';
 import { listDeliveries } from '../src/webhooks/deliveries.ts';
@@ -24,7 +24,7 @@ before(async () => {
     const last = await env.otpVerified(t2.tenantId, 'user_last');
     await env.runner.waitFor(last);
     // Deliveries happened: their state differs from a rebuilt database, and must not count as a difference.
-    const w = createWebhookWorker({ db: env.db, keyring: env.keyring, openBody: env.personal.openJson, now: () => Date.now(), log: silentLog, timeoutMs: 1000, maxAttempts: 1, backoff: { baseMs: 10, maxMs: 10 }, pollMs: 10 });
+    const w = createWebhookWorker({ egress: LOCAL_RECEIVERS, db: env.db, keyring: env.keyring, openBody: env.personal.openJson, now: () => Date.now(), log: silentLog, timeoutMs: 1000, maxAttempts: 1, backoff: { baseMs: 10, maxMs: 10 }, pollMs: 10 });
     w.start();
     try {
       await until('deliveries', () => listDeliveries(env.db, { tenantId: t1.tenantId, status: 'delivered', limit: 100 }).deliveries.length === 20, 5000);

@@ -6,7 +6,7 @@ import { deliveryIdOf } from '../src/webhooks/outbox.ts';
 import { DomainError } from '../src/domain/errors.ts';
 import { backoffDelay } from '../src/webhooks/decisions.ts';
 import { createWebhookWorker, type WebhookWorkerOptions } from '../src/webhooks/worker.ts';
-import { createEnv, type Env, silentLog } from './fixtures/webhook-env.ts';
+import { createEnv, type Env, LOCAL_RECEIVERS, silentLog } from './fixtures/webhook-env.ts';
 import { until } from './helpers/until.ts';
 import { startNodeReceiver } from './fixtures/webhook-node-receiver.ts';
 
@@ -19,7 +19,7 @@ after(async () => {
 });
 
 const worker = (o: Partial<WebhookWorkerOptions> = {}) =>
-  createWebhookWorker({ db: env.db, keyring: env.keyring, openBody: env.personal.openJson, now: () => Date.now(), log: silentLog, timeoutMs: 300, maxAttempts: 100, backoff: { baseMs: 20, maxMs: 150 }, pollMs: 20, ...o });
+  createWebhookWorker({ egress: LOCAL_RECEIVERS, db: env.db, keyring: env.keyring, openBody: env.personal.openJson, now: () => Date.now(), log: silentLog, timeoutMs: 300, maxAttempts: 100, backoff: { baseMs: 20, maxMs: 150 }, pollMs: 20, ...o });
 
 const receiverFor = async (t: { after: (fn: () => Promise<void>) => void }) => {
   const r = await startNodeReceiver({ secret: 'pending' });
@@ -86,7 +86,7 @@ test('a worker restarted mid-backlog resumes from the persisted state', async (t
 
   // "Restart": a new connection to the same read-model file and a new worker.
   const db2 = env.openDb();
-  const second = createWebhookWorker({ db: db2, keyring: env.keyring, openBody: env.personal.openJson, now: () => Date.now(), log: silentLog, timeoutMs: 1000, maxAttempts: 5, backoff: { baseMs: 20, maxMs: 100 }, pollMs: 20 });
+  const second = createWebhookWorker({ egress: LOCAL_RECEIVERS, db: db2, keyring: env.keyring, openBody: env.personal.openJson, now: () => Date.now(), log: silentLog, timeoutMs: 1000, maxAttempts: 5, backoff: { baseMs: 20, maxMs: 100 }, pollMs: 20 });
   second.start();
   t.after(() => second.stop());
   await until('the rest of the backlog', () => listDeliveries(db2, { tenantId: tenant.tenantId, limit: 100 }).deliveries.every((d) => d.status === 'delivered'), 10_000);

@@ -4,6 +4,7 @@
 // bufferSize un-answered per consumer, nacked events re-sent before new ones, parked after
 // maxRetryCount), and real receivers. The happy paths against a real server run in
 // webhook-kurrent.test.ts when KURRENTDB_URL is set.
+import { LOCAL_RECEIVERS } from './fixtures/webhook-env.ts';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, describe, test } from 'node:test';
@@ -55,6 +56,7 @@ const publish = (s: FaultServer, tenantId: string, n = 1) =>
 const node = (connectionString: string, o: Partial<PersistentWebhookDeliveryOptions> = {}) => {
   const warnings: string[] = [];
   const d = createPersistentWebhookDelivery({
+    egress: LOCAL_RECEIVERS,
     connectionString,
     group: `securekey-webhooks-${randomBytes(3).toString('hex')}`,
     keyring,

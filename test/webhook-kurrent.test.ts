@@ -18,7 +18,7 @@ import { parkedStreamOf, type WebhookEndpoint } from '../src/webhooks/kurrent/de
 import { createPersistentWebhookDelivery, type PersistentWebhookDelivery } from '../src/webhooks/kurrent/index.ts';
 import { createDeliveryProcessor, type DeliveryAttempt, type DeliveryProcessorOptions, type PushedEvent } from '../src/webhooks/kurrent/processor.ts';
 import { type NodeReceiver, startNodeReceiver } from './fixtures/webhook-node-receiver.ts';
-import { silentLog } from './fixtures/webhook-env.ts';
+import { LOCAL_RECEIVERS, silentLog } from './fixtures/webhook-env.ts';
 import { until } from './helpers/until.ts';
 
 // Events here are appended as they come (not sealed): opening passes them through unchanged.
@@ -77,6 +77,7 @@ describe('the delivery processor (no server needed)', () => {
 
   const processor = (o: Partial<DeliveryProcessorOptions> = {}) =>
     createDeliveryProcessor({
+      egress: LOCAL_RECEIVERS,
       keyring,
       open: personal.open,
       tenantOf: (id) => endpoints.get(id),
@@ -271,6 +272,7 @@ describe('the persistent delivery with no KurrentDB server listening', () => {
   test('start resolves quickly without subscribing, keeps retrying in the background, and stop is prompt', async () => {
     const warnings: string[] = [];
     const d = createPersistentWebhookDelivery({
+      egress: LOCAL_RECEIVERS,
       connectionString: 'kurrentdb://127.0.0.1:1?tls=false',
       keyring,
       open: personal.open,
@@ -336,6 +338,7 @@ if (!url) {
     const node = (group: string, o: { maxRetries?: number } = {}) => {
       const sent: string[] = [];
       const d = createPersistentWebhookDelivery({
+        egress: LOCAL_RECEIVERS,
         connectionString: url,
         group,
         startFrom: 'end', // only this test's events, not the server's history

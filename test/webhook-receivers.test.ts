@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { listDeliveries } from '../src/webhooks/deliveries.ts';
 import { SIGNATURE_HEADER, signBody, verifyV2 } from '../src/webhooks/sign.ts';
 import { createWebhookWorker } from '../src/webhooks/worker.ts';
-import { createEnv, type Env, silentLog } from './fixtures/webhook-env.ts';
+import { createEnv, type Env, LOCAL_RECEIVERS, silentLog } from './fixtures/webhook-env.ts';
 import { until } from './helpers/until.ts';
 import { startNodeReceiver } from './fixtures/webhook-node-receiver.ts';
 
@@ -21,7 +21,7 @@ after(async () => {
 });
 
 const startWorker = (now: () => number = () => Date.now()) => {
-  const w = createWebhookWorker({ db: env.db, keyring: env.keyring, openBody: env.personal.openJson, now, log: silentLog, timeoutMs: 2000, maxAttempts: 5, backoff: { baseMs: 20, maxMs: 100 }, pollMs: 20 });
+  const w = createWebhookWorker({ egress: LOCAL_RECEIVERS, db: env.db, keyring: env.keyring, openBody: env.personal.openJson, now, log: silentLog, timeoutMs: 2000, maxAttempts: 5, backoff: { baseMs: 20, maxMs: 100 }, pollMs: 20 });
   w.start();
   return w;
 };

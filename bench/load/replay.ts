@@ -71,7 +71,7 @@ if (import.meta.main) {
   try {
     if (positionals[0] === 'seed') {
       const started = performance.now();
-      const tenant = await createTenantService({ store, keyring, now: Date.now }).create({ name: 'bench-replay', settings: BENCH_TENANT_SETTINGS });
+      const tenant = await createTenantService({ store, keyring, now: Date.now, webhookTargetProblem: async () => null }).create({ name: 'bench-replay', settings: BENCH_TENANT_SETTINGS });
       const caller: CallerInfo = { tenantId: tenant.tenantId, keyId: tenant.keyId, requestId: 'bench-replay-seed', clientIp: '127.0.0.1' };
       const cycles = Math.ceil(Number(values.events) / 4);
       const now = Date.now() - 3600_000;

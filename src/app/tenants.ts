@@ -2,6 +2,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { type ApiKeyRecord, type SettingsInput, tenantDecider, tenantStream } from '../domain/tenant/index.ts';
 import type { Keyring } from '../crypto/keyring.ts';
+import { DomainError } from '../domain/errors.ts';
 import { handleCommand } from '../eventstore/handle-command.ts';
 import { type NewId, randomId } from './ids.ts';
 import type { EventMetadata, EventStore } from '../eventstore/port.ts';
@@ -21,8 +22,29 @@ const newKey = (keyId: string, name: string, now: number): { record: ApiKeyRecor
 
 export type TenantService = ReturnType<typeof createTenantService>;
 
-export const createTenantService = (deps: { store: EventStore; keyring: Keyring; now: () => number; newId?: NewId }) => {
+export type TenantServiceDeps = {
+  store: EventStore;
+  keyring: Keyring;
+  now: () => number;
+  newId?: NewId;
+  /** What is wrong with a webhook URL as a target (SSRF rules, src/webhooks/egress.ts), or null. */
+  webhookTargetProblem: (url: string) => Promise<string | null>;
+};
+
+export const createTenantService = (deps: TenantServiceDeps) => {
   const { store, keyring, now } = deps;
+  /** A webhook URL that would reach a private or loopback address is refused when it is set. */
+  const checkWebhookUrl = async (settings: SettingsInput | undefined) => {
+    const url = settings?.webhookUrl;
+    if (typeof url !== 'string' || !/^https?:\/\//i.test(url) || !URL.canParse(url)) return; // the aggregate refuses the rest
+    const problem = await deps.webhookTargetProblem(url);
+    if (problem) {
+      throw new DomainError(
+        'INVALID_ARGUMENT',
+        `settings.webhookUrl: refused: ${problem}; a webhook receiver must have a public address (an operator may allow private targets with SECUREKEY_WEBHOOK_ALLOW_PRIVATE=true)`,
+      );
+    }
+  };
   const newId = deps.newId ?? randomId;
   /** Letters and digits only (no "-" or "_"), so an id reads and selects as one word. */
   const idOf = (prefix: string) => prefix + newId().replace(/[-_]/g, 'x');
@@ -35,6 +57,7 @@ export const createTenantService = (deps: { store: EventStore; keyring: Keyring;
       const at = now();
       const { apiKey, record } = newKey(idOf('key_'), 'default', at);
       const settings = { ...input.settings, ...(input.webhookUrl ? { webhookUrl: input.webhookUrl } : {}) };
+      await checkWebhookUrl(settings);
       const webhookSecret = typeof settings.webhookUrl === 'string' && settings.webhookUrl ? generateWebhookSecret() : undefined;
       const res = await run(
         tenantId,
@@ -54,6 +77,7 @@ export const createTenantService = (deps: { store: EventStore; keyring: Keyring;
     },
     /** Settings outside the table of settings.ts are refused by the aggregate, naming them. */
     changeSettings: async (tenantId: string, settings: SettingsInput, metadata: EventMetadata = {}) => {
+      await checkWebhookUrl(settings);
       const res = await run(tenantId, { type: 'ChangeTenantSettings', data: { settings, now: now() } }, metadata);
       return { position: res.position };
     },

@@ -4,6 +4,7 @@
 import { parseArgs } from 'node:util';
 import { loadConfig, ConfigError } from '../config.ts';
 import { DomainError } from '../domain/errors.ts';
+import { checkWebhookUrl } from '../webhooks/egress.ts';
 import { createTenantService } from '../app/tenants.ts';
 import { openStore } from '../eventstore/open.ts';
 import { listTenantsFromLog } from './tenants-from-log.ts';
@@ -111,7 +112,8 @@ const run = async (argv: string[]) => {
     throw err;
   }
   try {
-    const tenants = createTenantService({ store, keyring: privacy.keyring, now: () => Date.now() });
+    const egress = { allowPrivate: config.webhooks.allowPrivate };
+    const tenants = createTenantService({ store, keyring: privacy.keyring, now: () => Date.now(), webhookTargetProblem: (url) => checkWebhookUrl(url, egress) });
     const meta = { actor: 'cli' };
     const ctx: CliContext = { store, config, privacy, out, need };
     switch (`${noun} ${verb ?? ''}`.trim()) {

@@ -41,6 +41,7 @@ export const startWebhookDelivery = (o: {
       tenantOf: createEndpointLookup({ db, now }),
       settle: o.settle,
       timeoutMs: config.webhooks.timeoutMs,
+      egress: { allowPrivate: config.webhooks.allowPrivate },
       maxRetries: config.webhooks.maxAttempts - 1,
       // Each delay is held in memory by the consumer: cap it so events do not sit for an hour.
       backoff: { baseMs: config.webhooks.backoffBaseMs, maxMs: Math.min(config.webhooks.backoffMaxMs, 60_000) },
@@ -59,6 +60,7 @@ export const startWebhookDelivery = (o: {
     now,
     log,
     timeoutMs: config.webhooks.timeoutMs,
+    egress: { allowPrivate: config.webhooks.allowPrivate },
     maxAttempts: config.webhooks.maxAttempts,
     backoff: { baseMs: config.webhooks.backoffBaseMs, maxMs: config.webhooks.backoffMaxMs },
   });

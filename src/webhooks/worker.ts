@@ -9,6 +9,7 @@ import type { Keyring } from '../crypto/keyring.ts';
 import { immediate } from '../../projections/sql.ts';
 import { afterAttempt, type AttemptOutcome, type BackoffPolicy, planAttempt } from './decisions.ts';
 import { endpointOf, ensureWebhookSchema } from './outbox.ts';
+import type { EgressPolicy } from './egress.ts';
 import { postWebhook } from './post.ts';
 import { DEFAULT_SECRET_GRACE_MS } from './secrets.ts';
 
@@ -25,7 +26,8 @@ export type WebhookWorkerOptions = {
   openBody: (body: string, eventId: string) => string;
   /** Epoch ms. */
   now: () => number;
-  fetch?: typeof globalThis.fetch;
+  /** Which targets may be reached (SSRF rules, egress.ts). */
+  egress: EgressPolicy;
   log: WebhookLog;
   /** Per request. */
   timeoutMs: number;
@@ -59,7 +61,6 @@ type Due = { delivery_id: string; tenant_id: string; event_id: string; body: str
 
 export const createWebhookWorker = (o: WebhookWorkerOptions): WebhookWorker => {
   const { db, keyring, now, log } = o;
-  const doFetch = o.fetch ?? globalThis.fetch;
   const perTenant = o.perTenantConcurrency ?? 4;
   const maxInFlight = o.concurrency ?? 64;
   const pollMs = o.pollMs ?? 500;
@@ -119,11 +120,12 @@ export const createWebhookWorker = (o: WebhookWorkerOptions): WebhookWorker => {
     const delivery = { deliveryId: d.delivery_id, eventId: d.event_id, body, createdAt: d.created_at, attempts: d.attempts, roundAttempts: d.round_attempts };
     const plan = planAttempt({ delivery, endpoint: endpointOf(db, d.tenant_id), decrypt: (enc) => keyring.decrypt('webhook-secret', enc), now: started, maxAgeMs, secretGraceMs: graceMs });
     if (plan.kind === 'dead') return record(d, started, { status: 'dead', statusCode: null, error: plan.reason });
-    const result = await postWebhook({ fetch: doFetch, url: plan.url, body, headers: plan.headers, timeoutMs: o.timeoutMs, signal });
+    const result = await postWebhook({ url: plan.url, body, headers: plan.headers, timeoutMs: o.timeoutMs, signal, egress: o.egress });
     if (result === 'aborted') {
       q.release.run(now(), now(), d.delivery_id); // shutting down: due again at the next start
       return;
     }
+    if ('refused' in result) log.warn({ deliveryId: d.delivery_id, tenantId: d.tenant_id, reason: result.error }, 'webhook target refused');
     record(d, started, afterAttempt({ result, roundAttempts: d.round_attempts + 1, maxAttempts: o.maxAttempts, backoff: o.backoff, random, now: now() }));
   };
 

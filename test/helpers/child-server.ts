@@ -8,7 +8,7 @@ export type ChildServer = { child: ChildProcess; port: number; url: string; line
 /** Starts `command` (default: `node src/main.ts` on this Node) and resolves once it logs that it listens. */
 export const startChildServer = async (env: Record<string, string>, command: string[] = [process.execPath, 'src/main.ts']): Promise<ChildServer> => {
   const child = spawn(command[0]!, command.slice(1), {
-    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', ...env },
+    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', SECUREKEY_WEBHOOK_ALLOW_PRIVATE: 'true', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const lines: string[] = [];

@@ -9,7 +9,8 @@ export type AdminRun = { code: number; stdout: string; stderr: string };
  * exit code is part of the answer. */
 export const runAdmin = (env: Record<string, string>, ...args: string[]): Promise<AdminRun> =>
   new Promise<AdminRun>((resolve) => {
-    execFile('npm', ['run', 'admin', '--', ...args], { env: { ...process.env, ...env }, cwd: process.cwd() }, (err, stdout, stderr) =>
+    // Webhook receivers in tests listen on loopback: the operator switch for private targets.
+    execFile('npm', ['run', 'admin', '--', ...args], { env: { ...process.env, SECUREKEY_WEBHOOK_ALLOW_PRIVATE: 'true', ...env }, cwd: process.cwd() }, (err, stdout, stderr) =>
       resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
     );
   });

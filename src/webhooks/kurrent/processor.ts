@@ -15,6 +15,7 @@ import type { StoredEvent } from '../../eventstore/port.ts';
 import { toWebhookMessage } from '../events.ts';
 import type { BackoffPolicy } from '../decisions.ts';
 import type { WebhookLog } from '../worker.ts';
+import type { EgressPolicy } from '../egress.ts';
 import { describeAttempt, isSuccess, postWebhook } from '../post.ts';
 import { decideAfterAttempt, decideBeforeAttempt, decideOnArrival, failingTenantParkReason, planDelivery, type WebhookEndpoint } from './decisions.ts';
 import { createTenantSlots } from './tenant-slots.ts';
@@ -57,6 +58,9 @@ export type DeliveryProcessorOptions = {
   open: (event: StoredEvent) => StoredEvent;
   /** The tenant's endpoint from this node's read models; undefined when unknown. */
   tenantOf: (tenantId: string) => WebhookEndpoint | undefined;
+  /** Which targets may be reached (SSRF rules, ../egress.ts). */
+  egress: EgressPolicy;
+  /** Tests only: send through this fetch (targets are still checked). */
   fetch?: typeof globalThis.fetch;
   /** Epoch ms. */
   now: () => number;
@@ -95,7 +99,6 @@ const errorText = (err: unknown) => (err instanceof Error ? err.message : String
 
 export const createDeliveryProcessor = (o: DeliveryProcessorOptions): DeliveryProcessor => {
   const { now, log } = o;
-  const doFetch = o.fetch ?? globalThis.fetch;
   const random = o.random ?? Math.random;
   const maxAgeMs = o.maxAgeMs ?? 3 * 24 * 3600_000;
   const decrypt = (enc: string) => o.keyring.decrypt('webhook-secret', enc);
@@ -168,7 +171,7 @@ export const createDeliveryProcessor = (o: DeliveryProcessorOptions): DeliveryPr
       record({ deliveryId, eventId: e.id, tenantId, attempt: base.attempt, at: started, durationMs: 0, statusCode: null, error: plan.reason, outcome: 'parked' });
       return answer('nack', base, () => p.reply.nack('park', plan.reason));
     }
-    const result = plan ? await postWebhook({ fetch: doFetch, url: plan.url, body: plan.body, headers: plan.headers, timeoutMs: o.timeoutMs, signal }) : { error: lookupError! };
+    const result = plan ? await postWebhook({ url: plan.url, body: plan.body, headers: plan.headers, timeoutMs: o.timeoutMs, signal, egress: o.egress, fetch: o.fetch }) : { error: lookupError! };
     if (result === 'aborted') return;
     const durationMs = Math.max(0, now() - started);
     const next = decideAfterAttempt({ result, retryCount: p.retryCount, maxRetries: o.maxRetries, backoff: o.backoff, random, timeLeftMs: o.messageTimeoutMs - (now() - receivedAt) });
