@@ -31,7 +31,8 @@ export type Config = {
   /** "json" (default, for collectors) or "pretty" (for a human at a terminal). */
   logFormat: LogFormat;
   bodyLimitBytes: number;
-  rateLimits: { global: number; send: number; verify: number; windowSeconds: number };
+  /** The limits model (src/api/admission.ts): requests per window and the window. */
+  rateLimits: { unauthenticated: number; global: number; send: number; verify: number; perKey: number; windowSeconds: number };
   /** Time a request waits for the read models to catch up with its own write. */
   readYourWritesTimeoutMs: number;
   shutdownGraceMs: number;
@@ -189,9 +190,11 @@ export const loadConfig = (env: Record<string, string | undefined> = process.env
     logFormat: oneOf(env, 'LOG_FORMAT', LOG_FORMATS, 'json'),
     bodyLimitBytes: int(env, 'SECUREKEY_BODY_LIMIT_BYTES', 64 * 1024, 1024),
     rateLimits: {
+      unauthenticated: int(env, 'SECUREKEY_RATE_LIMIT_UNAUTHENTICATED', 20, 1),
       global: int(env, 'SECUREKEY_RATE_LIMIT_GLOBAL', 100, 1),
       send: int(env, 'SECUREKEY_RATE_LIMIT_SEND', 3, 1),
       verify: int(env, 'SECUREKEY_RATE_LIMIT_VERIFY', 10, 1),
+      perKey: int(env, 'SECUREKEY_RATE_LIMIT_PER_KEY', 1000, 1),
       windowSeconds: int(env, 'SECUREKEY_RATE_LIMIT_WINDOW_SECONDS', 60, 1),
     },
     readYourWritesTimeoutMs: int(env, 'SECUREKEY_RYW_TIMEOUT_MS', 5000, 0),

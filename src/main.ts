@@ -10,6 +10,7 @@ import { createApp } from './api/app.ts';
 import { serviceOf } from './api/registry.ts';
 import { createMetrics, instrumentStore } from './api/metrics.ts';
 import { createReadinessCheck, lagUnitOf } from './api/readiness.ts';
+import { createAdmission } from './api/admission.ts';
 import { createRateLimiter } from './api/rate-limit.ts';
 import { startServer } from './api/server.ts';
 import type { PipelineDeps } from './api/pipeline.ts';
@@ -215,9 +216,12 @@ export const composeSecureKey = async (config: Config, opts: StartOptions = {}) 
   ];
 
   const pipeline: Omit<PipelineDeps, 'onCall'> = {
-    readDb: () => readDb,
-    adminToken: config.adminToken,
-    limiter: createRateLimiter({ limits: config.rateLimits, windowSeconds: config.rateLimits.windowSeconds, now }),
+    admit: createAdmission({
+      readDb: () => readDb,
+      adminToken: config.adminToken,
+      limiter: createRateLimiter({ windowSeconds: config.rateLimits.windowSeconds, now }),
+      limits: config.rateLimits,
+    }),
     metrics,
     logger,
   };

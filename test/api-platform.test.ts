@@ -169,13 +169,14 @@ describe('platform: one port, three protocols, the envelope', () => {
 
 describe('platform: per-IP rate limits', () => {
   let s: TestServer;
+  let t: { apiKey: string };
   before(async () => {
     s = await startTestServer({ SECUREKEY_RATE_LIMIT_SEND: '3', SECUREKEY_RATE_LIMIT_VERIFY: '10', SECUREKEY_RATE_LIMIT_GLOBAL: '100' });
+    t = await s.createTenant('limits');
   });
   after(() => s.stop());
 
   test('the 4th send from one IP inside a minute is 429 RATE_LIMITED with Retry-After and RateLimit headers', async () => {
-    const t = await s.createTenant('limits');
     const results = [];
     for (let i = 0; i < 4; i++) results.push(await s.call(t.apiKey, '/api/v1/otp/send', { phone: `0101234567${i}`, purpose: 'login' }));
     for (const r of results.slice(0, 3)) assert.equal(r.status, 200, JSON.stringify(r.body));
@@ -193,7 +194,6 @@ describe('platform: per-IP rate limits', () => {
   });
 
   test('X-Forwarded-For is ignored unless a trusted proxy is configured', async () => {
-    const t = await s.createTenant('xff');
     const r = await s.post('/api/v1/push/send', { userId: 'u' }, { 'x-api-key': t.apiKey, 'x-forwarded-for': '203.0.113.9' });
     assert.equal(r.status, 429, 'same socket IP as before: still limited');
   });

@@ -30,7 +30,7 @@ const openAndWait = (port: number, payload: string | Buffer | undefined, localAd
 describe('edge: the client address of every transport is the real socket\'s', () => {
   let s: TestServer;
   before(async () => {
-    s = await startTestServer({ SECUREKEY_RATE_LIMIT_GLOBAL: '3' });
+    s = await startTestServer({ SECUREKEY_RATE_LIMIT_UNAUTHENTICATED: '3', SECUREKEY_RATE_LIMIT_SEND: '1' });
   });
   after(() => s.stop());
 
@@ -41,7 +41,7 @@ describe('edge: the client address of every transport is the real socket\'s', ()
   const codeOf = async (p: Promise<unknown>) => {
     try {
       await p;
-      return Code[0];
+      return 'Ok';
     } catch (err) {
       return Code[ConnectError.from(err).code];
     }
@@ -56,6 +56,14 @@ describe('edge: the client address of every transport is the real socket\'s', ()
     assert.equal(await codeOf(h2cConnectFrom('127.0.0.2').sendSmsOtp(body)), 'ResourceExhausted', 'h2c Connect from the same address shares its bucket');
     assert.equal(await codeOf(grpcFrom('127.0.0.3').sendSmsOtp(body)), 'Unauthenticated', 'another address is not limited');
     assert.equal(await codeOf(h2cConnectFrom('127.0.0.3').sendSmsOtp(body)), 'Unauthenticated');
+  });
+
+  test('a tenant calling over gRPC from two addresses has a send bucket per address', async () => {
+    const t = await s.createTenant('two-addresses');
+    const auth = { headers: { 'x-api-key': t.apiKey } };
+    assert.equal(await codeOf(grpcFrom('127.0.0.2').sendSmsOtp({ phone: '01011112222', purpose: 'login' }, auth)), 'Ok');
+    assert.equal(await codeOf(grpcFrom('127.0.0.2').sendSmsOtp({ phone: '01011113333', purpose: 'login' }, auth)), 'ResourceExhausted');
+    assert.equal(await codeOf(h2cConnectFrom('127.0.0.3').sendSmsOtp({ phone: '01011114444', purpose: 'login' }, auth)), 'Ok');
   });
 
   test('events and the audit trail record the real address of an HTTP/2 caller', async () => {

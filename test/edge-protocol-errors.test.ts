@@ -102,7 +102,10 @@ describe('edge: malformed messages on Connect, gRPC and gRPC-Web', () => {
     const c = http2.connect(s.url);
     const status = await new Promise<string | undefined>((resolve) => {
       const st = c.request({ ':method': 'POST', ':path': '/securekey.v1.SmsOtpService/Nope', 'content-type': 'application/grpc' });
-      st.on('response', (h) => resolve(h['grpc-status'] as string | undefined));
+      let found: string | undefined;
+      st.on('response', (h) => (found ??= h['grpc-status'] as string | undefined));
+      st.on('trailers', (t) => (found ??= t['grpc-status'] as string | undefined));
+      st.on('close', () => resolve(found));
       st.resume();
       st.end(frame(0, Buffer.alloc(0)));
     });

@@ -19,6 +19,7 @@ const table = (head: string[], rows: string[][]) => [`| ${head.join(' | ')} |`, 
 const GROUPS: Record<SettingGroup, string> = {
   general: 'General',
   privacy: 'Privacy (personal data)',
+  limits: 'Rate limits (per window; see docs/security.md)',
   otp: 'One-time codes (SMS and email)',
   sms: 'SMS',
   totp: 'Authenticator apps (TOTP)',

@@ -2,6 +2,7 @@
 import { createContextValues } from '@connectrpc/connect';
 import { randomBytes } from 'node:crypto';
 import { DomainError } from '../domain/errors.ts';
+import { limitHeaders } from './admission.ts';
 import { clientAddressOf, type TrustProxy } from './client-address.ts';
 import { createConnectAdapter, isGrpcRequest, sendConnectError } from './connect.ts';
 import { requestInfoKey, wasReached, type RequestInfo } from './context.ts';
@@ -9,7 +10,7 @@ import type { Metrics } from './metrics.ts';
 import { type CallOutcome, type PipelineDeps, pipelineInterceptor, runCall } from './pipeline.ts';
 import type { ServiceEntry } from './registry.ts';
 import { createRestHandler, REST_PREFIX, send, sendError, type AnyRequest, type AnyResponse, type RestHandler } from './rest.ts';
-import { buildRoutes } from './routes.ts';
+import { buildRoutes, routeFinder } from './routes.ts';
 import { buildOpenApi } from './openapi.ts';
 import { peerAddressOf } from './server.ts';
 
@@ -74,9 +75,24 @@ export const createApp = (deps: AppDeps) => {
   const requestInfo = (req: AnyRequest): RequestInfo => {
     const cached = (req as { securekeyInfo?: RequestInfo }).securekeyInfo;
     if (cached) return cached;
-    const info = { requestId: requestIdOf(req), clientIp: clientAddressOf(peerAddressOf(req), req.headers, deps.trustProxy) };
+    const info: RequestInfo = { requestId: requestIdOf(req), clientIp: clientAddressOf(peerAddressOf(req), req.headers, deps.trustProxy) };
     (req as { securekeyInfo?: RequestInfo }).securekeyInfo = info;
     return info;
+  };
+  const findRoute = routeFinder(routes);
+  /** Identifies and counts an API request before it is read (admission.ts); answers a refusal itself (false). */
+  const admitted = (req: AnyRequest, res: AnyResponse, info: RequestInfo, path: string, transport: 'rest' | 'connect'): boolean => {
+    const a = deps.pipeline.admit(req.headers, findRoute(req.method, path), info);
+    for (const [k, v] of Object.entries(limitHeaders(a.decision))) res.setHeader(k, v);
+    if (a.ok) {
+      info.identity = a.identity;
+      return true;
+    }
+    outcomes.set(info, { transport, code: a.error.code });
+    deps.metrics.requests.inc({ method: transport, transport, code: a.error.code });
+    if (transport === 'rest' || (!isGrpcRequest(req) && !/^\/[\w.]+\/\w+$/.test(path))) sendError(res, a.error);
+    else sendConnectError(req, res, a.error);
+    return false;
   };
   const onRejected = (info: RequestInfo, code: string) => {
     outcomes.set(info, { transport: 'rest', code });
@@ -150,10 +166,10 @@ export const createApp = (deps: AppDeps) => {
       return;
     }
     if (path === REST_PREFIX || path.startsWith(REST_PREFIX + '/')) {
-      void rest(req, res);
+      if (admitted(req, res, info, path, 'rest')) void rest(req, res);
       return;
     }
     for (const extra of deps.extraRoutes ?? []) if (extra(req, res)) return;
-    connect(req, res);
+    if (admitted(req, res, info, path, 'connect')) connect(req, res);
   };
 };

@@ -131,8 +131,8 @@ export const sendConnectError = (req: AnyRequest, res: AnyResponse, e: DomainErr
   const status = Object.fromEntries(setTrailerStatus(new Headers(), err));
   const contentType = String(req.headers['content-type']);
   if (protocol === 'grpc') {
-    // A trailers-only response: the status travels in the headers.
-    w.writeHead(200, { ...headers, 'content-type': contentType, ...status });
+    w.writeHead(200, { ...headers, 'content-type': contentType });
+    w.addTrailers(status);
     w.end();
     return;
   }

@@ -3,11 +3,17 @@ import { createContextKey, type HandlerContext } from '@connectrpc/connect';
 import { DomainError } from '../domain/errors.ts';
 import type { TenantRow } from '../../projections/tenants/index.ts';
 import type { CallerInfo } from '../app/caller.ts';
+import type { Identity } from './admission.ts';
 
 /** Who is calling: set by the pipeline after authentication. */
 export type Caller = CallerInfo & { tenant: TenantRow };
 
-export type RequestInfo = { requestId: string; clientIp: string };
+export type RequestInfo = {
+  requestId: string;
+  clientIp: string;
+  /** Who sent it: set by admission (admission.ts) before the request is read. */
+  identity?: Identity;
+};
 
 export const requestInfoKey = createContextKey<RequestInfo>({ requestId: '', clientIp: '' });
 

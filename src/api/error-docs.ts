@@ -34,7 +34,7 @@ export const ERROR_MEANING: Record<ErrorCode, string> = {
   PUSH_EXPIRED: 'The push request expired before it was answered: send a new one.',
   VERIFICATION_FAILED: 'Reserved: a verification that cannot be retried failed.',
   TOO_MANY_ATTEMPTS: "The code's attempts are used up (`otpMaxAttempts`): send a new one.",
-  RATE_LIMITED: 'Too many requests from this client (or too many failed TOTP or recovery code attempts): wait `retryAfter` seconds (also the Retry-After header).',
+  RATE_LIMITED: 'Too many requests (per tenant and address — the end user\'s when `X-SecureKey-End-User-IP` is sent —, per key, or without credentials per address), or too many failed TOTP or recovery code attempts: wait `retryAfter` seconds (also the Retry-After header).',
   RESEND_TOO_SOON: 'A code was sent to this destination less than `otpResendCooldownSeconds` ago: wait `retryAfter` seconds.',
   DESTINATION_LIMIT: 'The per-destination cap (`smsPerDestinationHour` / `smsPerDestinationDay`) is reached: wait `retryAfter` seconds.',
   TENANT_QUOTA_EXCEEDED: "The tenant's daily SMS quota (`smsDailyQuota`) is used up; it resets at 00:00 UTC.",

@@ -1,74 +1,26 @@
-// What every call goes through, whatever its transport: per-IP limits, authentication,
+// What every call goes through, whatever its transport: the caller (admission.ts),
 // the call itself, metrics, and its outcome for the request's one log line (written by the app).
 // Errors leave as DomainError; each transport renders them (Connect: ConnectError with an
 // ErrorDetail; REST: the envelope).
 import { type ContextValues, type Interceptor } from '@connectrpc/connect';
 import type { DescMethod } from '@bufbuild/protobuf';
-import type { DatabaseSync } from 'node:sqlite';
 import type { Logger } from 'pino';
-import { safeEqual } from '../crypto/keyring.ts';
 import { DomainError } from '../domain/errors.ts';
-import { findCaller } from '../../projections/tenants/index.ts';
-import { hashApiKey } from '../app/tenants.ts';
-import { callerKey, markReached, requestInfoKey, type Caller, type RequestInfo } from './context.ts';
+import { type Admit, type Identity, limitHeaders } from './admission.ts';
+import { callerKey, markReached, requestInfoKey, type RequestInfo } from './context.ts';
 import { toConnectError, toDomainError } from './errors.ts';
 import type { Metrics } from './metrics.ts';
-import type { RateLimiter } from './rate-limit.ts';
 import type { Route } from './routes.ts';
 
 /** How a call ended: the app logs it on the request's one line. */
 export type CallOutcome = { method: string; transport: string; code: string; tenantId?: string };
 
 export type PipelineDeps = {
-  readDb: () => DatabaseSync;
-  adminToken: string;
-  limiter: RateLimiter;
+  /** Identifies and counts a call (admission.ts); over HTTP the app has done it already. */
+  admit: Admit;
   metrics: Metrics;
   logger: Logger;
   onCall: (info: RequestInfo, outcome: CallOutcome) => void;
-};
-
-const bearer = (h: Headers) => {
-  const auth = h.get('authorization');
-  const m = auth ? /^Bearer\s+(\S+)$/i.exec(auth) : null;
-  return m?.[1];
-};
-
-export const authenticateTenant = (readDb: DatabaseSync, headers: Headers, info: { requestId: string; clientIp: string }): Caller => {
-  const key = headers.get('x-api-key') ?? bearer(headers);
-  if (!key) throw new DomainError('UNAUTHORIZED', 'missing API key: send "X-API-Key: 2fa_..." or "Authorization: Bearer 2fa_..."');
-  const found = findCaller(readDb, hashApiKey(key));
-  if (!found || found.key.revoked) throw new DomainError('UNAUTHORIZED', 'unknown or revoked API key');
-  return { tenantId: found.key.tenantId, keyId: found.key.keyId, tenant: found.tenant, ...info };
-};
-
-const authenticateAdmin = (adminToken: string, headers: Headers) => {
-  if (!adminToken) throw new DomainError('UNAUTHORIZED', 'the admin API is disabled: set SECUREKEY_ADMIN_TOKEN (or use `npm run admin`)');
-  const token = headers.get('x-admin-token') ?? bearer(headers);
-  if (!token || !safeEqual(token, adminToken)) throw new DomainError('UNAUTHORIZED', 'missing or wrong admin token');
-};
-
-const setLimitHeaders = (h: Headers, d: { limit: number; remaining: number; resetSeconds: number }) => {
-  h.set('ratelimit-limit', String(d.limit));
-  h.set('ratelimit-remaining', String(d.remaining));
-  h.set('ratelimit-reset', String(d.resetSeconds));
-};
-
-/** Applies the per-IP limits of a route; throws RATE_LIMITED (and sets Retry-After) when over. */
-export const applyLimits = (limiter: RateLimiter, route: Route, clientIp: string, responseHeader: Headers) => {
-  const buckets = ['global', ...(route.option.limit ? [route.option.limit] : [])];
-  let tightest: ReturnType<RateLimiter['hit']> | undefined;
-  for (const b of buckets) {
-    const d = limiter.hit(b, clientIp);
-    if (!tightest || !d.allowed || (tightest.allowed && d.remaining < tightest.remaining)) tightest = d;
-    if (!d.allowed) break;
-  }
-  if (!tightest) return;
-  setLimitHeaders(responseHeader, tightest);
-  if (!tightest.allowed) {
-    responseHeader.set('retry-after', String(tightest.resetSeconds));
-    throw new DomainError('RATE_LIMITED', `too many requests from this client; retry in ${tightest.resetSeconds} s`, { retryAfterSeconds: tightest.resetSeconds });
-  }
 };
 
 /** One call as the pipeline sees it, whichever transport carried it. */
@@ -83,6 +35,16 @@ export type Call = {
   values: ContextValues;
 };
 
+/** Who is calling: as admission identified the HTTP request, or (a call made in process, without
+ * the HTTP edge) identified and counted now, the limit headers set on the call's answer. */
+const identityOf = (call: Call, info: RequestInfo, admit: Admit): Identity => {
+  if (info.identity) return info.identity;
+  const a = admit(Object.fromEntries(call.requestHeader), call.route, info);
+  for (const [k, v] of Object.entries(limitHeaders(a.decision))) call.responseHeader.set(k, v);
+  if (!a.ok) throw a.error;
+  return a.identity;
+};
+
 /** Runs `next` (the typed handler) as one call: limits, authentication, then the metrics and the
  * outcome (onCall). Anything thrown leaves as the DomainError the caller may see. */
 export const runCall = async <T>(call: Call, deps: PipelineDeps, next: () => Promise<T>): Promise<T> => {
@@ -94,12 +56,12 @@ export const runCall = async <T>(call: Call, deps: PipelineDeps, next: () => Pro
   let code = 'OK';
   let tenantId: string | undefined;
   try {
-    applyLimits(deps.limiter, route, info.clientIp, call.responseHeader);
-    if (route.option.admin) authenticateAdmin(deps.adminToken, call.requestHeader);
-    else {
-      const caller = authenticateTenant(deps.readDb(), call.requestHeader, info);
-      tenantId = caller.tenantId;
-      call.values.set(callerKey, caller);
+    const who = identityOf(call, info, deps.admit);
+    if (who.kind === 'anonymous') throw who.refusal;
+    if (route.option.admin !== (who.kind === 'admin')) throw new DomainError('UNAUTHORIZED', 'missing or wrong credentials');
+    if (who.kind === 'tenant') {
+      tenantId = who.caller.tenantId;
+      call.values.set(callerKey, who.caller);
     }
     return await next();
   } catch (err) {

@@ -8,7 +8,7 @@ import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import { DomainError } from '../domain/errors.ts';
 import { requestInfoKey, unknownFieldsKey, type RequestInfo } from './context.ts';
 import { ERROR_MAP, errorEnvelope, toDomainError } from './errors.ts';
-import type { Route } from './routes.ts';
+import { matchPath, type Route } from './routes.ts';
 
 export type AnyRequest = IncomingMessage | Http2ServerRequest;
 export type AnyResponse = ServerResponse | Http2ServerResponse;
@@ -129,26 +129,6 @@ export type RestDeps = {
   onRejected: (info: RequestInfo, code: string) => void;
   /** A bug outside the pipeline (e.g. a result that cannot be rendered as JSON). */
   onInternal: (info: RequestInfo, err: unknown) => void;
-};
-
-const matchPath = (route: Route, parts: string[]): Record<string, string> | undefined => {
-  if (route.segments.length !== parts.length) return undefined;
-  const params: Record<string, string> = {};
-  for (let i = 0; i < parts.length; i++) {
-    const seg = route.segments[i]!;
-    if ('literal' in seg) {
-      if (seg.literal !== parts[i]) return undefined;
-    } else {
-      let v: string;
-      try {
-        v = decodeURIComponent(parts[i]!);
-      } catch {
-        return undefined;
-      }
-      params[seg.field] = v;
-    }
-  }
-  return params;
 };
 
 export const createRestHandler = (deps: RestDeps) => async (req: AnyRequest, res: AnyResponse) => {

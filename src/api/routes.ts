@@ -53,3 +53,36 @@ export const buildRoutes = (services: DescService[] = SERVICES): Route[] => {
   }
   return routes;
 };
+
+/** The {field} values when `parts` (a path split on "/") is this route's path, else undefined. */
+export const matchPath = (route: Route, parts: string[]): Record<string, string> | undefined => {
+  if (route.segments.length !== parts.length) return undefined;
+  const params: Record<string, string> = {};
+  for (let i = 0; i < parts.length; i++) {
+    const seg = route.segments[i]!;
+    if ('literal' in seg) {
+      if (seg.literal !== parts[i]) return undefined;
+    } else {
+      let v: string;
+      try {
+        v = decodeURIComponent(parts[i]!);
+      } catch {
+        return undefined;
+      }
+      params[seg.field] = v;
+    }
+  }
+  return params;
+};
+
+/** Finds the route a request is for, before it is read: by REST path and verb, or by RPC path
+ * ("/securekey.v1.SmsOtpService/SendSmsOtp"); undefined when none. */
+export const routeFinder = (routes: Route[]) => {
+  const byRpcPath = new Map(routes.map((r) => [`/${r.service.typeName}/${r.method.name}`, r]));
+  return (method: string | undefined, path: string): Route | undefined => {
+    const rpc = byRpcPath.get(path);
+    if (rpc) return rpc;
+    const parts = path.split('/').filter(Boolean);
+    return routes.find((r) => r.verb === method && matchPath(r, parts));
+  };
+};

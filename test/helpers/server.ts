@@ -26,6 +26,8 @@ export const startTestServer = async (env: Record<string, string> = {}, opts: Te
     SECUREKEY_RATE_LIMIT_GLOBAL: '100000',
     SECUREKEY_RATE_LIMIT_SEND: '100000',
     SECUREKEY_RATE_LIMIT_VERIFY: '100000',
+    SECUREKEY_RATE_LIMIT_UNAUTHENTICATED: '100000',
+    SECUREKEY_RATE_LIMIT_PER_KEY: '100000',
     SECUREKEY_SHUTDOWN_GRACE_MS: '2000',
     // Webhook receivers in tests listen on loopback: the operator switch for private targets.
     SECUREKEY_WEBHOOK_ALLOW_PRIVATE: 'true',

@@ -18,7 +18,7 @@ type ValueOf = {
 };
 export type SettingType = keyof ValueOf;
 
-export type SettingGroup = 'general' | 'privacy' | 'otp' | 'sms' | 'totp' | 'recovery' | 'webauthn' | 'push';
+export type SettingGroup = 'general' | 'privacy' | 'limits' | 'otp' | 'sms' | 'totp' | 'recovery' | 'webauthn' | 'push';
 
 /** One row of the table. `default` is the value a channel uses while the setting is unset; null
  * when the default is derived from something else, which `defaultNote` then names. */
@@ -133,6 +133,42 @@ export const TENANT_SETTINGS = {
     unit: 'requests',
     default: 3,
     description: 'Push requests a user may have pending at once (TOO_MANY_PENDING, against push fatigue); 0: no cap.',
+  },
+  rateLimitGlobal: {
+    type: 'integer',
+    group: 'limits',
+    min: 0,
+    max: 1_000_000,
+    unit: 'requests',
+    default: 0,
+    description: "Requests per rate-limit window per (tenant, address): the end user's address when the request carries X-SecureKey-End-User-IP, else the caller's; 0: the server's SECUREKEY_RATE_LIMIT_GLOBAL.",
+  },
+  rateLimitSend: {
+    type: 'integer',
+    group: 'limits',
+    min: 0,
+    max: 1_000_000,
+    unit: 'requests',
+    default: 0,
+    description: 'Code sends (SMS, email, push) per window per (tenant, address), as rateLimitGlobal; 0: the server\'s SECUREKEY_RATE_LIMIT_SEND.',
+  },
+  rateLimitVerify: {
+    type: 'integer',
+    group: 'limits',
+    min: 0,
+    max: 1_000_000,
+    unit: 'requests',
+    default: 0,
+    description: 'Verification attempts per window per (tenant, address), as rateLimitGlobal; 0: the server\'s SECUREKEY_RATE_LIMIT_VERIFY.',
+  },
+  rateLimitPerKey: {
+    type: 'integer',
+    group: 'limits',
+    min: 0,
+    max: 10_000_000,
+    unit: 'requests',
+    default: 0,
+    description: 'Requests per window with one API key, whatever the address; 0: the server\'s SECUREKEY_RATE_LIMIT_PER_KEY.',
   },
 } as const satisfies Record<string, SettingSpec>;
 

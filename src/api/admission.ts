@@ -1,0 +1,155 @@
+// Who is calling, and may they: every API request is identified from its headers and counted
+// before anything else is read, so whatever the server later refuses (a bad body, an unknown key,
+// an undecodable message) has already counted. The limits model (docs/security.md):
+//   - no valid credentials: one stricter bucket per client address ("unauthenticated");
+//   - a tenant key: per (tenant, address) "global", "send" and "verify" buckets — the seed's
+//     100/3/10 per minute — where the address is the end user's when the tenant passes it in
+//     X-SecureKey-End-User-IP (so its users, not its server, are limited), and a bucket per key;
+//     a tenant's settings may override each limit;
+//   - the admin token: a per-address bucket of the per-key size.
+// A request for a method without the credentials it needs is refused here (UNAUTHORIZED), before
+// its body is read.
+// IPv6 addresses count per /64 (one host usually holds a whole /64). Counters live in this node's
+// memory: with several nodes each counts on its own.
+import { isIP } from 'node:net';
+import type { DatabaseSync } from 'node:sqlite';
+import { hashApiKey } from '../app/tenants.ts';
+import { safeEqual } from '../crypto/keyring.ts';
+import { DomainError } from '../domain/errors.ts';
+import type { TenantSettings } from '../domain/tenant/index.ts';
+import { findCaller } from '../../projections/tenants/index.ts';
+import type { Caller, RequestInfo } from './context.ts';
+import type { LimitDecision, RateLimiter } from './rate-limit.ts';
+import type { Route } from './routes.ts';
+
+/** The request header (gRPC: metadata) in which a tenant passes its end user's IP address. */
+export const END_USER_IP_HEADER = 'x-securekey-end-user-ip';
+
+export type Limits = {
+  /** Requests per window from one address without valid credentials. */
+  unauthenticated: number;
+  /** Requests per window per (tenant, client or end-user address); the admin token per address. */
+  global: number;
+  /** Code sends (SMS, email, push) per window per (tenant, address). */
+  send: number;
+  /** Verification attempts per window per (tenant, address). */
+  verify: number;
+  /** Requests per window per API key, whatever the address. */
+  perKey: number;
+};
+
+/** Who sent a request. `refusal`: the UNAUTHORIZED an anonymous request gets when it reaches a method. */
+export type Identity = { kind: 'anonymous'; refusal: DomainError } | { kind: 'admin' } | { kind: 'tenant'; caller: Caller };
+
+type NodeHeaders = Record<string, string | string[] | undefined>;
+const headerOf = (h: NodeHeaders, name: string): string | undefined => {
+  const v = h[name];
+  return Array.isArray(v) ? v[0] : v;
+};
+const bearerOf = (h: NodeHeaders) => /^Bearer\s+(\S+)$/i.exec(headerOf(h, 'authorization') ?? '')?.[1];
+
+/** "::ffff:203.0.113.7" → "203.0.113.7", lower case. */
+const canonicalIp = (ip: string) => ip.replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/i, '').toLowerCase();
+
+/** The part of an address that identifies a client: IPv4 whole, IPv6 its /64. */
+export const clientNetOf = (ip: string): string => {
+  if (isIP(ip) !== 6) return ip;
+  const [head = '', tail] = ip.split('%')[0]!.split('::');
+  const left = head ? head.split(':') : [];
+  const right = tail !== undefined && tail !== '' ? tail.split(':') : [];
+  const full = tail === undefined ? left : [...left, ...Array<string>(Math.max(0, 8 - left.length - right.length)).fill('0'), ...right];
+  return `${full.slice(0, 4).map((x) => parseInt(x, 16).toString(16)).join(':')}::/64`;
+};
+
+/** A tenant's limits: its settings' overrides (0: the server's) over the server's. */
+export const tenantLimits = (server: Limits, s: TenantSettings | undefined): Limits => ({
+  unauthenticated: server.unauthenticated,
+  global: s?.rateLimitGlobal || server.global,
+  send: s?.rateLimitSend || server.send,
+  verify: s?.rateLimitVerify || server.verify,
+  perKey: s?.rateLimitPerKey || server.perKey,
+});
+
+export type AdmissionDeps = {
+  readDb: () => DatabaseSync;
+  adminToken: string;
+  limiter: RateLimiter;
+  limits: Limits;
+};
+
+export type Admission =
+  | { ok: true; identity: Identity; decision: LimitDecision }
+  | { ok: false; error: DomainError; decision?: LimitDecision };
+
+/** Identifies a request from its headers and counts it (createAdmission). */
+export type Admit = ReturnType<typeof createAdmission>;
+
+export const createAdmission = (deps: AdmissionDeps) => {
+  const anonymous = (message: string): Identity => ({ kind: 'anonymous', refusal: new DomainError('UNAUTHORIZED', message) });
+
+  const identify = (headers: NodeHeaders, route: Route | undefined, info: Pick<RequestInfo, 'requestId' | 'clientIp'>): Identity | DomainError => {
+    if (!route) return anonymous('no such method');
+    if (route.option.admin) {
+      if (!deps.adminToken) return anonymous('the admin API is disabled: set SECUREKEY_ADMIN_TOKEN (or use `npm run admin`)');
+      const token = headerOf(headers, 'x-admin-token') ?? bearerOf(headers);
+      return token && safeEqual(token, deps.adminToken) ? { kind: 'admin' } : anonymous('missing or wrong admin token');
+    }
+    const key = headerOf(headers, 'x-api-key') ?? bearerOf(headers);
+    if (!key) return anonymous('missing API key: send "X-API-Key: 2fa_..." or "Authorization: Bearer 2fa_..."');
+    const found = findCaller(deps.readDb(), hashApiKey(key));
+    if (!found || found.key.revoked) return anonymous('unknown or revoked API key');
+    const given = headerOf(headers, END_USER_IP_HEADER)?.trim();
+    if (given !== undefined && !isIP(given)) {
+      return new DomainError('INVALID_ARGUMENT', `${END_USER_IP_HEADER}: expected the end user's IPv4 or IPv6 address`);
+    }
+    const caller: Caller = { tenantId: found.key.tenantId, keyId: found.key.keyId, tenant: found.tenant, requestId: info.requestId, clientIp: info.clientIp, ...(given ? { endUserIp: canonicalIp(given) } : {}) };
+    return { kind: 'tenant', caller };
+  };
+
+  /** The buckets a request counts against, in order, each with its limit and what to say when full. */
+  const bucketsOf = (identity: Identity, route: Route | undefined, clientIp: string): [string, number, string][] => {
+    const net = clientNetOf(clientIp);
+    if (identity.kind === 'anonymous') return [[`anon|${net}`, deps.limits.unauthenticated, 'too many unauthenticated requests from this address']];
+    // The admin token is the operator's key: it has a key's bucket.
+    if (identity.kind === 'admin') return [[`admin|${net}`, deps.limits.perKey, 'too many admin requests from this address']];
+    const { caller } = identity;
+    const l = tenantLimits(deps.limits, caller.tenant.settings);
+    const who = `${caller.tenantId}|${clientNetOf(caller.endUserIp ?? clientIp)}`;
+    const by = caller.endUserIp ? 'for this end user' : 'from this address';
+    const out: [string, number, string][] = [[`global|${who}`, l.global, `too many requests ${by}`]];
+    if (route?.option.limit === 'send') out.push([`send|${who}`, l.send, `too many codes requested ${by}`]);
+    if (route?.option.limit === 'verify') out.push([`verify|${who}`, l.verify, `too many verification attempts ${by}`]);
+    out.push([`key|${caller.keyId}`, l.perKey, 'too many requests with this API key']);
+    return out;
+  };
+
+  /** Identifies the request and counts it; refused when a bucket is full (RATE_LIMITED, with the
+   * seconds to wait) or the end-user address is malformed. */
+  return (headers: NodeHeaders, route: Route | undefined, info: Pick<RequestInfo, 'requestId' | 'clientIp'>): Admission => {
+    const identity = identify(headers, route, info);
+    if (identity instanceof DomainError) {
+      const counted = deps.limiter.hit(`anon|${clientNetOf(info.clientIp)}`, deps.limits.unauthenticated);
+      return { ok: false, error: identity, decision: counted };
+    }
+    let tightest: LimitDecision | undefined;
+    for (const [key, limit, message] of bucketsOf(identity, route, info.clientIp)) {
+      const d = deps.limiter.hit(key, limit);
+      if (!d.allowed) return { ok: false, decision: d, error: new DomainError('RATE_LIMITED', `${message}; retry in ${d.resetSeconds} s`, { retryAfterSeconds: d.resetSeconds }) };
+      if (!tightest || d.remaining < tightest.remaining) tightest = d;
+    }
+    // A method that needs credentials it did not get: refused before its body is read.
+    if (identity.kind === 'anonymous' && route) return { ok: false, error: identity.refusal, decision: tightest };
+    return { ok: true, identity, decision: tightest! };
+  };
+};
+
+/** The RateLimit-* headers of a decision (and Retry-After when refused). */
+export const limitHeaders = (d: LimitDecision | undefined): Record<string, string> =>
+  d
+    ? {
+        'ratelimit-limit': String(d.limit),
+        'ratelimit-remaining': String(d.remaining),
+        'ratelimit-reset': String(d.resetSeconds),
+        ...(d.allowed ? {} : { 'retry-after': String(d.resetSeconds) }),
+      }
+    : {};
