@@ -4,6 +4,7 @@ import { generateSecret, generateURI, verify } from 'otplib';
 import QRCode from 'qrcode';
 import type { Keyring } from '../crypto/keyring.ts';
 import { type CallerInfo, callerMetadata } from './caller.ts';
+import { MAX_LENGTH, textField } from './input.ts';
 import { requireUserId } from './user-id.ts';
 import { DomainError } from '../domain/errors.ts';
 import { retryAfterSeconds, totpDecider, totpStreamName } from '../domain/totp/decider.ts';
@@ -45,11 +46,21 @@ export const createTotpService = (deps: { events: EventLog; users: UserKeys; key
       caller: CallerInfo,
       input: { userId: string; accountName: string; issuer?: string; defaultIssuer?: string; replace?: boolean; settings?: TotpSettings },
     ) => {
-      const issuer = (input.issuer || input.defaultIssuer || 'SecureKey').trim();
-      const accountName = (input.accountName ?? '').trim();
-      if (!accountName) throw new DomainError('INVALID_ARGUMENT', 'accountName is required');
+      requireUserId(input.userId);
+      const issuer = (textField('issuer', input.issuer, MAX_LENGTH.issuer) || input.defaultIssuer || 'SecureKey').trim();
+      const accountName = textField('accountName', input.accountName, MAX_LENGTH.accountName, true).trim();
+      if (!accountName) throw new DomainError('INVALID_ARGUMENT', 'accountName: required');
       const { algorithm, digits, period } = { ...TOTP_DEFAULTS, ...input.settings };
       const secret = generateSecret();
+      // Everything that can fail happens before the enrollment is written: a QR code that cannot be
+      // drawn must not leave an enrollment (with replace, the old authenticator would stop working).
+      const uri = generateURI({ issuer, label: accountName, secret, algorithm, digits, period });
+      let qrCodeDataUrl: string;
+      try {
+        qrCodeDataUrl = await QRCode.toDataURL(uri);
+      } catch {
+        throw new DomainError('INVALID_ARGUMENT', 'accountName and issuer are too long to fit in a QR code; shorten them');
+      }
       const res = await run(caller, input.userId, {
         type: 'StartTotpEnrollment',
         data: {
@@ -63,8 +74,6 @@ export const createTotpService = (deps: { events: EventLog; users: UserKeys; key
           now: now(),
         },
       });
-      const uri = generateURI({ issuer, label: accountName, secret, algorithm, digits, period });
-      const qrCodeDataUrl = await QRCode.toDataURL(uri);
       return { uri, qrCodeDataUrl, secret, position: res.position };
     },
 
@@ -72,8 +81,8 @@ export const createTotpService = (deps: { events: EventLog; users: UserKeys; key
      * delay runs, RATE_LIMITED. */
     verify: async (caller: CallerInfo, input: { userId: string; token: string }) => {
       const u = await userOf(caller, input.userId);
-      const token = String(input.token ?? '').trim();
-      if (!token) throw new DomainError('INVALID_ARGUMENT', 'token is required');
+      const token = textField('token', input.token, MAX_LENGTH.token, true).trim();
+      if (!token) throw new DomainError('INVALID_ARGUMENT', 'token: required');
       const at = now();
       const { state } = await events.load(u.stream, totpDecider);
       let secretEnc = '';

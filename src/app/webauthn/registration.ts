@@ -5,6 +5,7 @@ import { generateRegistrationOptions, verifyRegistrationResponse } from '@simple
 import { credentialOwnerDecider } from '../../domain/webauthn/discoverable.ts';
 import { CHALLENGE_TTL_MS, type StoredCredential } from '../../domain/webauthn/types.ts';
 import { type CallerInfo, callerMetadata } from '../caller.ts';
+import { MAX_LENGTH, textField } from '../input.ts';
 import { requireUserId } from '../user-id.ts';
 import { type RelyingParty, requireRp, SUPPORTED_ALGORITHM_IDS, type WebAuthnContext } from './context.ts';
 import { challengeOf, registrationCredentialOf } from './credential-json.ts';
@@ -17,8 +18,8 @@ export const createRegistration = (ctx: WebAuthnContext) => ({
     const publicKey = await generateRegistrationOptions({
       rpName: rp.name || rp.id,
       rpID: rp.id,
-      userName: input.userName || userId,
-      userDisplayName: input.displayName || input.userName || userId,
+      userName: textField('userName', input.userName, MAX_LENGTH.accountName) || userId,
+      userDisplayName: textField('displayName', input.displayName, MAX_LENGTH.displayName) || input.userName || userId,
       userID: ctx.userHandleOf(caller.tenantId, userId),
       timeout: CHALLENGE_TTL_MS,
       attestationType: 'none',

@@ -81,6 +81,7 @@ export const tenantDecider: Decider<TenantCommand, TenantEvent, TenantState> = {
       }
       case 'IssueApiKey': {
         if (state.status !== 'active') throw new DomainError('TENANT_NOT_FOUND', 'no such tenant');
+        if (command.data.key.name.length > MAX_NAME) throw new DomainError('INVALID_ARGUMENT', `name: expected at most ${MAX_NAME} characters`);
         return [{ type: 'ApiKeyIssued', data: { ...command.data.key, tenantId: state.tenantId } }];
       }
       case 'RevokeApiKey': {

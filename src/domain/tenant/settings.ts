@@ -185,6 +185,7 @@ export const unknownSettings = (names: readonly string[]) =>
   new DomainError('INVALID_ARGUMENT', `unknown ${names.length === 1 ? 'setting' : 'settings'} ${names.map((n) => JSON.stringify(n.slice(0, 64))).join(', ')}; known settings: ${NAMES.join(', ')}`);
 
 const REGION = /^[A-Z]{2}$/;
+const MAX_URL = 2048;
 const ORIGIN = /^https?:\/\/[^/]+$/;
 const DOMAIN = /^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/i;
 
@@ -206,7 +207,7 @@ export const expectedOf = (s: SettingSpec): string => {
     case 'text':
       return `a string of at most ${s.maxLength} characters`;
     case 'url':
-      return 'an absolute http(s) URL, or "" to remove it';
+      return `an absolute http(s) URL of at most ${MAX_URL} characters, or "" to remove it`;
     case 'domain':
       return 'a domain name like "example.com", or "" to remove it';
     case 'region':
@@ -229,7 +230,7 @@ const normalise = (s: SettingSpec, v: unknown): unknown => {
     case 'text':
       return typeof v === 'string' && v.length <= (s.maxLength ?? Infinity) ? v : undefined;
     case 'url':
-      return typeof v === 'string' && (v === '' || isHttpUrl(v)) ? v : undefined;
+      return typeof v === 'string' && (v === '' || (v.length <= MAX_URL && isHttpUrl(v))) ? v : undefined;
     case 'domain':
       return typeof v === 'string' && (v === '' || DOMAIN.test(v)) ? v.toLowerCase() : undefined;
     case 'region':
