@@ -270,7 +270,9 @@ describe('the issue scenario: payment requires sms + totp', () => {
     assert.equal((await s.call(w.apiKey, '/api/v1/push/verify', { requestId })).body.data.verified, true);
     clock.advance(3_100); // every verification above now lies more than 3 s back
     assertMfaRequired(await smsVerify(w.apiKey, userId, 'payment'), ['totp'], [name]);
-    assertMfaRequired(await s.call(w.apiKey, '/api/v1/push/verify', { requestId }), ['totp'], [name]);
+    // An approval verifies once: a new push, approved now, needs TOTP again.
+    const later = await approvedPush(w.apiKey, userId, 'payment');
+    assertMfaRequired(await s.call(w.apiKey, '/api/v1/push/verify', { requestId: later }), ['totp'], [name]);
   });
 });
 

@@ -109,12 +109,13 @@ test('send → FCM data message → approve → verify answers verified, with ca
   assert.deepEqual(outcome(await push.verify(caller(), { requestId: sent.requestId })), { verified: false, status: 'pending' });
   assert.deepEqual(await push.respond(caller(), { requestId: sent.requestId, action: 'approve' }), { status: 'approved' });
   assert.deepEqual(outcome(await push.verify(caller(), { requestId: sent.requestId })), { verified: true, status: 'approved' });
-  assert.deepEqual(outcome(await push.verify(caller(), { requestId: sent.requestId, userId })), { verified: true, status: 'approved' });
+  // An approval verifies once.
+  await assert.rejects(push.verify(caller(), { requestId: sent.requestId, userId }), (e: unknown) => e instanceof DomainError && e.code === 'PUSH_NOT_FOUND');
 
   const raw = await store.readStream(pushRequestStream('tn_a', sent.requestId));
   assert.ok(!JSON.stringify(raw).includes(userId) && !JSON.stringify(raw).includes('203.0.113.7') && !JSON.stringify(raw).includes('로그인'), 'user id, client IP and text sealed');
   const stored = raw.map(privacy.personal.open);
-  assert.deepEqual(stored.map((e) => e.type), ['PushRequested', 'PushDelivered', 'PushApproved']);
+  assert.deepEqual(stored.map((e) => e.type), ['PushRequested', 'PushDelivered', 'PushApproved', 'PushApprovalConsumed']);
   const { hash, prevHash, ...metadata } = stored[0]!.metadata; // the hash chain (src/eventstore/chain.ts)
   assert.match(String(hash), /^[0-9a-f]{64}$/);
   assert.match(String(prevHash), /^0{64}$/);

@@ -71,6 +71,7 @@ export const AUDIT_ACTIONS: AuditTable = {
   PushReportedNotMe: { action: 'push.reported', channel: fixed('push'), outcome: o('reported') },
   PushExpired: { action: 'push.expired', channel: fixed('push'), outcome: o('expired') },
   PushCancelled: { action: 'push.cancelled', channel: fixed('push'), outcome: (d) => d.reason },
+  PushApprovalConsumed: { action: 'verification.succeeded', channel: fixed('push'), outcome: o('success') },
   PushRequestOpened: null,
   PushRequestClosed: null,
   // privacy

@@ -95,6 +95,8 @@ export const INSIGHTS: { [K in DomainEventType]: Counts<K> } = {
   PushDenied: (d) => push(d.reason === 'number_mismatch' ? 'number_mismatch' : 'denied')(d),
   PushReportedNotMe: push('not_me'),
   PushExpired: push('expired'),
+  // The tenant's verify used the approval: counted when it was approved.
+  PushApprovalConsumed: none,
   PushRequestOpened: none,
   PushRequestClosed: none,
   PushCancelled: none,

@@ -22,6 +22,9 @@ export type MfaGate = {
    * channels and the unsatisfied policies) after a success that a policy finds insufficient.
    * Answers the verification's result and the policies it satisfied. */
   verify: <R extends GatedVerification>(tenantId: string, channel: Channel, verify: () => Promise<R>) => Promise<R & { matchedPolicies: string[] }>;
+  /** The same decision for a verification that is about to succeed, before it writes anything (a
+   * push approval is used only when the policies let it through). Throws MFA_REQUIRED. */
+  check: (tenantId: string, channel: Channel, v: { userId?: string; purpose?: string }) => Promise<string[]>;
 };
 
 /** The policy decision for a verification that succeeded: the policies it satisfied; throws MFA_REQUIRED. */
@@ -43,13 +46,20 @@ const decide = async (policies: readonly MfaPolicy[], v: { tenantId: string; use
   });
 };
 
-export const createMfaGate = (deps: { store: EventStore; now: () => number; readModels: Pick<ReadYourWrites, 'current'>; verifiedChannels: VerifiedChannels }): MfaGate => ({
-  verify: async (tenantId, channel, verify) => {
+export const createMfaGate = (deps: { store: EventStore; now: () => number; readModels: Pick<ReadYourWrites, 'current'>; verifiedChannels: VerifiedChannels }): MfaGate => {
+  const policiesOf = async (tenantId: string, channel: Channel) => {
     const policies = [...(await loadState(deps.store, mfaPolicyStream(tenantId), policyDecider)).state.policies.values()];
     // Before anything is appended: the verifications a policy of this channel would read are current.
     if (policies.some((p) => !p.match.channels?.length || p.match.channels.includes(channel))) await deps.readModels.current(['mfa-verifications']);
-    const r = await verify();
-    const matchedPolicies = r.verified ? await decide(policies, { tenantId, userId: r.userId, channel, purpose: r.purpose }, deps.now(), deps.verifiedChannels) : [];
-    return { ...r, matchedPolicies };
-  },
-});
+    return policies;
+  };
+  return {
+    verify: async (tenantId, channel, verify) => {
+      const policies = await policiesOf(tenantId, channel);
+      const r = await verify();
+      const matchedPolicies = r.verified ? await decide(policies, { tenantId, userId: r.userId, channel, purpose: r.purpose }, deps.now(), deps.verifiedChannels) : [];
+      return { ...r, matchedPolicies };
+    },
+    check: async (tenantId, channel, v) => decide(await policiesOf(tenantId, channel), { tenantId, userId: v.userId, channel, purpose: v.purpose }, deps.now(), deps.verifiedChannels),
+  };
+};

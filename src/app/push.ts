@@ -3,6 +3,7 @@
 import { randomInt } from 'node:crypto';
 import type { Keyring } from '../crypto/keyring.ts';
 import { type CallerInfo, callerMetadata } from './caller.ts';
+import { MAX_LENGTH, textField } from './input.ts';
 import { type NewId, randomId } from './ids.ts';
 import { DomainError, isDomainError } from '../domain/errors.ts';
 import {
@@ -57,16 +58,8 @@ export const numberChallenge = () => {
   return { number, choices };
 };
 
-const text = (field: string, v: unknown, max: number, required: boolean): string => {
-  if (v === undefined || v === null || v === '') {
-    if (required) throw new DomainError('INVALID_ARGUMENT', `${field}: required`);
-    return '';
-  }
-  if (typeof v !== 'string' || v.length > max) throw new DomainError('INVALID_ARGUMENT', `${field}: expected a string of at most ${max} characters`);
-  return v;
-};
-
-const userIdOf = (v: unknown) => text('userId', v, 256, true);
+const text = textField;
+const userIdOf = (v: unknown) => text('userId', v, MAX_LENGTH.userId, true);
 
 export type DeviceView = { deviceId: string; deviceName: string; platform: string; stale: boolean; registeredAt: number };
 const deviceView = (d: PushDevice): DeviceView => ({ deviceId: d.deviceId, deviceName: d.deviceName, platform: d.platform, stale: d.stale, registeredAt: d.registeredAt });
@@ -147,7 +140,7 @@ export const createPushService = (deps: { events: EventLog; users: UserKeys; key
       if (typeof token !== 'string' || !token || token.length > 4096 || /\s/.test(token)) {
         throw new DomainError('INVALID_ARGUMENT', 'fcmToken: expected the FCM registration token from the Firebase SDK (non-empty, no spaces, at most 4096 characters)');
       }
-      const deviceName = text('deviceName', input.deviceName, 100, false);
+      const deviceName = text('deviceName', input.deviceName, MAX_LENGTH.deviceName, false);
       const platform = typeof input.platform === 'string' ? input.platform : '';
       const tokenHash = keyring.hmac('fcm-token', token);
       const userKey = await users.of(caller.tenantId, userId);
@@ -180,7 +173,7 @@ export const createPushService = (deps: { events: EventLog; users: UserKeys; key
       const userId = userIdOf(input.userId);
       const title = text('title', input.title, MAX_TITLE, true);
       const body = text('body', input.body, MAX_BODY, false);
-      const purpose = text('purpose', input.purpose, 64, false) || 'login';
+      const purpose = text('purpose', input.purpose, MAX_LENGTH.purpose, false) || 'login';
       const settings = input.settings ?? {};
       const hash = await users.of(caller.tenantId, userId);
 
@@ -237,13 +230,29 @@ export const createPushService = (deps: { events: EventLog; users: UserKeys; key
       }
     },
 
-    verify: async (caller: Caller, input: { requestId: string; userId?: string }): Promise<{ verified: boolean; status: PushStatus; userId: string; purpose: string }> => {
+    /** An approval verifies once, before expiresAt (then PUSH_NOT_FOUND, like a used code). userId
+     * is optional (the seed verifies by requestId alone, an unguessable 128-bit capability of the
+     * tenant); when given it must be the request's. `gate` (the MFA policy) runs before the approval
+     * is used: when it refuses, nothing is written and the approval still verifies later. */
+    verify: async (
+      caller: Caller,
+      input: { requestId: string; userId?: string },
+      gate: (approved: { userId: string; purpose: string }) => Promise<void> = async () => {},
+    ): Promise<{ verified: boolean; status: PushStatus; userId: string; purpose: string }> => {
       const req = await loadRequest(caller, input.requestId);
       // A request of another user reads exactly like an unknown one.
       if (input.userId && input.userId !== req.userId) throw notFound();
-      const status = pushStatusAt(req, now());
+      const at = now();
+      const status = pushStatusAt(req, at);
+      if (status === 'approved') {
+        if (req.consumedAt !== undefined) throw new DomainError('PUSH_NOT_FOUND', 'this push approval was already used; send a new push request');
+        if (at < req.expiresAt) await gate({ userId: req.userId, purpose: req.purpose });
+        const res = await events.handle(pushRequestStream(caller.tenantId, req.requestId), pushRequestDecider, { type: 'ConsumeApproval', data: { at } }, meta(caller, req.userIdHash));
+        const used = res.events.some((e) => e.type === 'PushApprovalConsumed');
+        return { verified: used, status: used ? 'approved' : 'expired', userId: req.userId, purpose: req.purpose };
+      }
       if (status === 'expired' && req.status === 'pending') await recordExpiry(caller, req);
-      return { verified: status === 'approved', status, userId: req.userId, purpose: req.purpose };
+      return { verified: false, status, userId: req.userId, purpose: req.purpose };
     },
   };
 };

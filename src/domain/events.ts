@@ -80,6 +80,7 @@ const CATALOGUE: Record<DomainEventType, true> = {
   PushReportedNotMe: true,
   PushExpired: true,
   PushCancelled: true,
+  PushApprovalConsumed: true,
   PushRequestOpened: true,
   PushRequestClosed: true,
   UserErased: true,

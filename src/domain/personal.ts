@@ -76,6 +76,7 @@ export const PERSONAL_DATA: { [K in DomainEventType]: PersonalSpec<K> } = {
   PushReportedNotMe: { fields: ['userId'], scope: 'verification' },
   PushExpired: { fields: ['userId'], scope: 'verification' },
   PushCancelled: { fields: ['userId'], scope: 'verification' },
+  PushApprovalConsumed: { fields: ['userId'], scope: 'verification' },
   PushRequestOpened: verification,
   PushRequestClosed: verification,
   // privacy: the erasure itself holds no personal data (its caller's address is metadata)

@@ -82,6 +82,8 @@ export const WEBHOOK_EVENTS: WebhookTable = {
   AuthenticationChallengeIssued: null,
   ChallengeConsumed: null,
   CredentialRemoved: null,
+  // push.approved was already sent when the user approved.
+  PushApprovalConsumed: null,
   CredentialOwnerRecorded: null,
   DeviceRegistered: null,
   DeviceUpdated: null,

@@ -37,8 +37,11 @@ export const createPushImpl = (app: PushApp, deps: ChannelDeps): ServiceImpl<typ
   },
   verifyPush: async (req, ctx) => {
     const caller = callerOf(ctx);
-    // The gate applies where the tenant learns the outcome; the approval came with /push/respond.
-    const r = await deps.gate.verify(caller.tenantId, 'push', () => app.verify(caller, { requestId: req.requestId, userId: req.userId || undefined }));
+    // The gate applies where the tenant learns the outcome (the approval came with /push/respond),
+    // and before the approval is used: MFA_REQUIRED leaves it to verify later.
+    const r = await app.verify(caller, { requestId: req.requestId, userId: req.userId || undefined }, async (approved) => {
+      await deps.gate.check(caller.tenantId, 'push', approved);
+    });
     return { verified: r.verified, status: r.status };
   },
 });

@@ -1,6 +1,7 @@
 // One push approval request: requested → delivered/failed per device → approved | denied | expired.
 // A response is accepted once, only while pending and before expiresAt. Expiry is derived at read
-// time (statusAt); PushExpired is stored only when someone observes it (ExpirePush).
+// time (statusAt); PushExpired is stored only when someone observes it (ExpirePush). An approval
+// verifies once (ConsumeApproval, like a one-time code), and only before expiresAt.
 // With number matching, the login screen shows `number` and the device offers `choices`; the
 // number is a short-lived challenge shown to both sides by design, not a credential, so it is
 // stored as is.
@@ -24,7 +25,9 @@ export type PushRequestEvent =
   | { type: 'PushDenied'; data: Who & { notMe: boolean; reason: DenyReason } }
   | { type: 'PushReportedNotMe'; data: Who }
   | { type: 'PushExpired'; data: Who & { expiresAt: number } }
-  | { type: 'PushCancelled'; data: Who & { reason: 'user_erased' } };
+  | { type: 'PushCancelled'; data: Who & { reason: 'user_erased' } }
+  /** The tenant's verify saw the approval: it never verifies again. */
+  | { type: 'PushApprovalConsumed'; data: Who };
 
 export type DeliveryOutcome = { deviceId: string; ok: true } | { deviceId: string; ok: false; reason: string; stale: boolean };
 
@@ -33,7 +36,8 @@ export type PushRequestCommand =
   | { type: 'RecordDeliveries'; data: { deliveries: DeliveryOutcome[]; at: number } }
   | { type: 'RespondPush'; data: { action: string; number?: number; notMe?: boolean; at: number } }
   | { type: 'ExpirePush'; data: { at: number } }
-  | { type: 'CancelPush'; data: { at: number } };
+  | { type: 'CancelPush'; data: { at: number } }
+  | { type: 'ConsumeApproval'; data: { at: number } };
 
 export type PushRequestState =
   | { status: 'none' }
@@ -49,6 +53,8 @@ export type PushRequestState =
       /** deviceId → outcome of the delivery attempt. */
       deliveries: Record<string, 'delivered' | 'failed'>;
       respondedAt?: number;
+      /** When a verify used the approval. */
+      consumedAt?: number;
     };
 
 export type KnownPushRequest = Exclude<PushRequestState, { status: 'none' }>;
@@ -82,6 +88,8 @@ export const pushRequestDecider: Decider<PushRequestCommand, PushRequestEvent, P
         return { ...state, status: 'expired' };
       case 'PushCancelled':
         return { ...state, status: 'cancelled' };
+      case 'PushApprovalConsumed':
+        return { ...state, consumedAt: event.data.at };
       default:
         return ignoreUnknown(event, state);
     }
@@ -123,6 +131,14 @@ export const pushRequestDecider: Decider<PushRequestCommand, PushRequestEvent, P
       case 'CancelPush':
         if (state.status === 'none' || pushStatusAt(state, command.data.at) !== 'pending') return [];
         return [{ type: 'PushCancelled', data: { ...who(state, command.data.at), reason: 'user_erased' } }];
+      case 'ConsumeApproval': {
+        const { at } = command.data;
+        if (state.status === 'none') throw new DomainError('PUSH_NOT_FOUND', 'no push request with this requestId');
+        if (state.consumedAt !== undefined) throw new DomainError('PUSH_NOT_FOUND', 'this push approval was already used; send a new push request');
+        // Nothing to use: not approved, or approved too late to count (nothing verifies after expiresAt).
+        if (state.status !== 'approved' || at >= state.expiresAt) return [];
+        return [{ type: 'PushApprovalConsumed', data: who(state, at) }];
+      }
       case 'ExpirePush':
         if (state.status === 'none' || pushStatusAt(state, command.data.at) !== 'expired' || state.status === 'expired') return [];
         return [{ type: 'PushExpired', data: { ...who(state, command.data.at), expiresAt: state.expiresAt } }];
