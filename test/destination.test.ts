@@ -48,8 +48,8 @@ test('maskE164 hides the middle digits', () => {
   assert.equal(maskE164('+821012345678'), '+82 10-****-5678');
 });
 
-test('email: the domain is lower-cased, the local part kept, and a masked form given', () => {
-  assert.deepEqual(normaliseEmail(' User.Name+tag@Example.COM '), { address: 'User.Name+tag@example.com', masked: 'U***@example.com' });
+test('email: the domain is lower-cased, the local part kept (folded only in the key), and a masked form given', () => {
+  assert.deepEqual(normaliseEmail(' User.Name+tag@Example.COM '), { address: 'User.Name+tag@example.com', key: 'user.name+tag@example.com', masked: 'U***@example.com' });
   assert.equal(normaliseEmail('u@example.com').masked, '***@example.com');
 });
 

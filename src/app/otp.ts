@@ -7,6 +7,7 @@
 import { randomInt } from 'node:crypto';
 import type { Keyring } from '../crypto/keyring.ts';
 import { type CallerInfo, callerMetadata } from './caller.ts';
+import { MAX_LENGTH, textField } from './input.ts';
 import { type NewId, randomId } from './ids.ts';
 import { normaliseEmail, normalisePhone } from '../domain/destination.ts';
 import { DomainError } from '../domain/errors.ts';
@@ -175,14 +176,16 @@ const checkChannel = (channel: unknown): OtpChannel => {
   throw new DomainError('INVALID_ARGUMENT', `expected channel "sms" or "email", got ${JSON.stringify(channel)}`);
 };
 
-/** Normalised destination, its masked form and (phones) its country. */
+/** Normalised destination (where the message goes), the key that identifies it (hashed for its
+ * stream and counters: an email address compared case-insensitively), its masked form and (phones)
+ * its country. */
 const destinationOf = (channel: OtpChannel, input: string, defaultRegion: string) => {
   if (channel === 'sms') {
     const p = normalisePhone(input, defaultRegion);
-    return { normalised: p.e164, masked: p.masked, country: p.country as string | null };
+    return { normalised: p.e164, key: p.e164, masked: p.masked, country: p.country as string | null };
   }
   const e = normaliseEmail(input);
-  return { normalised: e.address, masked: e.masked, country: null };
+  return { normalised: e.address, key: e.key, masked: e.masked, country: null };
 };
 
 export const createOtpService = (deps: OtpServiceDeps): OtpService => {
@@ -233,13 +236,14 @@ export const createOtpService = (deps: OtpServiceDeps): OtpService => {
     const purpose = req.purpose?.trim() || 'login';
     if (!PURPOSE.test(purpose)) throw new DomainError('INVALID_ARGUMENT', 'expected purpose as 1–64 letters, digits, "_", "-" or "." (e.g. "login")');
     const userId = req.userId?.trim() || null;
-    if (userId !== null && userId.length > 256) throw new DomainError('INVALID_ARGUMENT', `expected userId of at most 256 characters, got ${userId.length}`);
+    if (userId !== null && userId.length > MAX_LENGTH.userId) throw new DomainError('INVALID_ARGUMENT', `expected userId of at most ${MAX_LENGTH.userId} characters, got ${userId.length}`);
+    textField('locale', req.locale, MAX_LENGTH.locale);
 
     const dest = destinationOf(channel, req.destination, s.defaultRegion);
     if (channel === 'sms' && !s.allowedCountries.includes(dest.country as string)) {
       throw new DomainError('COUNTRY_NOT_ALLOWED', `sending to numbers of ${dest.country} is not enabled for this tenant (allowed: ${s.allowedCountries.join(', ')})`);
     }
-    const destinationHash = keyring.hmac('destination', dest.normalised);
+    const destinationHash = keyring.hmac('destination', dest.key);
     await checkLimits(caller, channel, destinationHash, s, deps.now());
 
     const stream = otpStream(caller.tenantId, channel, destinationHash);
@@ -281,7 +285,7 @@ export const createOtpService = (deps: OtpServiceDeps): OtpService => {
     if (!/^\d{1,12}$/.test(code)) throw new DomainError('INVALID_ARGUMENT', 'expected the code as a string of digits (e.g. "123456")');
     const region = resolveOtpSettings(req.settings).defaultRegion;
     const dest = destinationOf(channel, req.destination, region);
-    const stream = otpStream(caller.tenantId, channel, keyring.hmac('destination', dest.normalised));
+    const stream = otpStream(caller.tenantId, channel, keyring.hmac('destination', dest.key));
     const res = await events.handle(stream, otpDecider, { type: 'VerifyOtp', data: { candidateHash: hashOtpCode(keyring, stream, code), now: deps.now() } }, { metadata: callerMetadata(caller), maxRetries });
     const answer = verifyAnswer(res.events);
     return answer.verified

@@ -14,8 +14,11 @@ export type NormalisedPhone = {
 };
 
 export type NormalisedEmail = {
-  /** Local part as given, domain lower-cased (IDNs in their ASCII form). */
+  /** Local part as given, domain lower-cased (IDNs in their ASCII form): where the mail goes. */
   address: string;
+  /** The address compared case-insensitively (local part folded too): what identifies the
+   * destination for its stream, cooldown and caps, so "User@" and "user@" are one mailbox. */
+  key: string;
   /** For display, e.g. "u***@example.com". */
   masked: string;
 };
@@ -100,5 +103,5 @@ export const normaliseEmail = (input: string): NormalisedEmail => {
   const tld = labels[labels.length - 1] ?? '';
   if (labels.length < 2 || !labels.every((l) => LABEL.test(l)) || !/^([a-z]{2,63}|xn--[a-z0-9-]{1,59})$/.test(tld)) throw invalid();
   const address = `${local}@${domain}`;
-  return { address, masked: maskEmail(address) };
+  return { address, key: address.toLowerCase(), masked: maskEmail(address) };
 };
