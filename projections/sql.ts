@@ -1,13 +1,13 @@
 // The SQL helpers every read model (and the webhook outbox) shares: opening a read-model file,
 // prepared statements cached per database, an immediate transaction, and paging.
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { DomainError } from '../src/domain/errors.ts';
+import { privateDbFile } from '../src/fs/private.ts';
 
-/** Opens (creating its directory) a read-model database: WAL, busy timeout for shared use. */
+/** Opens (creating its directory) a read-model database, private to this user (0600): WAL, busy
+ * timeout for shared use. */
 export const openReadModelDb = (path: string): DatabaseSync => {
-  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  privateDbFile(path);
   const db = new DatabaseSync(path);
   db.exec('PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;');
   return db;

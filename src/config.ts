@@ -1,7 +1,8 @@
 // One typed configuration, read from the environment and validated at start-up.
 // Every setting is documented in the README's configuration table.
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { privateDir } from './fs/private.ts';
 import { join, resolve } from 'node:path';
 import type { TrustProxy } from './api/client-address.ts';
 import type { ConnectionLimits } from './api/server.ts';
@@ -80,7 +81,7 @@ export const parseMasterKey = (raw: string): Buffer => {
 /** The master key: from the environment, else from <dataDir>/master.key (created with mode 0600 on first use). */
 export const loadMasterKey = (env: Record<string, string | undefined>, dataDir: string): Buffer => {
   if (env.SECUREKEY_MASTER_KEY) return parseMasterKey(env.SECUREKEY_MASTER_KEY);
-  mkdirSync(dataDir, { recursive: true });
+  privateDir(dataDir);
   const file = join(dataDir, 'master.key');
   if (!existsSync(file)) {
     try {

@@ -5,6 +5,7 @@ import { createTenantService } from './app/tenants.ts';
 import { loadConfig, readModelsPath, webhooksDbPath, type Config } from './config.ts';
 import { createLogger } from './log.ts';
 import { listeningLine, startFailure } from './startup.ts';
+import { privateDir } from './fs/private.ts';
 import { openStore } from './eventstore/open.ts';
 import { createApp } from './api/app.ts';
 import { serviceOf } from './api/registry.ts';
@@ -105,6 +106,7 @@ export const composeSecureKey = async (config: Config, opts: StartOptions = {}) 
   let readModelsRef: { health: () => Promise<Record<string, ProjectionHealth>> } | undefined;
   let inFlight = () => 0;
   const metrics = createMetrics({ readModels: () => readModelsRef?.health() ?? Promise.resolve({}), lagUnit: lagUnitOf(config.eventStore), inFlight: () => inFlight() });
+  privateDir(config.dataDir); // 0700: read models, webhook deliveries, the master key
   const rawStore = await openStore(config);
   const store = instrumentStore(opts.wrapStore ? opts.wrapStore(rawStore) : rawStore, metrics);
   // Personal data: sealed with per-user data keys held in the key store (keys.db), never in the log.

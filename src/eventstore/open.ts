@@ -1,5 +1,5 @@
 // Picks the event store adapter from the configuration.
-import { mkdirSync } from 'node:fs';
+import { privateDir } from '../fs/private.ts';
 import { join } from 'node:path';
 import { ConfigError, type Config } from '../config.ts';
 import type { EventStore } from './port.ts';
@@ -9,7 +9,7 @@ const KURRENTDB = /^(kurrentdb|kurrent|kdb|esdb)(\+discover)?:\/\//i;
 
 export const openStore = async (config: Pick<Config, 'eventStore' | 'dataDir'>): Promise<EventStore> => {
   if (config.eventStore === 'sqlite') {
-    mkdirSync(config.dataDir, { recursive: true });
+    privateDir(config.dataDir);
     return createSqliteEventStore({ path: join(config.dataDir, 'events.db') });
   }
   if (KURRENTDB.test(config.eventStore)) {

@@ -3,9 +3,8 @@
 // Destroying a key leaves a tombstone row without key material (so that the owner never gets a key
 // again): secure_delete zeroes the bytes SQLite frees, and the WAL, which still holds the old
 // page, is checkpointed and truncated right after, so the wrapped key is gone from both files.
-import { chmodSync, existsSync, mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
+import { privateDbFile } from '../fs/private.ts';
 import { immediate } from '../sqlite/immediate.ts';
 import type { KeyKind, KeyStore, StoredKey } from './keystore.ts';
 
@@ -23,11 +22,9 @@ const toKey = (r: Row): StoredKey | 'destroyed' =>
   r.wrapped === null ? 'destroyed' : { keyId: r.key_id, tenantId: r.tenant_id, kind: r.kind, owner: r.owner, wrapped: r.wrapped, createdAt: r.created_at };
 
 export const createSqliteKeyStore = (path: string): KeyStore => {
-  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-  const fresh = path !== ':memory:' && !existsSync(path);
+  privateDbFile(path); // 0600 before SQLite opens it, so its -wal and -shm are too
   const db = new DatabaseSync(path);
   db.exec('PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA secure_delete = ON;');
-  if (fresh) chmodSync(path, 0o600);
   const tx = <T>(fn: () => T): T => immediate(db, fn);
   tx(() => db.exec(SCHEMA));
   const q = {

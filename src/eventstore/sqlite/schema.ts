@@ -1,8 +1,7 @@
 // Opening the event store's SQLite file: shared by the store (reads, subscriptions) and its writer
 // (a worker thread with its own connection, writer.ts).
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
+import { privateDbFile } from '../../fs/private.ts';
 import { StoreUnavailableError } from '../port.ts';
 import { toStoreError } from './errors.ts';
 
@@ -21,11 +20,11 @@ CREATE TABLE IF NOT EXISTS events (
 
 export const COLUMNS = 'position, stream, revision, id, type, data, metadata, recorded_at';
 
-/** Opens (creating the file, its directory and the table when missing) one connection in WAL
+/** Opens (creating the file 0600, its directory 0700 and the table when missing) one connection in WAL
  * mode; `durable` is synchronous=FULL (one fsync per commit), else NORMAL. */
 export const openEventsDb = (path: string, durable: boolean, busyTimeoutMs: number): DatabaseSync => {
   try {
-    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    privateDbFile(path);
   } catch (err) {
     throw new StoreUnavailableError(`event store unavailable: cannot create its directory (${(err as { code?: string }).code})`, { cause: err });
   }
