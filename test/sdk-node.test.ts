@@ -13,6 +13,8 @@ import {
   TwoFactorClient,
   verifyWebhookSignature,
   verifyWebhookSignatureV2,
+  verifyWebhook,
+  WebhookVerificationError,
   type OtpSendResult,
   type OtpVerifyResult,
   type PushSendResult,
@@ -415,6 +417,10 @@ describe('webhook signatures', () => {
       assert.equal(verifyWebhookSignature(JSON.stringify(payload), d.headers['x-securekey-signature'], t.webhookSecret), true);
       assert.equal(verifyWebhookSignatureV2(d.raw, d.headers['x-securekey-signature-v2'], t.webhookSecret), true);
       assert.equal(verifyWebhookSignature(d.raw, d.headers['x-securekey-signature'], 'not-the-secret'), false);
+      // The default for receivers: V2 and the payload in one call.
+      assert.equal(verifyWebhook(d.raw, d.headers, t.webhookSecret).data.externalUserId, 'user_hook');
+      assert.throws(() => verifyWebhook(d.raw.replace('user_hook', 'user_evil'), d.headers, t.webhookSecret), WebhookVerificationError);
+      assert.throws(() => verifyWebhook(d.raw, { ...d.headers, 'x-securekey-signature-v2': undefined }, t.webhookSecret), WebhookVerificationError);
     } finally {
       await new Promise<void>((r) => {
         receiver.close(() => r());
@@ -431,6 +437,14 @@ describe('webhook signatures', () => {
     assert.equal(verifyWebhookSignatureV2(raw, header, 'third-secret', { nowSeconds: t + 10 }), false);
     assert.equal(verifyWebhookSignatureV2(raw, header, secret, { nowSeconds: t + 301 }), false);
     assert.equal(verifyWebhookSignatureV2(raw, header.replace(`t=${t}`, `t=${t + 1}`), secret, { nowSeconds: t }), false);
+  });
+
+  test('verifyWebhook takes a fetch Headers too, and refuses a replay of an old delivery', () => {
+    const t = 1_800_000_000;
+    const body = JSON.stringify({ event: 'verification.succeeded', channel: 'sms', data: { externalUserId: 'u1' } });
+    const headers = new Headers({ 'X-SecureKey-Signature-V2': signV2([secret], body, t) });
+    assert.equal(verifyWebhook(body, headers, secret, { nowSeconds: t + 5 }).event, 'verification.succeeded');
+    assert.throws(() => verifyWebhook(body, headers, secret, { nowSeconds: t + 3600 }), /too old/);
   });
 });
 

@@ -26,6 +26,7 @@ export const AUDIT_ACTIONS: AuditTable = {
   ApiKeyRevoked: { action: 'api_key.revoked', channel: none, outcome: o('ok') },
   TenantSettingsChanged: { action: 'tenant.settings_changed', channel: none, outcome: o('ok') },
   WebhookSecretRotated: { action: 'webhook.secret_rotated', channel: none, outcome: o('ok') },
+  PreviousWebhookSecretRevoked: { action: 'webhook.previous_secret_revoked', channel: none, outcome: o('ok') },
   PolicyPut: { action: 'policy.put', channel: none, outcome: o('ok') },
   PolicyDeleted: { action: 'policy.deleted', channel: none, outcome: o('ok') },
   // one-time codes (sms, email)

@@ -52,6 +52,7 @@ export const INSIGHTS: { [K in DomainEventType]: Counts<K> } = {
   ApiKeyRevoked: none,
   TenantSettingsChanged: none,
   WebhookSecretRotated: none,
+  PreviousWebhookSecretRevoked: none,
   PolicyPut: none,
   PolicyDeleted: none,
   OtpIssued: otp('started'),

@@ -4,11 +4,11 @@
 import type { EventOfType } from '../../src/domain/events.ts';
 import { isOfType } from '../../src/eventstore/recorded.ts';
 import { toWebhookMessage, WEBHOOK_EVENT_TYPES } from '../../src/webhooks/events.ts';
-import { enqueueDelivery, ensureWebhookSchema, resetDerivedTables, rotateEndpointSecret, setEndpointUrl } from '../../src/webhooks/outbox.ts';
+import { enqueueDelivery, ensureWebhookSchema, resetDerivedTables, revokePreviousEndpointSecret, rotateEndpointSecret, setEndpointUrl } from '../../src/webhooks/outbox.ts';
 import { projection } from '../runtime.ts';
 
-type TenantEventType = EventOfType<'TenantCreated' | 'TenantSettingsChanged' | 'WebhookSecretRotated'>['type'];
-const TENANT_EVENTS: readonly TenantEventType[] = ['TenantCreated', 'TenantSettingsChanged', 'WebhookSecretRotated'];
+type TenantEventType = EventOfType<'TenantCreated' | 'TenantSettingsChanged' | 'WebhookSecretRotated' | 'PreviousWebhookSecretRevoked'>['type'];
+const TENANT_EVENTS: readonly TenantEventType[] = ['TenantCreated', 'TenantSettingsChanged', 'WebhookSecretRotated', 'PreviousWebhookSecretRevoked'];
 
 export const webhooksProjection = projection({
   name: 'webhooks',
@@ -24,6 +24,7 @@ export const webhooksProjection = projection({
     }
     if (!e.data.tenantId) return;
     if (e.type === 'WebhookSecretRotated') rotateEndpointSecret(db, e.data.tenantId, e.data.secretEnc, e.data.at);
+    else if (e.type === 'PreviousWebhookSecretRevoked') revokePreviousEndpointSecret(db, e.data.tenantId);
     else setEndpointUrl(db, e.data.tenantId, e.data.settings.webhookUrl);
   },
 });

@@ -104,6 +104,7 @@ export const ROUTE_ERRORS: Record<string, Record<string, readonly ErrorCode[]>> 
     issueKey: ['TENANT_NOT_FOUND'],
     revokeKey: ['TENANT_NOT_FOUND', 'NOT_FOUND'],
     rotateWebhookSecret: ['TENANT_NOT_FOUND'],
+    revokePreviousWebhookSecret: ['TENANT_NOT_FOUND'],
     putPolicy: ['TENANT_NOT_FOUND'],
     listPolicies: ['TENANT_NOT_FOUND'],
     deletePolicy: ['TENANT_NOT_FOUND', 'NOT_FOUND'],

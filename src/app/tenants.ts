@@ -81,6 +81,11 @@ export const createTenantService = (deps: TenantServiceDeps) => {
       const res = await run(tenantId, { type: 'ChangeTenantSettings', data: { settings, now: now() } }, metadata);
       return { position: res.position };
     },
+    /** The previous secret stops signing at once (instead of at the end of the grace period). */
+    revokePreviousWebhookSecret: async (tenantId: string, metadata: EventMetadata = {}) => {
+      const res = await run(tenantId, { type: 'RevokePreviousWebhookSecret', data: { now: now() } }, metadata);
+      return { revoked: res.events.length > 0, position: res.position };
+    },
     rotateWebhookSecret: async (tenantId: string, metadata: EventMetadata = {}) => {
       const webhookSecret = generateWebhookSecret();
       const res = await run(tenantId, { type: 'RotateWebhookSecret', data: { secretEnc: keyring.encrypt('webhook-secret', webhookSecret), now: now() } }, metadata);

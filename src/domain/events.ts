@@ -40,6 +40,7 @@ const CATALOGUE: Record<DomainEventType, true> = {
   ApiKeyRevoked: true,
   TenantSettingsChanged: true,
   WebhookSecretRotated: true,
+  PreviousWebhookSecretRevoked: true,
   PolicyPut: true,
   PolicyDeleted: true,
   OtpIssued: true,

@@ -31,6 +31,7 @@ export const PERSONAL_DATA: { [K in DomainEventType]: PersonalSpec<K> } = {
   ApiKeyRevoked: state,
   TenantSettingsChanged: state,
   WebhookSecretRotated: state,
+  PreviousWebhookSecretRevoked: state,
   PolicyPut: state,
   PolicyDeleted: state,
   // one-time codes: each is one verification

@@ -70,6 +70,7 @@ export const WEBHOOK_EVENTS: WebhookTable = {
   ApiKeyRevoked: null,
   TenantSettingsChanged: null,
   WebhookSecretRotated: null,
+  PreviousWebhookSecretRevoked: null,
   PolicyPut: null,
   PolicyDeleted: null,
   OtpIssued: null,

@@ -51,6 +51,12 @@ export const rotateEndpointSecret = (db: DatabaseSync, tenantId: string, secretE
   prepared(db, 'UPDATE webhook_endpoints SET previous_secret_enc = secret_enc, secret_enc = ?, rotated_at = ? WHERE tenant_id = ?').run(secretEnc, at, tenantId);
 };
 
+/** The previous secret stops signing now (PreviousWebhookSecretRevoked). */
+export const revokePreviousEndpointSecret = (db: DatabaseSync, tenantId: string) => {
+  ensureEndpoint(db, tenantId);
+  prepared(db, 'UPDATE webhook_endpoints SET previous_secret_enc = NULL WHERE tenant_id = ?').run(tenantId);
+};
+
 export type EndpointRow = EndpointSecretsRow & { url: string };
 
 export const endpointOf = (db: DatabaseSync, tenantId: string): EndpointRow | undefined =>

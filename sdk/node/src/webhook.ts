@@ -1,7 +1,8 @@
 // Webhook signature checks for receivers. SecureKey signs each delivery with
 //   X-SecureKey-Signature:    sha256=<hex HMAC-SHA256(secret, raw body)>   (what the seed checks)
 //   X-SecureKey-Signature-V2: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, `${t}.${raw body}`)>
-// V2 also protects against replays of an old delivery. Both compare in constant time.
+// V2 also protects against replays of an old delivery: verifyWebhook (V2, then the payload) is the
+// default for receivers. All compare in constant time.
 import { createHmac, timingSafeEqual } from 'node:crypto';
 
 type Body = string | Uint8Array;
@@ -50,4 +51,35 @@ export const verifyWebhookSignatureV2 = (
   let ok = false;
   for (const [k, v] of parts) if (k === 'v1' && equalsHex(v ?? '', expected)) ok = true;
   return ok;
+};
+
+/** What a webhook delivery carries: JSON.stringify({ event, channel, data }). */
+export type WebhookPayload = { event: string; channel: string; data: { externalUserId?: string | null } & Record<string, unknown> };
+
+/** A delivery that did not pass verifyWebhook: answer it 401 (or 400) and do not act on it. */
+export class WebhookVerificationError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'WebhookVerificationError';
+  }
+}
+
+type HeaderBag = Headers | Record<string, HeaderValue>;
+const headerIn = (headers: HeaderBag, name: string): HeaderValue =>
+  typeof (headers as Headers).get === 'function' ? (headers as Headers).get(name) : (headers as Record<string, HeaderValue>)[name];
+
+/**
+ * The default check for receivers: the timestamped X-SecureKey-Signature-V2 over the raw body
+ * (replays older or newer than toleranceSeconds, default 300, are refused), then the payload.
+ * Pass the body exactly as received and the request's headers (Node's req.headers or a fetch
+ * Headers). Returns the parsed payload; throws WebhookVerificationError otherwise.
+ */
+export const verifyWebhook = (rawBody: Body, headers: HeaderBag, secret: string, opts: { toleranceSeconds?: number; nowSeconds?: number } = {}): WebhookPayload => {
+  if (!verifyWebhookSignatureV2(rawBody, headerIn(headers, 'x-securekey-signature-v2'), secret, opts)) {
+    throw new WebhookVerificationError('webhook signature (X-SecureKey-Signature-V2) missing, wrong or too old');
+  }
+  const text = typeof rawBody === 'string' ? rawBody : new TextDecoder().decode(rawBody);
+  const payload = JSON.parse(text) as WebhookPayload;
+  if (!payload || typeof payload.event !== 'string' || typeof payload.data !== 'object') throw new WebhookVerificationError('not a SecureKey webhook payload');
+  return payload;
 };

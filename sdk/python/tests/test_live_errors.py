@@ -8,6 +8,8 @@ import unittest
 
 from two_factor_service import (
     SecureKeyError,
+    WebhookVerificationError,
+    verify_webhook,
     verify_webhook_signature,
     verify_webhook_signature_v2,
     SendSmsOtpOptions,
@@ -86,6 +88,10 @@ class LiveErrors(unittest.IsolatedAsyncioTestCase):
         self.assertTrue(verify_webhook_signature(raw, headers["x-securekey-signature"], WEBHOOK_SECRET))
         self.assertTrue(verify_webhook_signature_v2(raw, headers["x-securekey-signature-v2"], WEBHOOK_SECRET))
         self.assertFalse(verify_webhook_signature(raw, headers["x-securekey-signature"], "not-the-secret"))
+        # The default for receivers: V2 and the payload in one call.
+        self.assertEqual(verify_webhook(raw, headers, WEBHOOK_SECRET)["data"]["externalUserId"], "user_hook_py")
+        with self.assertRaises(WebhookVerificationError):
+            verify_webhook(raw.replace(b"user_hook_py", b"user_evil_py"), headers, WEBHOOK_SECRET)
 
 
 if __name__ == "__main__":

@@ -17,6 +17,8 @@ from two_factor_service import (
     TotpVerifyOptions,
     TwoFactorClient,
     VerifyResult,
+    WebhookVerificationError,
+    verify_webhook,
     verify_webhook_signature,
     verify_webhook_signature_v2,
 )
@@ -200,6 +202,16 @@ class Webhooks(unittest.TestCase):
         self.assertFalse(verify_webhook_signature_v2(self.raw, header, "third", now=t + 10))
         self.assertFalse(verify_webhook_signature_v2(self.raw, header, self.secret, now=t + 301))
         self.assertFalse(verify_webhook_signature_v2(self.raw, header.replace(f"t={t}", f"t={t + 1}"), self.secret, now=t))
+
+    def test_verify_webhook_is_v2_then_the_payload(self):
+        t = 1_800_000_000
+        sig = hmac.new(self.secret.encode(), f"{t}.".encode() + self.raw, hashlib.sha256).hexdigest()
+        headers = {"X-SecureKey-Signature-V2": f"t={t},v1={sig}"}
+        self.assertEqual(verify_webhook(self.raw, headers, self.secret, now=t + 5)["data"]["externalUserId"], "user_123")
+        with self.assertRaises(WebhookVerificationError):
+            verify_webhook(self.raw, headers, self.secret, now=t + 3600)  # a replay of an old delivery
+        with self.assertRaises(WebhookVerificationError):
+            verify_webhook(self.raw, {}, self.secret, now=t)
 
 
 if __name__ == "__main__":

@@ -33,7 +33,7 @@ from .models import (
     WebAuthnRegisterStartOptions,
     WebAuthnVerifyResult,
 )
-from .webhook import verify_webhook_signature, verify_webhook_signature_v2
+from .webhook import WebhookVerificationError, verify_webhook, verify_webhook_signature, verify_webhook_signature_v2
 
 __all__ = [
     "__version__",
@@ -67,6 +67,8 @@ __all__ = [
     "PushSendResult",
     "PushRespondResult",
     "PushVerifyResult",
+    "WebhookVerificationError",
+    "verify_webhook",
     "verify_webhook_signature",
     "verify_webhook_signature_v2",
 ]

@@ -134,6 +134,12 @@ export const createAdminImpl = (
       const res = await deps.readModels.command(['tenants'], () => deps.tenants.rotateWebhookSecret(req.tenantId, meta(ctx)));
       return { webhookSecret: res.webhookSecret };
     },
+    revokePreviousWebhookSecret: async (req, ctx) => {
+      mustGet(req.tenantId);
+      // Answered once the deliveries' read model has it: no delivery after this signs with the old secret.
+      const res = await deps.readModels.command(['webhooks'], () => deps.tenants.revokePreviousWebhookSecret(req.tenantId, meta(ctx)));
+      return { revoked: res.revoked };
+    },
     listWebhookDeliveries: async (req) => {
       mustGet(req.tenantId);
       if (req.status && !DELIVERY_STATUSES.includes(req.status as DeliveryStatus)) throw new DomainError('INVALID_ARGUMENT', `status: expected one of ${DELIVERY_STATUSES.join(', ')}`);

@@ -15,7 +15,9 @@ export type TenantEvent =
   | { type: 'ApiKeyIssued'; data: ApiKeyRecord & { tenantId: string } }
   | { type: 'ApiKeyRevoked'; data: { tenantId: string; keyId: string; at: number } }
   | { type: 'TenantSettingsChanged'; data: { tenantId: string; settings: TenantSettings; at: number } }
-  | { type: 'WebhookSecretRotated'; data: { tenantId: string; secretEnc: string; at: number } };
+  | { type: 'WebhookSecretRotated'; data: { tenantId: string; secretEnc: string; at: number } }
+  /** The previous webhook secret stops signing now, not at the end of the rotation's grace period. */
+  | { type: 'PreviousWebhookSecretRevoked'; data: { tenantId: string; at: number } };
 
 /** Settings arrive as given (unknown names included) and are checked by decide. */
 export type SettingsInput = Readonly<Record<string, unknown>>;
@@ -25,7 +27,8 @@ export type TenantCommand =
   | { type: 'IssueApiKey'; data: { key: ApiKeyRecord; now: number } }
   | { type: 'RevokeApiKey'; data: { keyId: string; now: number } }
   | { type: 'ChangeTenantSettings'; data: { settings: SettingsInput; now: number } }
-  | { type: 'RotateWebhookSecret'; data: { secretEnc: string; now: number } };
+  | { type: 'RotateWebhookSecret'; data: { secretEnc: string; now: number } }
+  | { type: 'RevokePreviousWebhookSecret'; data: { now: number } };
 
 export type TenantState =
   | { status: 'none' }
@@ -36,6 +39,8 @@ export type TenantState =
       settings: TenantSettings;
       keys: Map<string, { revoked: boolean }>;
       hasWebhookSecret: boolean;
+      /** A rotation left a previous secret that still signs (until revoked or its grace ends). */
+      hasPreviousWebhookSecret: boolean;
     };
 
 export const tenantStream = (tenantId: string) => `tenant-${tenantId}`;
@@ -47,7 +52,7 @@ export const tenantDecider: Decider<TenantCommand, TenantEvent, TenantState> = {
   evolve: (state, event) => {
     switch (event.type) {
       case 'TenantCreated':
-        return { status: 'active', tenantId: event.data.tenantId, name: event.data.name, settings: event.data.settings, keys: new Map(), hasWebhookSecret: false };
+        return { status: 'active', tenantId: event.data.tenantId, name: event.data.name, settings: event.data.settings, keys: new Map(), hasWebhookSecret: false, hasPreviousWebhookSecret: false };
       case 'ApiKeyIssued':
         if (state.status !== 'active') return state;
         return { ...state, keys: new Map(state.keys).set(event.data.keyId, { revoked: false }) };
@@ -59,7 +64,10 @@ export const tenantDecider: Decider<TenantCommand, TenantEvent, TenantState> = {
         return { ...state, settings: { ...state.settings, ...event.data.settings } };
       case 'WebhookSecretRotated':
         if (state.status !== 'active') return state;
-        return { ...state, hasWebhookSecret: true };
+        return { ...state, hasWebhookSecret: true, hasPreviousWebhookSecret: state.hasWebhookSecret };
+      case 'PreviousWebhookSecretRevoked':
+        if (state.status !== 'active') return state;
+        return { ...state, hasPreviousWebhookSecret: false };
       default:
         return assertNever(event);
     }
@@ -100,6 +108,11 @@ export const tenantDecider: Decider<TenantCommand, TenantEvent, TenantState> = {
       case 'RotateWebhookSecret': {
         if (state.status !== 'active') throw new DomainError('TENANT_NOT_FOUND', 'no such tenant');
         return [{ type: 'WebhookSecretRotated', data: { tenantId: state.tenantId, secretEnc: command.data.secretEnc, at: command.data.now } }];
+      }
+      case 'RevokePreviousWebhookSecret': {
+        if (state.status !== 'active') throw new DomainError('TENANT_NOT_FOUND', 'no such tenant');
+        if (!state.hasPreviousWebhookSecret) return []; // nothing signs with an old secret
+        return [{ type: 'PreviousWebhookSecretRevoked', data: { tenantId: state.tenantId, at: command.data.now } }];
       }
       default:
         return assertNever(command);
