@@ -86,11 +86,14 @@ describe('edge: deadlines on HTTP/1.1 and HTTP/2', () => {
   // A key, so that requests with a body are read (a method without one is refused before its body).
   let apiKey = '';
   before(async () => {
+    // Short enough to wait for, long enough for a loaded machine; the keep-alive deadline is whole
+    // seconds, as the Keep-Alive header tells clients (fetch then stops reusing a connection 1 s
+    // before the server closes it: with less, a pooled connection races the server's close).
     s = await startTestServer({
-      SECUREKEY_HEADERS_TIMEOUT_MS: '300',
-      SECUREKEY_REQUEST_TIMEOUT_MS: '600',
-      SECUREKEY_KEEPALIVE_TIMEOUT_MS: '300',
-      SECUREKEY_IDLE_TIMEOUT_MS: '900',
+      SECUREKEY_HEADERS_TIMEOUT_MS: '1000',
+      SECUREKEY_REQUEST_TIMEOUT_MS: '2000',
+      SECUREKEY_KEEPALIVE_TIMEOUT_MS: '2000',
+      SECUREKEY_IDLE_TIMEOUT_MS: '3000',
     });
     apiKey = (await s.createTenant('deadlines')).apiKey;
   });
