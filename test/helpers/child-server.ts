@@ -5,10 +5,10 @@ import { readdirSync, readFileSync } from 'node:fs';
 
 export type ChildServer = { child: ChildProcess; port: number; url: string; lines: string[]; exited: Promise<number | null>; stop: () => Promise<void> };
 
-/** Starts `command` (default: `node src/main.ts` on this Node) and resolves once it logs that it listens. */
 /** The admin token a child server gets unless the test sets its own. */
 export const CHILD_ADMIN_TOKEN = 'child-admin-token-0123456789';
 
+/** Starts `command` (default: `node src/main.ts` on this Node) and resolves once it logs that it listens. */
 export const startChildServer = async (env: Record<string, string>, command: string[] = [process.execPath, 'src/main.ts']): Promise<ChildServer> => {
   const child = spawn(command[0]!, command.slice(1), {
     env: { ...process.env, PORT: '0', HOST: '127.0.0.1', SECUREKEY_WEBHOOK_ALLOW_PRIVATE: 'true', SECUREKEY_ADMIN_TOKEN: CHILD_ADMIN_TOKEN, ...env },
