@@ -4,8 +4,31 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { privateDir } from './fs/private.ts';
 import { join, resolve } from 'node:path';
-import type { TrustProxy } from './api/client-address.ts';
-import type { ConnectionLimits } from './api/server.ts';
+
+/** Deadlines and caps on connections (enforced by src/api/server.ts). */
+export type ConnectionLimits = {
+  /** From the first byte of a connection (or of a request) until its headers are complete; also the
+   * time an HTTP/2 client has to send its connection preface. */
+  headersTimeoutMs: number;
+  /** From the start of a request until its whole body has arrived (HTTP/1.1 and HTTP/2 streams). */
+  requestTimeoutMs: number;
+  /** HTTP/1.1: how long a kept-alive connection may wait for its next request. */
+  keepAliveTimeoutMs: number;
+  /** Nothing sent or received on a connection or HTTP/2 stream; an HTTP/2 session without streams. */
+  idleTimeoutMs: number;
+  /** Concurrent connections one client address may hold (0: no cap). */
+  maxConnectionsPerClient: number;
+  /** Concurrent streams per HTTP/2 session (SETTINGS_MAX_CONCURRENT_STREAMS). */
+  maxStreamsPerSession: number;
+};
+
+/** Proxies trusted to report the client address (read by src/api/client-address.ts). */
+export type TrustProxy = {
+  /** Trusted proxies in front of the server (0: none, use the socket address). */
+  hops: number;
+  /** The header those proxies append to. */
+  header: 'x-forwarded-for' | 'forwarded';
+};
 
 export type Config = {
   port: number;

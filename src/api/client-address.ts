@@ -4,13 +4,7 @@
 // was written by the client and proves nothing. Only a valid IP address counts: anything else
 // (garbage, "unknown", an obfuscated identifier) is ignored and the socket address used.
 import { isIP } from 'node:net';
-
-export type TrustProxy = {
-  /** Trusted proxies in front of the server (0: none, use the socket address). */
-  hops: number;
-  /** The header those proxies append to. */
-  header: 'x-forwarded-for' | 'forwarded';
-};
+import type { TrustProxy } from '../config.ts';
 
 export const NO_PROXY: TrustProxy = Object.freeze({ hops: 0, header: 'x-forwarded-for' });
 

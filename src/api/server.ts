@@ -10,25 +10,10 @@ import http from 'node:http';
 import http2 from 'node:http2';
 import net from 'node:net';
 import { Duplex } from 'node:stream';
+import type { ConnectionLimits } from '../config.ts';
 import type { AnyRequest, AnyResponse } from './rest.ts';
 
 const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
-
-export type ConnectionLimits = {
-  /** From the first byte of a connection (or of a request) until its headers are complete; also the
-   * time an HTTP/2 client has to send its connection preface. */
-  headersTimeoutMs: number;
-  /** From the start of a request until its whole body has arrived (HTTP/1.1 and HTTP/2 streams). */
-  requestTimeoutMs: number;
-  /** HTTP/1.1: how long a kept-alive connection may wait for its next request. */
-  keepAliveTimeoutMs: number;
-  /** Nothing sent or received on a connection or HTTP/2 stream; an HTTP/2 session without streams. */
-  idleTimeoutMs: number;
-  /** Concurrent connections one client address may hold (0: no cap). */
-  maxConnectionsPerClient: number;
-  /** Concurrent streams per HTTP/2 session (SETTINGS_MAX_CONCURRENT_STREAMS). */
-  maxStreamsPerSession: number;
-};
 
 /** "::ffff:203.0.113.7" → "203.0.113.7"; the address as the socket reports it otherwise. */
 export const normaliseAddress = (ip: string | undefined): string | undefined => ip?.replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/, '');
