@@ -60,7 +60,7 @@ describe('edge: behind trusted proxies, over real sockets', () => {
     const from = s.head();
     const r = await s.post('/api/v1/email-otp/send', { email: 'user@example.com', purpose: 'login' }, { 'x-api-key': t.apiKey, ...headers });
     assert.equal(r.status, 200, JSON.stringify(r.body));
-    const issued = s.events(from).find((e) => e.type === 'OtpIssued');
+    const issued = s.opened(from).find((e) => e.type === 'OtpIssued');
     return issued!.metadata.clientIp as string;
   };
 

@@ -71,7 +71,7 @@ describe('edge: the client address of every transport is the real socket\'s', ()
     const client = createClient(SmsOtpService, createGrpcTransport({ baseUrl: s.url, nodeOptions: { createConnection: () => connectFrom(s.port, '127.0.0.3') } }));
     const from = s.head();
     await client.sendSmsOtp({ phone: '01099990000', purpose: 'login' }, { headers: { 'x-api-key': t.apiKey } });
-    const issued = s.events(from).filter((e) => e.type === 'OtpIssued');
+    const issued = s.opened(from).filter((e) => e.type === 'OtpIssued');
     assert.equal(issued.length, 1);
     assert.equal(issued[0]!.metadata.clientIp, '127.0.0.3');
     const audit = await s.admin('GET', `/api/v1/admin/tenants/${t.tenantId}/audit`);

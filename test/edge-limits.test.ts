@@ -54,7 +54,7 @@ describe('edge: limits that fit tenants', () => {
     assert.equal((await send(t.apiKey, bob)).status, 200, 'another end user behind the same server is not limited');
     assert.equal((await send(t.apiKey, { [END_USER]: '2001:db8:1:2::78' })).status, 200, 'an IPv6 end user counts per /64: the same /64 shares the bucket');
     assert.equal((await send(t.apiKey, { [END_USER]: '2001:db8:1:2::79' })).status, 429);
-    const issued = s.events(from).filter((e) => e.type === 'OtpIssued');
+    const issued = s.opened(from).filter((e) => e.type === 'OtpIssued');
     assert.equal(issued[0]!.metadata.endUserIp, '2001:db8:1:2::77', 'events record the end user\'s address next to the caller\'s');
     assert.equal(issued[0]!.metadata.clientIp, '127.0.0.1');
   });

@@ -7,6 +7,7 @@ import { DatabaseSync } from 'node:sqlite';
 import { loadConfig } from '../../src/config.ts';
 import { createLogger } from '../../src/log.ts';
 import { startSecureKey, type StartOptions } from '../../src/main.ts';
+import { personalFor } from './privacy.ts';
 
 export const ADMIN_TOKEN = 'test-admin-token-0123456789';
 
@@ -69,12 +70,25 @@ export const startTestServer = async (env: Record<string, string> = {}, opts: Te
   const events = (afterPosition = 0) =>
     readLog((db) => db.prepare('SELECT position, stream, type, data, metadata FROM events WHERE position > ? ORDER BY position').all(afterPosition) as { position: number; stream: string; type: string; data: string; metadata: string }[])
       .map((r) => ({ position: r.position, stream: r.stream, type: r.type, data: JSON.parse(r.data) as Record<string, any>, metadata: JSON.parse(r.metadata) as Record<string, any> }));
+  /** The events after `afterPosition` with their personal values (user ids, client addresses)
+   * opened, as the server reads them: with its key store and master key. */
+  const opened = (afterPosition = 0) => {
+    const p = personalFor({ keyStorePath: join(dataDir, 'keys.db'), masterKey: config.masterKey });
+    try {
+      return readLog((db) => db.prepare('SELECT id, position, type, data, metadata FROM events WHERE position > ? ORDER BY position').all(afterPosition) as { id: string; position: number; type: string; data: string; metadata: string }[]).map((r) =>
+        p.personal.open({ id: r.id, position: r.position, type: r.type, data: JSON.parse(r.data) as Record<string, any>, metadata: JSON.parse(r.metadata) as Record<string, any> }),
+      );
+    } finally {
+      p.keyStore.close();
+    }
+  };
   /** The position of the last stored event (0: none). */
   const head = () => readLog((db) => (db.prepare('SELECT coalesce(max(position), 0) AS p FROM events').get() as { p: number }).p);
   return {
     url,
     port: running.port,
     events,
+    opened,
     head,
     dataDir,
     config,
