@@ -38,7 +38,7 @@ import { createPushSenderFromEnv } from './senders/push/index.ts';
 import type { ChannelDeps } from './api/services/common.ts';
 import { createPushImpl } from './api/services/push.ts';
 import { createEmailOtpImpl, createSmsOtpImpl } from './api/services/otp.ts';
-import { createOtpService } from './app/otp.ts';
+import { createOtpService, resetOtpLimits } from './app/otp.ts';
 import { createSmsSenderFromEnv } from './senders/sms/index.ts';
 import { createEmailSenderFromEnv } from './senders/email/index.ts';
 import { EmailOtpService, SmsOtpService } from './gen/securekey/v1/otp_pb.js';
@@ -47,6 +47,9 @@ import { nodeProjections, sharedProjections } from '../projections/index.ts';
 import { startWebhookDelivery } from './webhooks/delivery.ts';
 import { createRecoveryImpl } from './api/services/recovery.ts';
 import { checkWebhookUrl } from './webhooks/egress.ts';
+import { createLimitsReset } from './app/limits.ts';
+import { createLimitsImpl } from './api/services/limits.ts';
+import { LimitsService } from './gen/securekey/v1/limits_pb.js';
 import { createTotpImpl } from './api/services/totp.ts';
 import { createWebAuthnImpl } from './api/services/webauthn.ts';
 import { PushService } from './gen/securekey/v1/push_pb.js';
@@ -188,9 +191,11 @@ export const composeSecureKey = async (config: Config, opts: StartOptions = {}) 
   });
   const nodes = createNodeRegistry({ db: webhookDb, nodeId: config.nodeId || 'node', version: pkg.version, now });
   const history = createMetricsHistory({ metrics, lag: () => readModelsRef!.health(), now, intervalMs: opts.metricsSampleMs });
+  const totp = createTotpService({ events, users, keyring, now });
+  const resetLimits = createLimitsReset({ resetOtp: (t, r, m) => resetOtpLimits({ events, keyring, now }, t, r, m), resetTotp: totp.resetThrottle });
   const services = [
     serviceOf(AdminService, {
-      ...createAdminImpl({ tenants, policies, readDb: () => readDb, webhookDb: () => webhookDb, webhooks, readModels, now, personal, users }),
+      ...createAdminImpl({ tenants, policies, readDb: () => readDb, webhookDb: () => webhookDb, webhooks, readModels, now, personal, users, resetLimits }),
       ...createOtpStatsImpl({ readDb: () => readDb, readModels, now }),
       ...createAdminWebhooksImpl({ readDb: () => readDb, webhookDb: () => webhookDb, readModels, now, openBody: personal.openJson }),
       ...createAdminSystemImpl({
@@ -210,8 +215,9 @@ export const composeSecureKey = async (config: Config, opts: StartOptions = {}) 
     }),
     serviceOf(SmsOtpService, createSmsOtpImpl(otp, channel)),
     serviceOf(EmailOtpService, createEmailOtpImpl(otp, channel)),
-    serviceOf(TotpService, createTotpImpl(createTotpService({ events, users, keyring, now }), channel)),
+    serviceOf(TotpService, createTotpImpl(totp, channel)),
     serviceOf(RecoveryService, createRecoveryImpl(createRecoveryService({ events, users, keyring, now, newId }), channel)),
+    serviceOf(LimitsService, createLimitsImpl(resetLimits, readModels)),
     serviceOf(WebAuthnService, createWebAuthnImpl(createWebAuthnService({ events, users, keyring, now }), channel)),
     serviceOf(PushService, createPushImpl(createPushService({ events, users, keyring, now, newId, sender: pushSender, log: logger }), channel)),
     serviceOf(UserService, createUserImpl({ users: createUsersService({ events, store, personal, keyring, users, vault: privacy.vault, now, newId, auditDb: async () => readDb }), readModels })),

@@ -33,7 +33,7 @@ const LAYERS: Record<string, number> = {
 };
 
 /** Application modules every service may import; otherwise a service imports no other's files. */
-const APP_SHARED = ['src/app/caller.ts', 'src/app/ids.ts', 'src/app/input.ts', 'src/app/read-models.ts', 'src/app/user-id.ts', 'src/app/event-log.ts', 'src/app/user-keys.ts', 'src/app/user-events.ts'];
+const APP_SHARED = ['src/app/caller.ts', 'src/app/ids.ts', 'src/app/input.ts', 'src/app/read-models.ts', 'src/app/requester.ts', 'src/app/user-id.ts', 'src/app/event-log.ts', 'src/app/user-keys.ts', 'src/app/user-events.ts'];
 
 /** The unit a file belongs to: src/<folder>, a file at the top of src/, projections/<folder>, or
  * projections (its top files but index.ts, which lists the read models). */

@@ -29,6 +29,7 @@ const issue = (over: Partial<IssueOtp['data']> = {}): IssueOtp => ({
     country: 'KR',
     codeHash: 'hash-of-right-code',
     destinationEnc: 'v1.sealed',
+    requester: 'requester-hash',
     now: T0,
     policy,
     ...over,
@@ -55,7 +56,7 @@ test('issuing a code records its hash, expiry, attempt limit and reference — n
       type: 'OtpIssued',
       data: {
         otpId: 'otp-1', channel: 'sms', purpose: 'login', userId: 'user_123', userKey: null, masked: '+82 10-****-5678', country: 'KR',
-        issuedAt: T0, codeHash: 'hash-of-right-code', destinationEnc: 'v1.sealed', expiresAt: T0 + 180_000, maxAttempts: 5, supersedes: null,
+        issuedAt: T0, codeHash: 'hash-of-right-code', destinationEnc: 'v1.sealed', requester: 'requester-hash', expiresAt: T0 + 180_000, maxAttempts: 5, supersedes: null,
       },
     }]);
   });

@@ -34,6 +34,7 @@ describe('the table of tenant settings', () => {
       resendCooldownSeconds: 30,
       perDestinationHour: 5,
       perDestinationDay: 10,
+      perDestinationBurst: 10,
       dailyQuota: 1000,
       allowedCountries: ['KR'],
       defaultRegion: 'KR',

@@ -15,6 +15,7 @@ import { parseArgs } from 'node:util';
 import { callerMetadata, type CallerInfo } from '../../src/app/caller.ts';
 import { hashOtpCode } from '../../src/app/otp.ts';
 import { replay } from '../../src/app/replay.ts';
+import { requesterOf } from '../../src/app/requester.ts';
 import { createTenantService } from '../../src/app/tenants.ts';
 import { loadConfig } from '../../src/config.ts';
 import { createKeyring, type Keyring } from '../../src/crypto/keyring.ts';
@@ -53,7 +54,7 @@ const otpCycle = (keyring: Keyring, caller: CallerInfo, i: number, now: number) 
     events.push(...es);
     return es;
   };
-  const [issued] = run({ type: 'IssueOtp', data: { ...issue, codeHash: hashOtpCode(keyring, stream, '123456'), destinationEnc: keyring.encrypt('destination', destination), now, policy } }) as [OtpIssued];
+  const [issued] = run({ type: 'IssueOtp', data: { ...issue, codeHash: hashOtpCode(keyring, stream, '123456'), requester: requesterOf(keyring, caller), destinationEnc: keyring.encrypt('destination', destination), now, policy } }) as [OtpIssued];
   run({ type: 'RecordOtpDelivery', data: { ref: { ...issue, issuedAt: issued.data.issuedAt }, provider: 'console', ok: true, providerId: null, now } });
   run({ type: 'VerifyOtp', data: { candidateHash: hashOtpCode(keyring, stream, '000000'), now: now + 1000 } });
   run({ type: 'VerifyOtp', data: { candidateHash: hashOtpCode(keyring, stream, '123456'), now: now + 2000 } });

@@ -7,6 +7,7 @@
 //   through the push service. A TOTP step is single-use, so every TOTP verify needs its own user.
 // - primeOtpCodes (after the server starts): pending SMS codes sent through the REST API, for the
 //   verify scenarios to guess at.
+import { requesterOf } from '../../src/app/requester.ts';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -77,7 +78,7 @@ const enrolledTotpUser = (keyring: Keyring, personal: PersonalData, caller: Call
     totpDecider.initialState(),
   );
   const pending = started.reduce(totpDecider.evolve, totpDecider.initialState());
-  const confirmed = totpDecider.decide({ type: 'VerifyTotpCode', data: { secretEnc, matchedStep: step, now } }, pending);
+  const confirmed = totpDecider.decide({ type: 'VerifyTotpCode', data: { secretEnc, matchedStep: step, now, requester: requesterOf(keyring, caller) } }, pending);
   const userKey = keyring.hmac('user', userId);
   const stream = totpStreamName(caller.tenantId, userKey);
   const metadata = { ...callerMetadata(caller), userId, userKey };

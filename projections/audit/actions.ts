@@ -38,12 +38,14 @@ export const AUDIT_ACTIONS: AuditTable = {
   OtpLocked: { action: 'verification.locked', channel: otp, outcome: o('locked') },
   OtpExpired: { action: 'verification.expired', channel: otp, outcome: o('expired') },
   OtpCancelled: { action: 'verification.cancelled', channel: otp, outcome: (d) => d.reason },
+  OtpLimitsReset: { action: 'limits.reset', channel: otp, outcome: o('ok') },
   // TOTP
   TotpEnrollmentStarted: { action: 'totp.enrollment_started', channel: fixed('totp'), outcome: o('pending') },
   TotpEnrollmentConfirmed: { action: 'totp.enrolled', channel: fixed('totp'), outcome: o('success') },
   TotpCodeAccepted: { action: 'verification.succeeded', channel: fixed('totp'), outcome: o('success') },
   TotpCodeRejected: { action: 'verification.failed', channel: fixed('totp'), outcome: (d) => (d.reason === 'replay' ? 'replay' : 'failure') },
   TotpEnrollmentRemoved: { action: 'totp.removed', channel: fixed('totp'), outcome: o('ok') },
+  TotpThrottleReset: { action: 'limits.reset', channel: fixed('totp'), outcome: o('ok') },
   // recovery codes
   RecoveryCodesGenerated: { action: 'recovery.generated', channel: fixed('recovery'), outcome: (d) => (d.replaces ? 'replaced' : 'ok') },
   RecoveryCodeUsed: { action: 'verification.succeeded', channel: fixed('recovery'), outcome: o('success') },

@@ -64,18 +64,21 @@ export const INSIGHTS: { [K in DomainEventType]: Counts<K> } = {
   OtpExpired: otp('expired'),
   // Cancelled because the user was erased: not an outcome of the verification.
   OtpCancelled: none,
+  // A tenant lifted a destination's caps: not an outcome of a verification.
+  OtpLimitsReset: none,
   TotpEnrollmentStarted: none,
   // The first code accepted confirms the enrolment: a verification like the later ones (the
   // codes rejected before it count as failures).
   TotpEnrollmentConfirmed: totpAccepted,
   TotpCodeAccepted: totpAccepted,
-  // A rejection that puts the user under a delay counts as throttled too.
+  // A rejection that puts its requester under a delay counts as throttled too.
   TotpCodeRejected: (d) => [
     { channel: 'totp', metric: 'started', at: d.at },
     { channel: 'totp', metric: d.reason === 'replay' ? 'replay' : 'failed', at: d.at },
-    ...(d.reason === 'mismatch' && throttleDelaySeconds(d.failures) > 0 ? [{ channel: 'totp', metric: 'throttled', at: d.at } as const] : []),
+    ...(d.reason === 'mismatch' && throttleDelaySeconds(d.requesterFailures ?? d.failures) > 0 ? [{ channel: 'totp', metric: 'throttled', at: d.at } as const] : []),
   ],
   TotpEnrollmentRemoved: none,
+  TotpThrottleReset: none,
   RegistrationChallengeIssued: none,
   // The challenge carries no time of its own: it counts when it was recorded.
   AuthenticationChallengeIssued: (_d, recordedAt) => [{ channel: 'webauthn', metric: 'started', at: recordedAt }],

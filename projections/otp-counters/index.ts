@@ -1,8 +1,10 @@
 // Rate-limit counters for one-time codes (SMS pumping defences): one row per issued code, kept two
-// days. Codes whose delivery failed do not count (they cost nothing and the user must be able to
-// retry). The per-code attempt limit is NOT here: it stays in the aggregate, never eventually
+// days, with who asked for it (the requester's keyed hash: per-requester caps). Codes whose delivery
+// failed do not count (they cost nothing and the user must be able to retry), nor codes sent before
+// a reset of the destination's limits (OtpLimitsReset: forgiven). The per-code attempt limit is NOT here: it stays in the aggregate, never eventually
 // consistent. Idempotent by construction (INSERT OR IGNORE on otpId, idempotent UPDATE).
 import type { DatabaseSync } from 'node:sqlite';
+import type { DestinationSend } from '../../src/domain/otp/caps.ts';
 import { parseOtpStream } from '../../src/domain/otp/stream.ts';
 import { projection } from '../runtime.ts';
 import { prepared } from '../sql.ts';
@@ -12,19 +14,23 @@ export const OTP_COUNTERS_RETENTION_MS = 2 * 24 * 3600 * 1000;
 
 export const otpCountersProjection = projection({
   name: 'otp-counters',
-  version: 2,
-  canHandle: ['OtpIssued', 'OtpDeliveryFailed'],
+  version: 3,
+  canHandle: ['OtpIssued', 'OtpDeliveryFailed', 'OtpLimitsReset'],
   init: (db) => {
     db.exec(`
       CREATE TABLE IF NOT EXISTS otp_sends (
         otp_id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL, channel TEXT NOT NULL, destination_hash TEXT NOT NULL,
-        country TEXT, issued_at INTEGER NOT NULL, failed INTEGER NOT NULL DEFAULT 0);
+        country TEXT, issued_at INTEGER NOT NULL, failed INTEGER NOT NULL DEFAULT 0, requester TEXT, forgiven INTEGER NOT NULL DEFAULT 0);
       CREATE INDEX IF NOT EXISTS otp_sends_destination ON otp_sends(tenant_id, destination_hash, issued_at);
       CREATE INDEX IF NOT EXISTS otp_sends_tenant ON otp_sends(tenant_id, channel, issued_at);
       CREATE INDEX IF NOT EXISTS otp_sends_issued ON otp_sends(issued_at);
       CREATE TABLE IF NOT EXISTS otp_tenant_daily (
         tenant_id TEXT NOT NULL, channel TEXT NOT NULL, day INTEGER NOT NULL, sent INTEGER NOT NULL,
         PRIMARY KEY (tenant_id, channel, day));`);
+    // Version 3 added who asked and resets; a table of version 2 gets the columns (and is rebuilt).
+    const columns = new Set((db.prepare('PRAGMA table_info(otp_sends)').all() as { name: string }[]).map((c) => c.name));
+    if (!columns.has('requester')) db.exec('ALTER TABLE otp_sends ADD COLUMN requester TEXT');
+    if (!columns.has('forgiven')) db.exec('ALTER TABLE otp_sends ADD COLUMN forgiven INTEGER NOT NULL DEFAULT 0');
   },
   reset: (db) => db.exec('DELETE FROM otp_sends; DELETE FROM otp_tenant_daily;'),
   evolve: (db, event) => {
@@ -32,8 +38,8 @@ export const otpCountersProjection = projection({
     if (!where) return;
     if (event.type === 'OtpIssued') {
       const d = event.data;
-      const inserted = prepared(db, 'INSERT OR IGNORE INTO otp_sends (otp_id, tenant_id, channel, destination_hash, country, issued_at) VALUES (?, ?, ?, ?, ?, ?)')
-        .run(d.otpId, where.tenantId, where.channel, where.destinationHash, d.country, d.issuedAt);
+      const inserted = prepared(db, 'INSERT OR IGNORE INTO otp_sends (otp_id, tenant_id, channel, destination_hash, country, issued_at, requester) VALUES (?, ?, ?, ?, ?, ?, ?)')
+        .run(d.otpId, where.tenantId, where.channel, where.destinationHash, d.country, d.issuedAt, d.requester ?? null);
       // The daily quota reads one counter row instead of counting the day's sends (O(1) per send).
       if (inserted.changes === 1) bumpDaily(db, where.tenantId, where.channel, dayOf(d.issuedAt), 1);
       prepared(db, 'DELETE FROM otp_sends WHERE issued_at < ?').run(d.issuedAt - OTP_COUNTERS_RETENTION_MS);
@@ -42,6 +48,9 @@ export const otpCountersProjection = projection({
       const row = prepared(db, 'UPDATE otp_sends SET failed = 1 WHERE otp_id = ? AND failed = 0 RETURNING tenant_id, channel, issued_at')
         .get(event.data.otpId) as { tenant_id: string; channel: string; issued_at: number } | undefined;
       if (row) bumpDaily(db, row.tenant_id, row.channel, dayOf(row.issued_at), -1);
+    } else if (event.type === 'OtpLimitsReset') {
+      // Every send before the reset in the log (not by clock: a CLI on another machine may differ).
+      prepared(db, 'UPDATE otp_sends SET forgiven = 1 WHERE tenant_id = ? AND destination_hash = ?').run(where.tenantId, where.destinationHash);
     }
   },
 });
@@ -52,10 +61,10 @@ const dayOf = (ms: number) => Math.floor(ms / DAY_MS);
 const bumpDaily = (db: DatabaseSync, tenantId: string, channel: string, day: number, by: number) =>
   prepared(db, 'INSERT INTO otp_tenant_daily (tenant_id, channel, day, sent) VALUES (?, ?, ?, ?) ON CONFLICT DO UPDATE SET sent = sent + excluded.sent').run(tenantId, channel, day, by);
 
-/** issuedAt (epoch ms, ascending) of the codes sent to one destination since sinceMs. */
-export const destinationSendTimes = (db: DatabaseSync, tenantId: string, destinationHash: string, sinceMs: number): number[] =>
-  (prepared(db, 'SELECT issued_at FROM otp_sends WHERE tenant_id = ? AND destination_hash = ? AND issued_at >= ? AND failed = 0 ORDER BY issued_at')
-    .all(tenantId, destinationHash, sinceMs) as { issued_at: number }[]).map((r) => r.issued_at);
+/** The codes sent to one destination since sinceMs that count against its caps (ascending), with who asked. */
+export const destinationSends = (db: DatabaseSync, tenantId: string, destinationHash: string, sinceMs: number): DestinationSend[] =>
+  (prepared(db, 'SELECT issued_at, requester FROM otp_sends WHERE tenant_id = ? AND destination_hash = ? AND issued_at >= ? AND failed = 0 AND forgiven = 0 ORDER BY issued_at')
+    .all(tenantId, destinationHash, sinceMs) as { issued_at: number; requester: string | null }[]).map((r) => ({ issuedAt: r.issued_at, requester: r.requester }));
 
 /** Codes sent to one destination since sinceMs. */
 export const countSends = (db: DatabaseSync, tenantId: string, destinationHash: string, sinceMs: number): number =>
@@ -70,6 +79,6 @@ export const countTenantSends = (db: DatabaseSync, tenantId: string, channel: 's
 
 /** The counters port of the OTP service (src/app/otp.ts) over this read model. */
 export const createOtpCountersFromDb = (db: DatabaseSync) => ({
-  destinationSends: (q: { tenantId: string; destinationHash: string; sinceMs: number }) => destinationSendTimes(db, q.tenantId, q.destinationHash, q.sinceMs),
+  destinationSends: (q: { tenantId: string; destinationHash: string; sinceMs: number }) => destinationSends(db, q.tenantId, q.destinationHash, q.sinceMs),
   tenantSends: (q: { tenantId: string; channel: 'sms' | 'email'; sinceMs: number }) => countTenantSends(db, q.tenantId, q.channel, q.sinceMs),
 });

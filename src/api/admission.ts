@@ -15,6 +15,7 @@ import { isIP } from 'node:net';
 import type { DatabaseSync } from 'node:sqlite';
 import { hashApiKey } from '../app/tenants.ts';
 import { safeEqual } from '../crypto/keyring.ts';
+import { clientNetOf } from '../domain/address.ts';
 import { DomainError } from '../domain/errors.ts';
 import type { TenantSettings } from '../domain/tenant/index.ts';
 import { findCaller } from '../../projections/tenants/index.ts';
@@ -50,16 +51,6 @@ const bearerOf = (h: NodeHeaders) => /^Bearer\s+(\S+)$/i.exec(headerOf(h, 'autho
 
 /** "::ffff:203.0.113.7" → "203.0.113.7", lower case. */
 const canonicalIp = (ip: string) => ip.replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/i, '').toLowerCase();
-
-/** The part of an address that identifies a client: IPv4 whole, IPv6 its /64. */
-export const clientNetOf = (ip: string): string => {
-  if (isIP(ip) !== 6) return ip;
-  const [head = '', tail] = ip.split('%')[0]!.split('::');
-  const left = head ? head.split(':') : [];
-  const right = tail !== undefined && tail !== '' ? tail.split(':') : [];
-  const full = tail === undefined ? left : [...left, ...Array<string>(Math.max(0, 8 - left.length - right.length)).fill('0'), ...right];
-  return `${full.slice(0, 4).map((x) => parseInt(x, 16).toString(16)).join(':')}::/64`;
-};
 
 /** A tenant's limits: its settings' overrides (0: the server's) over the server's. */
 export const tenantLimits = (server: Limits, s: TenantSettings | undefined): Limits => ({

@@ -4,6 +4,7 @@
 // described here.
 import type { ErrorCode } from '../domain/errors.ts';
 import { AdminService } from '../gen/securekey/v1/admin_pb.js';
+import { LimitsService } from '../gen/securekey/v1/limits_pb.js';
 import { EmailOtpService, SmsOtpService } from '../gen/securekey/v1/otp_pb.js';
 import { PushService } from '../gen/securekey/v1/push_pb.js';
 import { RecoveryService } from '../gen/securekey/v1/recovery_pb.js';
@@ -96,6 +97,9 @@ export const ROUTE_ERRORS: Record<string, Record<string, readonly ErrorCode[]>> 
     respondPush: ['PUSH_NOT_FOUND', 'PUSH_EXPIRED', 'ALREADY_RESPONDED'],
     verifyPush: ['PUSH_NOT_FOUND', 'MFA_REQUIRED'],
   } satisfies RouteErrors<typeof PushService>,
+  [LimitsService.typeName]: {
+    resetLimits: ['INVALID_PHONE', 'INVALID_EMAIL'],
+  } satisfies RouteErrors<typeof LimitsService>,
   [AdminService.typeName]: {
     createTenant: [],
     listTenants: [],
@@ -105,6 +109,7 @@ export const ROUTE_ERRORS: Record<string, Record<string, readonly ErrorCode[]>> 
     revokeKey: ['TENANT_NOT_FOUND', 'NOT_FOUND'],
     rotateWebhookSecret: ['TENANT_NOT_FOUND'],
     revokePreviousWebhookSecret: ['TENANT_NOT_FOUND'],
+    resetTenantLimits: ['TENANT_NOT_FOUND', 'INVALID_PHONE', 'INVALID_EMAIL'],
     putPolicy: ['TENANT_NOT_FOUND'],
     listPolicies: ['TENANT_NOT_FOUND'],
     deletePolicy: ['TENANT_NOT_FOUND', 'NOT_FOUND'],

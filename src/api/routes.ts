@@ -2,6 +2,7 @@
 // Connect registration, the REST transcoder and the OpenAPI document all read this one table.
 import { getOption, type DescMethodUnary, type DescService } from '@bufbuild/protobuf';
 import { AdminService } from '../gen/securekey/v1/admin_pb.js';
+import { LimitsService } from '../gen/securekey/v1/limits_pb.js';
 import { http, type HttpRoute } from '../gen/securekey/v1/options_pb.js';
 import { EmailOtpService, SmsOtpService } from '../gen/securekey/v1/otp_pb.js';
 import { PushService } from '../gen/securekey/v1/push_pb.js';
@@ -10,7 +11,7 @@ import { TotpService } from '../gen/securekey/v1/totp_pb.js';
 import { UserService } from '../gen/securekey/v1/users_pb.js';
 import { WebAuthnService } from '../gen/securekey/v1/webauthn_pb.js';
 
-export const SERVICES: DescService[] = [SmsOtpService, EmailOtpService, TotpService, RecoveryService, WebAuthnService, PushService, UserService, AdminService];
+export const SERVICES: DescService[] = [SmsOtpService, EmailOtpService, TotpService, RecoveryService, WebAuthnService, PushService, UserService, LimitsService, AdminService];
 
 export type Route = {
   service: DescService;

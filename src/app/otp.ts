@@ -8,13 +8,15 @@ import { randomInt } from 'node:crypto';
 import type { Keyring } from '../crypto/keyring.ts';
 import { type CallerInfo, callerMetadata } from './caller.ts';
 import { MAX_LENGTH, textField } from './input.ts';
+import { requesterOf } from './requester.ts';
 import { type NewId, randomId } from './ids.ts';
 import { normaliseEmail, normalisePhone } from '../domain/destination.ts';
 import { DomainError } from '../domain/errors.ts';
-import { type OtpChannel, type OtpIssued, type OtpRef, otpDecider, otpStream, verifyAnswer } from '../domain/otp/index.ts';
+import { CAPS_LOOKBACK_MS, type DestinationSend, destinationCapRefusal, type OtpChannel, type OtpIssued, type OtpRef, otpDecider, otpStream, verifyAnswer } from '../domain/otp/index.ts';
 import { integerSetting, type SettingName, TENANT_SETTINGS, type TenantSettings, validateSettings } from '../domain/tenant/index.ts';
 import type { EventLog } from './event-log.ts';
 import type { UserKeys } from './user-keys.ts';
+import type { EventMetadata } from '../eventstore/port.ts';
 import type { EmailSender } from '../senders/email/port.ts';
 import type { SmsSender } from '../senders/sms/port.ts';
 import { deliveryFailureReason } from '../senders/sms/provider-error.ts';
@@ -31,6 +33,8 @@ export type OtpSettings = {
   resendCooldownSeconds: number;
   perDestinationHour: number;
   perDestinationDay: number;
+  /** Codes to one destination from all requesters per 10 minutes. */
+  perDestinationBurst: number;
   dailyQuota: number;
   /** ISO regions phone numbers may belong to: smsAllowedCountries, else [defaultRegion]. */
   allowedCountries: string[];
@@ -47,6 +51,7 @@ const OTP_SETTINGS = [
   'otpResendCooldownSeconds',
   'smsPerDestinationHour',
   'smsPerDestinationDay',
+  'smsPerDestinationBurst',
   'smsDailyQuota',
   'smsAllowedCountries',
   'defaultRegion',
@@ -79,6 +84,7 @@ const resolveFresh = (tenant: TenantSettings): OtpSettings => {
     resendCooldownSeconds: integerSetting(t, 'otpResendCooldownSeconds'),
     perDestinationHour: integerSetting(t, 'smsPerDestinationHour'),
     perDestinationDay: integerSetting(t, 'smsPerDestinationDay'),
+    perDestinationBurst: integerSetting(t, 'smsPerDestinationBurst'),
     dailyQuota: integerSetting(t, 'smsDailyQuota'),
     allowedCountries: t.smsAllowedCountries?.length ? t.smsAllowedCountries : [defaultRegion],
     defaultRegion,
@@ -89,8 +95,8 @@ const resolveFresh = (tenant: TenantSettings): OtpSettings => {
 
 /** Read side of the abuse controls (projections/otp-counters: createOtpCountersFromDb). */
 export type OtpCounters = {
-  /** issuedAt (epoch ms, ascending) of codes delivered or pending to this destination since sinceMs. */
-  destinationSends: (q: { tenantId: string; destinationHash: string; sinceMs: number }) => number[] | Promise<number[]>;
+  /** Codes delivered or pending to this destination since sinceMs (or its last limits reset), with who asked. */
+  destinationSends: (q: { tenantId: string; destinationHash: string; sinceMs: number }) => DestinationSend[] | Promise<DestinationSend[]>;
   /** Codes the tenant sent on the channel since sinceMs (failed deliveries excluded). */
   tenantSends: (q: { tenantId: string; channel: OtpChannel; sinceMs: number }) => number | Promise<number>;
 };
@@ -203,20 +209,9 @@ export const createOtpService = (deps: OtpServiceDeps): OtpService => {
         throw new DomainError('TENANT_QUOTA_EXCEEDED', `the tenant's daily SMS quota of ${s.dailyQuota} is used up; it resets at 00:00 UTC (in ${retryAfterSeconds} s)`, { retryAfterSeconds });
       }
     }
-    const times = await counters.destinationSends({ tenantId: caller.tenantId, destinationHash, sinceMs: now - DAY });
-    let retryAt = 0;
-    const exceeded: string[] = [];
-    for (const [cap, window, label] of [[s.perDestinationHour, HOUR, 'hour'], [s.perDestinationDay, DAY, '24 hours']] as const) {
-      const inWindow = times.filter((t) => t > now - window);
-      if (cap > 0 && inWindow.length >= cap) {
-        exceeded.push(`${cap} per ${label}`);
-        retryAt = Math.max(retryAt, (inWindow[inWindow.length - cap] as number) + window);
-      }
-    }
-    if (exceeded.length > 0) {
-      const retryAfterSeconds = Math.max(1, Math.ceil((retryAt - now) / 1000));
-      throw new DomainError('DESTINATION_LIMIT', `too many codes were sent to this destination (limit ${exceeded.join(', ')}); retry in ${retryAfterSeconds} s`, { retryAfterSeconds });
-    }
+    const sends = await counters.destinationSends({ tenantId: caller.tenantId, destinationHash, sinceMs: now - CAPS_LOOKBACK_MS });
+    const refusal = destinationCapRefusal(sends, requesterOf(keyring, caller), { perRequesterHour: s.perDestinationHour, perRequesterDay: s.perDestinationDay, burst: s.perDestinationBurst }, now);
+    if (refusal) throw refusal;
   };
 
   const deliver = async (channel: OtpChannel, to: string, req: SendOtpRequest, s: OtpSettings, code: string, purpose: string) => {
@@ -263,6 +258,7 @@ export const createOtpService = (deps: OtpServiceDeps): OtpService => {
         country: dest.country,
         codeHash: hashOtpCode(keyring, stream, code),
         destinationEnc: keyring.encrypt('destination', dest.normalised),
+        requester: requesterOf(keyring, caller),
         now: deps.now(),
         policy: { ttlSeconds: s.ttlSeconds, maxAttempts: s.maxAttempts, resendCooldownSeconds: s.resendCooldownSeconds },
       },
@@ -294,4 +290,20 @@ export const createOtpService = (deps: OtpServiceDeps): OtpService => {
   };
 
   return { send, verify };
+};
+
+/** Earlier sends to the destination stop counting against its caps and its resend cooldown is
+ * lifted; reset:false (nothing written) when no code was ever sent to it. */
+export const resetOtpLimits = async (
+  deps: { events: EventLog; keyring: Keyring; now: () => number },
+  tenantId: string,
+  req: { channel: OtpChannel; destination: string; settings?: TenantSettings },
+  metadata: EventMetadata,
+): Promise<{ reset: boolean; position: number }> => {
+  const channel = checkChannel(req.channel);
+  const dest = destinationOf(channel, req.destination, resolveOtpSettings(req.settings).defaultRegion);
+  const stream = otpStream(tenantId, channel, deps.keyring.hmac('destination', dest.key));
+  if ((await deps.events.store.readStream(stream)).length === 0) return { reset: false, position: 0 };
+  const res = await deps.events.handle(stream, otpDecider, { type: 'ResetOtpLimits', data: { channel, now: deps.now() } }, { metadata: { ...metadata, tenantId } });
+  return { reset: true, position: res.position };
 };

@@ -6,11 +6,13 @@ import type { Keyring } from '../crypto/keyring.ts';
 import { type CallerInfo, callerMetadata } from './caller.ts';
 import { MAX_LENGTH, textField } from './input.ts';
 import { requireUserId } from './user-id.ts';
+import { requesterOf } from './requester.ts';
 import { DomainError } from '../domain/errors.ts';
-import { retryAfterSeconds, totpDecider, totpStreamName } from '../domain/totp/decider.ts';
+import { isLocked, retryAfterSeconds, totpDecider, totpStreamName } from '../domain/totp/decider.ts';
 import type { TotpAlgorithm, TotpCommand } from '../domain/totp/types.ts';
 import type { EventLog } from './event-log.ts';
 import type { UserKeys } from './user-keys.ts';
+import type { EventMetadata } from '../eventstore/port.ts';
 
 /** Who is calling; all four fields go into every event's metadata. */
 export type { CallerInfo } from './caller.ts';
@@ -84,10 +86,11 @@ export const createTotpService = (deps: { events: EventLog; users: UserKeys; key
       const token = textField('token', input.token, MAX_LENGTH.token, true).trim();
       if (!token) throw new DomainError('INVALID_ARGUMENT', 'token: required');
       const at = now();
+      const requester = requesterOf(keyring, caller);
       const { state } = await events.load(u.stream, totpDecider);
       let secretEnc = '';
       let matchedStep: number | null = null;
-      if (state.status !== 'none' && retryAfterSeconds(state.throttle, at) === 0) {
+      if (state.status !== 'none' && !isLocked(state.throttle) && retryAfterSeconds(state.throttle, at, requester) === 0) {
         const e = state.enrollment;
         secretEnc = e.secretEnc;
         if (token.length === e.digits && /^[0-9]+$/.test(token)) {
@@ -105,10 +108,19 @@ export const createTotpService = (deps: { events: EventLog; users: UserKeys; key
           if (result.valid && 'timeStep' in result) matchedStep = result.timeStep;
         }
       }
-      // The decider refuses NOT_ENROLLED / RATE_LIMITED and decides replay against the latest state.
-      const res = await events.handle(u.stream, totpDecider, { type: 'VerifyTotpCode', data: { secretEnc, matchedStep, now: at } }, { metadata: u.metadata });
+      // The decider refuses NOT_ENROLLED / TOO_MANY_ATTEMPTS / RATE_LIMITED and decides replay
+      // against the latest state.
+      const res = await events.handle(u.stream, totpDecider, { type: 'VerifyTotpCode', data: { secretEnc, matchedStep, now: at, requester } }, { metadata: u.metadata });
       const verified = res.events.some((e) => e.type === 'TotpEnrollmentConfirmed' || e.type === 'TotpCodeAccepted');
-      return { verified, retryAfter: verified ? 0 : retryAfterSeconds(res.state.throttle, at), position: res.position };
+      return { verified, retryAfter: verified ? 0 : retryAfterSeconds(res.state.throttle, at, requester), position: res.position };
+    },
+
+    /** Lifts the user's throttle (delays, and the lock after too many failures). reset:false when
+     * there was nothing to lift. */
+    resetThrottle: async (tenantId: string, userId: string, metadata: EventMetadata) => {
+      const userKey = await users.of(tenantId, requireUserId(userId));
+      const res = await events.handle(totpStreamName(tenantId, userKey), totpDecider, { type: 'ResetTotpThrottle', data: { now: now() } }, { metadata: { ...metadata, tenantId, userId, userKey } });
+      return { reset: res.events.length > 0, position: res.position };
     },
 
     remove: async (caller: CallerInfo, input: { userId: string }) => {

@@ -13,6 +13,7 @@ import { AUDIT_HELP, AUDIT_OPTIONS, runAuditExport, runHistory } from './audit.t
 import { REPLAY_HELP, REPLAY_OPTIONS, runReplay, runVerifyChain, type CliContext } from './replay.ts';
 import { WEBHOOKS_HELP, WEBHOOKS_OPTIONS, runWebhooksCommand } from './webhooks.ts';
 import { SETTINGS_HELP, SETTINGS_OPTIONS, runSettingsList, runTenantSettings } from './settings.ts';
+import { LIMITS_HELP, LIMITS_OPTIONS, runLimitsReset } from './limits.ts';
 import { StoreUnavailableError } from '../eventstore/port.ts';
 import { chooseDataDir, refusal } from './data-dir.ts';
 import { PRIVACY_HELP, PRIVACY_OPTIONS, runMasterKeyRotate, runRetentionNow, runUserCommand } from './privacy.ts';
@@ -42,6 +43,7 @@ Usage: npm run admin -- <command> [options]
   key issue --tenant TENANT_ID [--name NAME] [--json]      issue another API key (shown once)
   key revoke --tenant TENANT_ID --key KEY_ID [--json]      revoke a key; the server refuses it within a second
 ${SETTINGS_HELP}
+${LIMITS_HELP}
 ${POLICY_HELP}
 ${WEBHOOKS_HELP}
 ${AUDIT_HELP}
@@ -74,6 +76,7 @@ const run = async (argv: string[]) => {
       ...REPLAY_OPTIONS,
       ...SETTINGS_OPTIONS,
       ...PRIVACY_OPTIONS,
+      ...LIMITS_OPTIONS,
       json: { type: 'boolean', default: false },
       'data-dir': { type: 'string' },
       init: { type: 'boolean', default: false },
@@ -148,6 +151,8 @@ const run = async (argv: string[]) => {
         out(`key ${values.key} revoked`, { revoked: true, keyId: values.key });
         return 0;
       }
+      case 'limits reset':
+        return await runLimitsReset(values, { store, privacy, out, need, meta });
       case 'policy put':
       case 'policy list':
       case 'policy delete':

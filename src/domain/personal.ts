@@ -43,12 +43,14 @@ export const PERSONAL_DATA: { [K in DomainEventType]: PersonalSpec<K> } = {
   OtpLocked: { fields: otpRef, scope: 'verification' },
   OtpExpired: { fields: otpRef, scope: 'verification' },
   OtpCancelled: { fields: otpRef, scope: 'verification' },
+  OtpLimitsReset: state,
   // TOTP: the enrollment (its secret too: an erasure must leave no usable authenticator) and its uses
   TotpEnrollmentStarted: { fields: ['accountNameMasked', 'secretEnc'], scope: 'state' },
   TotpEnrollmentConfirmed: verification,
   TotpCodeAccepted: verification,
   TotpCodeRejected: verification,
   TotpEnrollmentRemoved: state,
+  TotpThrottleReset: state,
   // recovery codes: the set (stored as keyed hashes only) lives with the enrollment, its uses are verifications
   RecoveryCodesGenerated: state,
   RecoveryCodesRemoved: state,

@@ -1,6 +1,6 @@
 // A test server whose SMS go to a local HTTP gateway and whose email goes to a local SMTP server,
 // with both peers, for tests that read the codes the way a user would receive them.
-import { startTestServer, type TestServer } from './server.ts';
+import { startTestServer, type TestServer, type TestServerOptions } from './server.ts';
 import { startSmsGateway } from './sms-gateway.ts';
 import { startSmtp } from './smtp.ts';
 
@@ -13,7 +13,7 @@ export type MessagingTestServer = {
 };
 
 /** env is added to (and may override) the messaging settings. */
-export const startMessagingTestServer = async (env: Record<string, string> = {}): Promise<MessagingTestServer> => {
+export const startMessagingTestServer = async (env: Record<string, string> = {}, opts: TestServerOptions = {}): Promise<MessagingTestServer> => {
   const gateway = await startSmsGateway();
   const smtp = await startSmtp();
   const closePeers = async () => {
@@ -28,7 +28,7 @@ export const startMessagingTestServer = async (env: Record<string, string> = {})
       SECUREKEY_SMTP_URL: smtp.url,
       SECUREKEY_EMAIL_FROM: 'no-reply@securekey.test',
       ...env,
-    });
+    }, opts);
   } catch (err) {
     await closePeers();
     throw err;

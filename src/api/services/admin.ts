@@ -2,6 +2,7 @@
 import { timestampFromMs } from '@bufbuild/protobuf/wkt';
 import type { DatabaseSync } from 'node:sqlite';
 import type { TenantService } from '../../app/tenants.ts';
+import type { LimitsReset } from '../../app/limits.ts';
 import type { PolicyService } from '../../app/policy.ts';
 import type { ReadYourWrites } from '../../app/read-models.ts';
 import type { MfaPolicy } from '../../domain/policy/index.ts';
@@ -34,6 +35,7 @@ export type AdminDeps = {
   /** The audit trail's personal values are sealed: opened here, found by the user's stream keys. */
   personal: Pick<PersonalData, 'openValue'>;
   users: Pick<UserKeys, 'all'>;
+  resetLimits: LimitsReset;
 };
 
 const tenantView = (db: DatabaseSync, t: TenantRow) => ({
@@ -133,6 +135,13 @@ export const createAdminImpl = (
       mustGet(req.tenantId);
       const res = await deps.readModels.command(['tenants'], () => deps.tenants.rotateWebhookSecret(req.tenantId, meta(ctx)));
       return { webhookSecret: res.webhookSecret };
+    },
+    resetTenantLimits: async (req, ctx) => {
+      const tenant = getTenant(deps.readDb(), required(req.tenantId, 'tenantId'));
+      if (!tenant) throw new DomainError('TENANT_NOT_FOUND', 'no such tenant');
+      const input = { phone: req.phone || undefined, email: req.email || undefined, userId: req.userId || undefined };
+      const r = await deps.readModels.command(['otp-counters'], () => deps.resetLimits(tenant.tenantId, input, { settings: tenant.settings, metadata: meta(ctx) }));
+      return { phoneReset: r.phoneReset, emailReset: r.emailReset, totpReset: r.totpReset };
     },
     revokePreviousWebhookSecret: async (req, ctx) => {
       mustGet(req.tenantId);

@@ -9,7 +9,7 @@
 import { safeEqual } from '../../crypto/keyring.ts';
 import { assertNever, type Decider, type Message } from '../decider.ts';
 import { DomainError } from '../errors.ts';
-import type { OtpEvent, OtpRef } from './events.ts';
+import type { OtpChannel, OtpEvent, OtpRef } from './events.ts';
 
 /** The per-code rules (tenant-configurable; defaults 180 s, 5 attempts, 30 s cooldown). */
 export type OtpCodePolicy = {
@@ -22,6 +22,8 @@ export type OtpCodePolicy = {
 export type IssueOtp = Message<'IssueOtp', Omit<OtpRef, 'issuedAt'> & {
   /** HMAC of the code generated (with a CSPRNG) outside the decider. */
   codeHash: string;
+  /** Keyed hash of who asked (end-user address or API key). */
+  requester: string;
   destinationEnc: string;
   now: number;
   policy: OtpCodePolicy;
@@ -42,7 +44,10 @@ export type RecordOtpDelivery = Message<'RecordOtpDelivery', {
 /** The user was erased: their pending code (if this stream has one) stops working. */
 export type CancelOtp = Message<'CancelOtp', { userKey: string; now: number }>;
 
-export type OtpCommand = IssueOtp | VerifyOtp | RecordOtpDelivery | CancelOtp;
+/** Lifts the resend cooldown and makes earlier sends not count against the destination's caps. */
+export type ResetOtpLimits = Message<'ResetOtpLimits', { channel: OtpChannel; now: number }>;
+
+export type OtpCommand = IssueOtp | VerifyOtp | RecordOtpDelivery | CancelOtp | ResetOtpLimits;
 
 export type OtpCode = OtpRef & {
   codeHash: string;
@@ -82,6 +87,7 @@ export const evolveOtp = (state: OtpState, event: OtpEvent): OtpState => {
     const code: OtpCode = { ...refOf(d), codeHash: d.codeHash, expiresAt: d.expiresAt, maxAttempts: d.maxAttempts, attempts: 0, delivery: 'pending' };
     return { status: 'pending', code, resendFrom: d.issuedAt };
   }
+  if (event.type === 'OtpLimitsReset') return state.status === 'idle' ? state : { ...state, resendFrom: null };
   // Every other event concerns one code; an event about a superseded code changes nothing.
   if (state.status === 'idle' || state.code.otpId !== event.data.otpId) return state;
   switch (event.type) {
@@ -127,6 +133,7 @@ const decideIssue = ({ data: c }: IssueOtp, state: OtpState): OtpEvent[] => {
       ...refOf({ ...c, issuedAt: c.now }),
       codeHash: c.codeHash,
       destinationEnc: c.destinationEnc,
+      requester: c.requester,
       expiresAt: c.now + c.policy.ttlSeconds * 1000,
       maxAttempts: c.policy.maxAttempts,
       supersedes: state.status === 'pending' ? state.code.otpId : null,
@@ -185,6 +192,8 @@ export const decideOtp = (command: OtpCommand, state: OtpState): OtpEvent[] => {
       return decideDelivery(command);
     case 'CancelOtp':
       return decideCancel(command, state);
+    case 'ResetOtpLimits':
+      return [{ type: 'OtpLimitsReset', data: { channel: command.data.channel, at: command.data.now } }];
     default:
       return assertNever(command);
   }

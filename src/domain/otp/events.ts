@@ -35,7 +35,14 @@ export type OtpIssued = Message<'OtpIssued', OtpRef & {
   maxAttempts: number;
   /** The pending code this one replaced, if any. */
   supersedes: string | null;
+  /** Who asked for it, as a keyed hash: the end user's address when the tenant passed it, else the
+   * API key (per-requester caps, src/domain/otp/caps.ts). Absent in events written before. */
+  requester?: string;
 }>;
+
+/** A tenant (or operator) reset this destination's limits: earlier sends no longer count against
+ * its caps, and the resend cooldown is lifted. */
+export type OtpLimitsReset = Message<'OtpLimitsReset', { channel: OtpChannel; at: number }>;
 
 export type OtpDeliverySucceeded = Message<'OtpDeliverySucceeded', OtpRef & {
   provider: string;
@@ -81,7 +88,7 @@ export type OtpCancelled = Message<'OtpCancelled', OtpRef & {
   cancelledAt: number;
 }>;
 
-export type OtpEvent = OtpIssued | OtpDeliverySucceeded | OtpDeliveryFailed | OtpAttemptFailed | OtpVerified | OtpLocked | OtpExpired | OtpCancelled;
+export type OtpEvent = OtpIssued | OtpDeliverySucceeded | OtpDeliveryFailed | OtpAttemptFailed | OtpVerified | OtpLocked | OtpExpired | OtpCancelled | OtpLimitsReset;
 
 export const OTP_EVENT_TYPES: readonly OtpEvent['type'][] = [
   'OtpIssued',
@@ -92,4 +99,5 @@ export const OTP_EVENT_TYPES: readonly OtpEvent['type'][] = [
   'OtpLocked',
   'OtpExpired',
   'OtpCancelled',
+  'OtpLimitsReset',
 ];

@@ -4,7 +4,7 @@
 import { safeEqual } from '../../crypto/keyring.ts';
 import { assertNever, type Decider } from '../decider.ts';
 import { DomainError } from '../errors.ts';
-import { retryAfterSeconds } from '../totp/decider.ts';
+import { waitSeconds } from '../totp/decider.ts';
 import type { RecoveryCommand, RecoveryEvent, RecoverySet, RecoveryState, RecoveryThrottle } from './types.ts';
 
 /** userKey: keyring.hmac('user', userId) — never the user id itself. */
@@ -13,7 +13,8 @@ export const recoveryStreamName = (tenantId: string, userKey: string): string =>
 /** A use that leaves this many codes or fewer also decides RecoveryCodesLow. */
 export const RECOVERY_LOW_REMAINING = 2;
 
-export { retryAfterSeconds };
+/** Whole seconds until the user may try a code again (0: allowed now). */
+export const retryAfterSeconds = (throttle: RecoveryThrottle, now: number): number => waitSeconds(throttle, now);
 
 const noThrottle: RecoveryThrottle = { failures: 0, lastFailureAt: 0 };
 

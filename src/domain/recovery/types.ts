@@ -2,7 +2,7 @@
 // The user id is never in the data: the stream is named by its keyed hash and the metadata carries
 // it, as with TOTP.
 import type { Message } from '../decider.ts';
-import type { TotpThrottle } from '../totp/types.ts';
+import type { FailureRun } from '../totp/types.ts';
 
 export type RecoveryCodesGenerated = Message<
   'RecoveryCodesGenerated',
@@ -36,8 +36,9 @@ export type RecoveryCommand = GenerateRecoveryCodes | VerifyRecoveryCode | Remov
 
 export type RecoverySet = { setId: string; codeHashes: readonly string[]; used: readonly boolean[]; generatedAt: number };
 
-/** Consecutive failures, under TOTP's rules (src/domain/totp/decider.ts): only a used code resets them. */
-export type RecoveryThrottle = TotpThrottle;
+/** Consecutive failures, delayed as TOTP's (src/domain/totp/decider.ts: capped at 30 s): only a
+ * used code resets them. */
+export type RecoveryThrottle = FailureRun;
 
 export type RecoveryState =
   | { status: 'none'; throttle: RecoveryThrottle }

@@ -20,12 +20,15 @@ export type TotpEnrollmentStarted = Message<
 /** The first correct code: the step it matched is the last used step. */
 export type TotpEnrollmentConfirmed = Message<'TotpEnrollmentConfirmed', { step: number; at: number }>;
 export type TotpCodeAccepted = Message<'TotpCodeAccepted', { step: number; at: number }>;
-/** failures: consecutive failures including this one (a replay of a used step is refused but not
- * counted: it is not a guess). */
-export type TotpCodeRejected = Message<'TotpCodeRejected', { at: number; failures: number; reason: 'mismatch' | 'replay' }>;
+/** failures: consecutive failures of the enrollment including this one; requesterFailures: those of
+ * the requester who sent it (a keyed hash of the end user's address, or of the API key). A replay
+ * of a used step is refused but not counted: it is not a guess. */
+export type TotpCodeRejected = Message<'TotpCodeRejected', { at: number; failures: number; reason: 'mismatch' | 'replay'; requester?: string; requesterFailures?: number }>;
 export type TotpEnrollmentRemoved = Message<'TotpEnrollmentRemoved', { at: number }>;
+/** A tenant (or operator) lifted the throttle: delays and the lock after too many failures. */
+export type TotpThrottleReset = Message<'TotpThrottleReset', { at: number }>;
 
-export type TotpEvent = TotpEnrollmentStarted | TotpEnrollmentConfirmed | TotpCodeAccepted | TotpCodeRejected | TotpEnrollmentRemoved;
+export type TotpEvent = TotpEnrollmentStarted | TotpEnrollmentConfirmed | TotpCodeAccepted | TotpCodeRejected | TotpEnrollmentRemoved | TotpThrottleReset;
 
 export type StartTotpEnrollment = Message<
   'StartTotpEnrollment',
@@ -33,15 +36,21 @@ export type StartTotpEnrollment = Message<
 >;
 /** The app checks the token with otplib against `secretEnc`'s secret and passes the step it
  * matched (null: none). The decider only compares steps, so it stays pure. */
-export type VerifyTotpCode = Message<'VerifyTotpCode', { secretEnc: string; matchedStep: number | null; now: number }>;
+export type VerifyTotpCode = Message<'VerifyTotpCode', { secretEnc: string; matchedStep: number | null; now: number; requester: string }>;
 export type RemoveTotpEnrollment = Message<'RemoveTotpEnrollment', { now: number }>;
+export type ResetTotpThrottle = Message<'ResetTotpThrottle', { now: number }>;
 
-export type TotpCommand = StartTotpEnrollment | VerifyTotpCode | RemoveTotpEnrollment;
+export type TotpCommand = StartTotpEnrollment | VerifyTotpCode | RemoveTotpEnrollment | ResetTotpThrottle;
 
 export type TotpEnrollment = Omit<TotpEnrollmentStarted['data'], 'startedAt'> & { startedAt: number };
 
-/** Consecutive failures survive re-enrollment and removal; only an accepted code resets them. */
-export type TotpThrottle = { failures: number; lastFailureAt: number };
+/** Consecutive failures of the enrollment (the lock after MAX_CONSECUTIVE_FAILURES) and of each
+ * requester (its own delays). An accepted code, a new enrollment (a new secret makes earlier
+ * guesses worthless) or a reset clears them. */
+export type TotpThrottle = FailureRun & { byRequester: Record<string, FailureRun> };
+
+/** Consecutive failures and when the last one was (delays are computed from these). */
+export type FailureRun = { failures: number; lastFailureAt: number };
 
 export type TotpState =
   | { status: 'none'; throttle: TotpThrottle }
