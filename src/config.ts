@@ -233,3 +233,11 @@ export const loadConfig = (env: Record<string, string | undefined> = process.env
     env,
   };
 };
+
+/** Where the event store is, for people: the SQLite file, or the KurrentDB scheme and hosts
+ * without credentials or options. */
+export const describeStore = (config: Pick<Config, 'eventStore' | 'dataDir'>): string => {
+  if (config.eventStore === 'sqlite') return `sqlite (${join(config.dataDir, 'events.db')})`;
+  const m = /^([a-z+]+:\/\/)(?:[^@/]*@)?([^/?]*)/i.exec(config.eventStore);
+  return m ? `${m[1]}${m[2]}` : 'kurrentdb';
+};

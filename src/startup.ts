@@ -1,16 +1,8 @@
 // What an operator reads when the server starts: where it listens (URLs to paste), which store
 // it uses; and, when it cannot start, one sentence instead of a stack trace.
 import { networkInterfaces } from 'node:os';
-import { join } from 'node:path';
-import { ConfigError, type Config } from './config.ts';
+import { ConfigError, describeStore, type Config } from './config.ts';
 import { KeyStoreMissingError, WrongMasterKeyError } from './privacy/vault.ts';
-
-/** The store without credentials or options: "sqlite (<dir>/events.db)" or "kurrentdb://host:2113". */
-export const describeStore = (config: Pick<Config, 'eventStore' | 'dataDir'>): string => {
-  if (config.eventStore === 'sqlite') return `sqlite (${join(config.dataDir, 'events.db')})`;
-  const m = /^([a-z+]+:\/\/)(?:[^@/]*@)?([^/?]*)/i.exec(config.eventStore);
-  return m ? `${m[1]}${m[2]}` : 'kurrentdb';
-};
 
 /** URLs a client on this machine or the network can use: localhost, plus this host's addresses when listening on all of them. */
 export const listenUrls = (host: string, port: number): string[] => {

@@ -4,6 +4,7 @@
 // over time and the system view.
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { timestampFromMs } from '@bufbuild/protobuf/wkt';
 import { AdminService } from '../src/gen/securekey/v1/admin_pb.js';
@@ -213,7 +214,7 @@ describe('admin API: insights, schema, audit search, webhook detail, metrics and
     assert.equal(r.status, 200);
     const d = r.body.data;
     assert.match(d.version, /^\d+\.\d+\.\d+/);
-    assert.deepEqual([d.store.kind, d.store.location, d.store.reachable], ['sqlite', s.dataDir, true]);
+    assert.deepEqual([d.store.kind, d.store.location, d.store.reachable], ['sqlite', `sqlite (${join(s.dataDir, 'events.db')})`, true]);
     assert.ok(Number(d.store.headPosition) > 50);
     const names = d.readModels.map((m: { name: string }) => m.name);
     for (const n of ['tenants', 'audit', 'insights', 'webhooks']) assert.ok(names.includes(n), n);

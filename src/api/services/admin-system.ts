@@ -4,6 +4,7 @@ import { timestampFromMs } from '@bufbuild/protobuf/wkt';
 import type { ServiceImpl } from '@connectrpc/connect';
 import type { DatabaseSync } from 'node:sqlite';
 import type { NodeRegistry } from '../../app/nodes.ts';
+import { type Config, describeStore } from '../../config.ts';
 import type { EventStore } from '../../eventstore/port.ts';
 import type { AdminService } from '../../gen/securekey/v1/admin_pb.js';
 import type { ProjectionHealth } from '../../../projections/runtime.ts';
@@ -17,9 +18,7 @@ export type AdminSystemDeps = {
   version: string;
   nodeId: string;
   startedAt: number;
-  /** The SECUREKEY_EVENTSTORE value and the data directory. */
-  eventStore: string;
-  dataDir: string;
+  config: Pick<Config, 'eventStore' | 'dataDir'>;
   store: Pick<EventStore, 'ping' | 'headPosition'>;
   readModels: () => Promise<Record<string, ProjectionHealth>>;
   lagUnit: LagUnit;
@@ -27,14 +26,6 @@ export type AdminSystemDeps = {
   nodes: NodeRegistry;
   webhooks: { status: () => DelivererStatus };
   webhookDb: () => DatabaseSync;
-};
-
-/** Where the store is, without credentials or options: "host1:2113, host2:2113". */
-export const storeLocation = (eventStore: string, dataDir: string): string => {
-  if (eventStore === 'sqlite') return dataDir;
-  const afterScheme = eventStore.replace(/^[a-z+]+:\/\//i, '');
-  const hosts = afterScheme.slice(afterScheme.lastIndexOf('@') + 1).split(/[?/]/)[0] ?? '';
-  return hosts.split(',').join(', ');
 };
 
 const message = (err: unknown) => (err instanceof Error ? err.message : String(err)).slice(0, 200);
@@ -65,7 +56,7 @@ export const createAdminSystemImpl = (deps: AdminSystemDeps): Pick<ServiceImpl<t
       version: deps.version,
       nodeId: deps.nodeId,
       startedAt: timestampFromMs(deps.startedAt),
-      store: { kind: deps.eventStore === 'sqlite' ? 'sqlite' : 'kurrentdb', location: storeLocation(deps.eventStore, deps.dataDir), ...store },
+      store: { kind: deps.config.eventStore === 'sqlite' ? 'sqlite' : 'kurrentdb', location: describeStore(deps.config), ...store },
       readModels,
       lagUnit: deps.lagUnit,
       webhooks: { ...deps.webhooks.status(), ...deliveryCounts(deps.webhookDb()) },
