@@ -50,6 +50,8 @@ export type Config = {
   connections: ConnectionLimits;
   /** Serve the demo page at /demo/. */
   demo: boolean;
+  /** Serve the operator console at /console/ (it needs SECUREKEY_ADMIN_TOKEN to sign in). */
+  console: boolean;
   devMode: boolean;
   logLevel: string;
   /** "json" (default, for collectors) or "pretty" (for a human at a terminal). */
@@ -209,6 +211,7 @@ export const loadConfig = (env: Record<string, string | undefined> = process.env
     trustProxy: proxy,
     connections: connections(env, proxy.hops > 0),
     demo: bool(env, 'SECUREKEY_DEMO', true),
+    console: bool(env, 'SECUREKEY_CONSOLE', true),
     devMode: bool(env, 'SECUREKEY_DEV_MODE', false),
     logLevel: oneOf(env, 'LOG_LEVEL', LOG_LEVELS, 'info'),
     logFormat: oneOf(env, 'LOG_FORMAT', LOG_FORMATS, 'json'),

@@ -22,6 +22,7 @@ import { createAdminSystemImpl } from './api/services/admin-system.ts';
 import { createMetricsHistory } from './api/metrics-history.ts';
 import { createNodeRegistry } from './app/nodes.ts';
 import { createDemoRoute } from './api/demo.ts';
+import { createConsoleRoute } from './api/console.ts';
 import { AdminService } from './gen/securekey/v1/admin_pb.js';
 import { createProjectionRunner, type Projection, type ProjectionFailure, type ProjectionHealth } from '../projections/runtime.ts';
 import { openReadModelDb } from '../projections/sql.ts';
@@ -294,7 +295,7 @@ export const startSecureKey = async (config: Config, opts: StartOptions = {}): P
     bodyLimitBytes: config.bodyLimitBytes,
     trustProxy: config.trustProxy,
     version: pkg.version,
-    extraRoutes: [createDemoRoute({ enabled: config.demo })],
+    extraRoutes: [createDemoRoute({ enabled: config.demo }), createConsoleRoute({ enabled: config.console })],
     ready: core.ready,
   });
   const server = await startServer({

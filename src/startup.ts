@@ -25,6 +25,7 @@ export const listeningLine = (config: Config, port: number, publicUrl: string, s
       api: `${publicUrl}/api/v1`,
       openapi: `${publicUrl}/api/v1/openapi.json`,
       ...(config.demo ? { demo: `${publicUrl}/demo/` } : {}),
+      ...(config.console ? { console: `${publicUrl}/console/` } : {}),
       store: describeStore(config),
       dataDir: config.dataDir,
       ...(stdoutIsTty && config.logFormat === 'json' ? { hint: 'LOG_FORMAT=pretty for human-readable logs' } : {}),

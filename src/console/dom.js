@@ -1,0 +1,99 @@
+// Small DOM helpers: elements built with properties and listeners (never inline handlers or
+// styles: the CSP forbids them), tables, times and the status line.
+
+/** h('button', { type: 'button', onclick: fn, class: 'x' }, 'text', child...) */
+export const h = (tag, props = {}, ...children) => {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(props ?? {})) {
+    if (v === undefined || v === null || v === false) continue;
+    if (k.startsWith('on')) el.addEventListener(k.slice(2), v);
+    else if (k === 'text') el.textContent = v;
+    else if (k === 'dataset') Object.assign(el.dataset, v);
+    else if (k in el && k !== 'list' && typeof v !== 'string') el[k] = v;
+    else el.setAttribute(k, v === true ? '' : String(v));
+  }
+  for (const c of children.flat()) if (c !== undefined && c !== null && c !== false) el.append(c instanceof Node ? c : String(c));
+  return el;
+};
+
+export const clear = (el, ...children) => {
+  el.replaceChildren(...children.flat().filter((c) => c !== undefined && c !== null && c !== false));
+  return el;
+};
+
+/** A table: columns [{ label, cell: (row) => Node|string }], rows; wrapped to scroll on a phone. */
+export const table = (columns, rows, opts = {}) =>
+  h(
+    'div',
+    { class: 'table-wrap', tabindex: '0', role: 'region', 'aria-label': opts.label ?? 'table' },
+    h(
+      'table',
+      {},
+      opts.caption ? h('caption', { text: opts.caption }) : null,
+      h('thead', {}, h('tr', {}, columns.map((c) => h('th', { scope: 'col', text: c.label })))),
+      h('tbody', {}, rows.length ? rows.map((r) => h('tr', opts.rowProps?.(r) ?? {}, columns.map((c) => h('td', {}, c.cell(r))))) : h('tr', {}, h('td', { colspan: String(columns.length), class: 'muted', text: opts.empty ?? 'Nothing yet.' }))),
+    ),
+  );
+
+const pad = (n) => String(n).padStart(2, '0');
+/** "2026-12-01 14:03:07" in the browser's time zone; '' for none. */
+export const time = (iso) => {
+  if (!iso) return '';
+  const d = new Date(iso);
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
+};
+
+export const percent = (x) => `${(x * 100).toFixed(x > 0 && x < 0.1 ? 1 : 0)} %`;
+
+/** The polite status line at the bottom (screen readers announce it). */
+let statusTimer;
+export const status = (text, kind = 'ok') => {
+  const el = document.getElementById('status');
+  el.textContent = text;
+  el.dataset.kind = kind;
+  // It would cover the page's bottom line for good otherwise.
+  clearTimeout(statusTimer);
+  statusTimer = setTimeout(() => (el.textContent = ''), 8000);
+};
+
+/** An error as the server said it (code and message) in the element, announced. */
+export const showError = (el, err) => {
+  el.textContent = err.code ? `${err.message} (${err.code})` : String(err.message ?? err);
+  el.hidden = false;
+};
+
+/** A labelled field: label, control, hint and an error slot tied to it by aria-describedby. */
+export const field = (id, label, control, hint) => {
+  control.id = id;
+  const hintEl = hint ? h('span', { class: 'hint', id: `${id}-hint`, text: hint }) : null;
+  const errorEl = h('span', { class: 'field-error', id: `${id}-error`, role: 'alert' });
+  control.setAttribute('aria-describedby', [hintEl ? `${id}-hint` : '', `${id}-error`].filter(Boolean).join(' '));
+  return h('div', { class: 'field', dataset: { field: id } }, h('label', { for: id, text: label }), control, hintEl, errorEl);
+};
+
+/** Shows secrets once in the modal dialog; they leave the page when it closes. */
+export const showOnce = (title, entries) => {
+  const dialog = document.getElementById('secretDialog');
+  document.getElementById('secretTitle').textContent = title;
+  const list = clear(
+    document.getElementById('secretList'),
+    entries.filter(([, v]) => v).flatMap(([k, v]) => [
+      h('dt', { text: k }),
+      h('dd', {}, h('code', { class: 'secret', text: v }), ' ', h('button', { type: 'button', class: 'ghost small', onclick: () => navigator.clipboard?.writeText(v).then(() => status(`${k} copied`)) }, 'Copy')),
+    ]),
+  );
+  dialog.addEventListener('close', () => list.replaceChildren(), { once: true });
+  dialog.showModal();
+};
+
+/** Runs an action from a button: disabled while it runs, errors to the status line. */
+export const busy = async (button, fn) => {
+  button.disabled = true;
+  try {
+    return await fn();
+  } catch (err) {
+    status(err.code ? `${err.message} (${err.code})` : String(err.message ?? err), 'error');
+  } finally {
+    button.disabled = false;
+  }
+};
