@@ -294,7 +294,12 @@ export const createProjectionRunner = (opts: ProjectionRunnerOptions): Projectio
    * include the stopped ones whose retry is due. */
   const lowestActiveCheckpoint = () => {
     const now = Date.now();
-    for (const f of failed.values()) if (f.retryAt <= now) f.retrying = true;
+    for (const f of failed.values()) {
+      if (f.retryAt <= now) f.retrying = true;
+      // A timer may fire a millisecond before Date.now() reaches retryAt: without another timer
+      // that projection would wait for an unrelated restart.
+      else if (!f.retrying) scheduleRetry(f.retryAt - now);
+    }
     const active = projections.filter((p) => !failed.has(p.name) || failed.get(p.name)!.retrying).map((p) => checkpoint[p.name]);
     return active.length ? Math.min(...active) : undefined;
   };
