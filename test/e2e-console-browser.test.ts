@@ -190,6 +190,23 @@ describe('console in a real browser', { skip: missing }, () => {
     assert.equal(refused.status, 401);
   });
 
+  test('rotate the webhook secret: after a confirmation the new secret is shown once, and each rotation makes a new one', async () => {
+    const rotate = async () => {
+      await page.click('button:has-text("Rotate webhook secret")');
+      await page.waitForSelector('#secretDialog[open]');
+      const [secret] = await page.$$eval('#secretList code', (els) => els.map((e) => e.textContent ?? ''));
+      await page.click('#secretDone');
+      assert.equal(await page.$$eval('#secretList *', (els) => els.length), 0, 'the secret leaves the page');
+      return secret!;
+    };
+    const first = await rotate();
+    const second = await rotate();
+    assert.match(first, /^whsec_/);
+    assert.match(second, /^whsec_/);
+    assert.notEqual(first, second);
+    assert.ok(!(await page.content()).includes(second), 'not shown again');
+  });
+
   test('MFA policies: create one from the form, see it listed, delete it', async () => {
     await page.fill('#policyName', 'payments need totp');
     await page.fill('#policyPurpose', 'payment');
