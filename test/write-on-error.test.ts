@@ -18,6 +18,7 @@ describe('an error answer appends nothing, or exactly what it reports', () => {
   let pushRequestId = '';
   const pushUser = 'push-user';
   const totpUser = 'totp-user';
+  const recoveryUser = 'recovery-user';
 
   before(async () => {
     // SMS goes to a gateway that is not there: every SMS send fails after its code was written.
@@ -26,6 +27,7 @@ describe('an error answer appends nothing, or exactly what it reports', () => {
     await s.call(tenant.apiKey, '/api/v1/push/devices', { userId: pushUser, fcmToken: `tok_${randomBytes(8).toString('hex')}`, platform: 'ios' });
     pushRequestId = (await s.call(tenant.apiKey, '/api/v1/push/send', { userId: pushUser, title: 'Sign in?' })).body.data.requestId;
     await s.call(tenant.apiKey, '/api/v1/totp/setup', { userId: totpUser, accountName: 'totp@example.com' });
+    assert.equal((await s.call(tenant.apiKey, '/api/v1/recovery/generate', { userId: recoveryUser })).status, 200);
   });
   after(() => s.stop());
 
@@ -39,6 +41,17 @@ describe('an error answer appends nothing, or exactly what it reports', () => {
       '/api/v1/totp/setup': { userId: `t-${randomBytes(4).toString('hex')}`, accountName: 'a@example.com', issuer: 'Acme' },
       '/api/v1/totp/verify': { userId: totpUser, token: '000000', purpose: 'login' },
       '/api/v1/totp/delete': { userId: 'nobody' },
+      // Generating again without replace is refused: the user already has a set.
+      '/api/v1/recovery/generate': { userId: recoveryUser, replace: false },
+      '/api/v1/recovery/verify': { userId: recoveryUser, code: 'AAAA-BBBB-CCCC', purpose: 'login' },
+      '/api/v1/recovery/status': { userId: recoveryUser },
+      '/api/v1/recovery/delete': { userId: `nobody-${randomBytes(4).toString('hex')}` },
+      '/api/v1/limits/reset': { phone: '01012345678', email: 'someone@example.com', userId: 'u1' },
+      '/api/v1/admin/tenants/{tenant_id}/limits/reset': { phone: '01012345678', email: 'someone@example.com', userId: 'u1' },
+      '/api/v1/admin/tenants/{tenant_id}/audit': { userId: 'u1', channel: 'sms', outcome: 'failed', limit: 10 },
+      '/api/v1/admin/tenants/{tenant_id}/webhook-deliveries': { status: 'failed', limit: 10 },
+      '/api/v1/admin/tenants/{tenant_id}/otp-stats': { day: '2026-12-01' },
+      '/api/v1/admin/insights': { from: '2026-11-30T00:00:00Z', to: '2026-12-01T00:00:00Z', stepSeconds: 3600 },
       '/api/v1/webauthn/register/options': { userId: 'wa-user', userName: 'wa@example.com', displayName: 'WA' },
       '/api/v1/webauthn/register/verify': { userId: 'wa-user', id: 'abc', rawId: 'abc', type: 'public-key', response: { clientDataJSON: 'e30', attestationObject: 'AA' }, deviceName: 'x' },
       '/api/v1/webauthn/authenticate/options': { userId: 'wa-user' },

@@ -294,16 +294,19 @@ export const createOtpService = (deps: OtpServiceDeps): OtpService => {
 
 /** Earlier sends to the destination stop counting against its caps and its resend cooldown is
  * lifted; reset:false (nothing written) when no code was ever sent to it. */
-export const resetOtpLimits = async (
+export const resetOtpLimits = (
   deps: { events: EventLog; keyring: Keyring; now: () => number },
   tenantId: string,
   req: { channel: OtpChannel; destination: string; settings?: TenantSettings },
   metadata: EventMetadata,
-): Promise<{ reset: boolean; position: number }> => {
+): (() => Promise<{ reset: boolean; position: number }>) => {
+  // Checked now, run later: a reset of several limits checks every input before it writes any.
   const channel = checkChannel(req.channel);
   const dest = destinationOf(channel, req.destination, resolveOtpSettings(req.settings).defaultRegion);
-  const stream = otpStream(tenantId, channel, deps.keyring.hmac('destination', dest.key));
-  if ((await deps.events.store.readStream(stream)).length === 0) return { reset: false, position: 0 };
-  const res = await deps.events.handle(stream, otpDecider, { type: 'ResetOtpLimits', data: { channel, now: deps.now() } }, { metadata: { ...metadata, tenantId } });
-  return { reset: true, position: res.position };
+  return async () => {
+    const stream = otpStream(tenantId, channel, deps.keyring.hmac('destination', dest.key));
+    if ((await deps.events.store.readStream(stream)).length === 0) return { reset: false, position: 0 };
+    const res = await deps.events.handle(stream, otpDecider, { type: 'ResetOtpLimits', data: { channel, now: deps.now() } }, { metadata: { ...metadata, tenantId } });
+    return { reset: true, position: res.position };
+  };
 };

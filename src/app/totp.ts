@@ -117,10 +117,14 @@ export const createTotpService = (deps: { events: EventLog; users: UserKeys; key
 
     /** Lifts the user's throttle (delays, and the lock after too many failures). reset:false when
      * there was nothing to lift. */
-    resetThrottle: async (tenantId: string, userId: string, metadata: EventMetadata) => {
-      const userKey = await users.of(tenantId, requireUserId(userId));
-      const res = await events.handle(totpStreamName(tenantId, userKey), totpDecider, { type: 'ResetTotpThrottle', data: { now: now() } }, { metadata: { ...metadata, tenantId, userId, userKey } });
-      return { reset: res.events.length > 0, position: res.position };
+    /** Checked now, run later (see src/app/limits.ts). */
+    resetThrottle: (tenantId: string, userId: string, metadata: EventMetadata) => {
+      requireUserId(userId);
+      return async () => {
+        const userKey = await users.of(tenantId, userId);
+        const res = await events.handle(totpStreamName(tenantId, userKey), totpDecider, { type: 'ResetTotpThrottle', data: { now: now() } }, { metadata: { ...metadata, tenantId, userId, userKey } });
+        return { reset: res.events.length > 0, position: res.position };
+      };
     },
 
     remove: async (caller: CallerInfo, input: { userId: string }) => {
