@@ -93,7 +93,12 @@ test('a worker restarted mid-backlog resumes from the persisted state', async (t
   const received = countBy(r.accepted.map((a) => a.eventId));
   assert.equal(received.size, 16, 'none lost');
   const duplicates = [...received.values()].reduce((s, n) => s + n - 1, 0);
-  assert.ok(duplicates <= 2, `only requests in flight at the stop may arrive twice (got ${duplicates} duplicates)`);
+  // A request the worker gave up on may still have been accepted: those in flight at the stop (at
+  // most the concurrency, 2) and, on a loaded machine, any attempt that timed out.
+  const timedOut = listDeliveries(db2, { tenantId: tenant.tenantId, limit: 100 }).deliveries
+    .flatMap((d) => getDelivery(db2, tenant.tenantId, d.deliveryId)!.attemptLog)
+    .filter((a) => a.error?.startsWith('timeout')).length;
+  assert.ok(duplicates <= 2 + timedOut, `only requests in flight at the stop or timed out may arrive twice (got ${duplicates} duplicates, ${timedOut} timeouts)`);
 });
 
 test('a dead receiver holds only its own tenant: other tenants are delivered meanwhile', async (t) => {
