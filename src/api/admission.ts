@@ -19,7 +19,7 @@ import { clientNetOf } from '../domain/address.ts';
 import { DomainError } from '../domain/errors.ts';
 import type { TenantSettings } from '../domain/tenant/index.ts';
 import { findCaller } from '../../projections/tenants/index.ts';
-import type { Caller, RequestInfo } from './context.ts';
+import type { Caller, Identity, RequestInfo } from './context.ts';
 import type { LimitDecision, RateLimiter } from './rate-limit.ts';
 import type { Route } from './routes.ts';
 
@@ -40,7 +40,6 @@ export type Limits = {
 };
 
 /** Who sent a request. `refusal`: the UNAUTHORIZED an anonymous request gets when it reaches a method. */
-export type Identity = { kind: 'anonymous'; refusal: DomainError } | { kind: 'admin' } | { kind: 'tenant'; caller: Caller };
 
 type NodeHeaders = Record<string, string | string[] | undefined>;
 const headerOf = (h: NodeHeaders, name: string): string | undefined => {

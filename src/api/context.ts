@@ -3,10 +3,12 @@ import { createContextKey, type HandlerContext } from '@connectrpc/connect';
 import { DomainError } from '../domain/errors.ts';
 import type { TenantRow } from '../../projections/tenants/index.ts';
 import type { CallerInfo } from '../app/caller.ts';
-import type { Identity } from './admission.ts';
 
 /** Who is calling: set by the pipeline after authentication. */
 export type Caller = CallerInfo & { tenant: TenantRow };
+
+/** Who sent a request, as admission (admission.ts) found it before reading it. */
+export type Identity = { kind: 'anonymous'; refusal: DomainError } | { kind: 'admin' } | { kind: 'tenant'; caller: Caller };
 
 export type RequestInfo = {
   requestId: string;
