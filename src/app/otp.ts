@@ -129,6 +129,8 @@ export type SendOtpRequest = {
   locale?: string;
   /** The tenant's settings; unset ones take the table's defaults. */
   settings?: TenantSettings;
+  /** The brand the texts name when the settings set no brandName (the tenant's name). */
+  defaultBrandName?: string;
 };
 
 export type SendOtpResult = {
@@ -200,7 +202,7 @@ export const createOtpService = (deps: OtpServiceDeps): OtpService => {
   const newId = deps.newId ?? randomId;
   const maxRetries = deps.maxRetries ?? 64;
 
-  const checkLimits = async (caller: Caller, channel: OtpChannel, destinationHash: string, s: OtpSettings, now: number) => {
+  const checkLimits = async (caller: Caller, requester: string, channel: OtpChannel, destinationHash: string, s: OtpSettings, now: number) => {
     if (channel === 'sms' && s.dailyQuota > 0) {
       const dayStart = now - (now % DAY);
       const sent = await counters.tenantSends({ tenantId: caller.tenantId, channel, sinceMs: dayStart });
@@ -210,12 +212,12 @@ export const createOtpService = (deps: OtpServiceDeps): OtpService => {
       }
     }
     const sends = await counters.destinationSends({ tenantId: caller.tenantId, destinationHash, sinceMs: now - CAPS_LOOKBACK_MS });
-    const refusal = destinationCapRefusal(sends, requesterOf(keyring, caller), { perRequesterHour: s.perDestinationHour, perRequesterDay: s.perDestinationDay, burst: s.perDestinationBurst }, now);
+    const refusal = destinationCapRefusal(sends, requester, { perRequesterHour: s.perDestinationHour, perRequesterDay: s.perDestinationDay, burst: s.perDestinationBurst }, now);
     if (refusal) throw refusal;
   };
 
   const deliver = async (channel: OtpChannel, to: string, req: SendOtpRequest, s: OtpSettings, code: string, purpose: string) => {
-    const ctx = { code, purpose, locale: req.locale, ttlSeconds: s.ttlSeconds, brandName: s.brandName, webOtpDomain: s.webOtpDomain };
+    const ctx = { code, purpose, locale: req.locale, ttlSeconds: s.ttlSeconds, brandName: s.brandName || req.defaultBrandName, webOtpDomain: s.webOtpDomain };
     const sender = channel === 'sms' ? deps.smsSender : deps.emailSender;
     try {
       const r = channel === 'sms' ? await deps.smsSender.send({ to, text: renderOtpSms(ctx) }) : await deps.emailSender.send({ to, ...renderOtpEmail(ctx) });
@@ -239,7 +241,8 @@ export const createOtpService = (deps: OtpServiceDeps): OtpService => {
       throw new DomainError('COUNTRY_NOT_ALLOWED', `sending to numbers of ${dest.country} is not enabled for this tenant (allowed: ${s.allowedCountries.join(', ')})`);
     }
     const destinationHash = keyring.hmac('destination', dest.key);
-    await checkLimits(caller, channel, destinationHash, s, deps.now());
+    const requester = requesterOf(keyring, caller);
+    await checkLimits(caller, requester, channel, destinationHash, s, deps.now());
 
     const stream = otpStream(caller.tenantId, channel, destinationHash);
     const code = generateCode(s.length);
@@ -258,7 +261,7 @@ export const createOtpService = (deps: OtpServiceDeps): OtpService => {
         country: dest.country,
         codeHash: hashOtpCode(keyring, stream, code),
         destinationEnc: keyring.encrypt('destination', dest.normalised),
-        requester: requesterOf(keyring, caller),
+        requester,
         now: deps.now(),
         policy: { ttlSeconds: s.ttlSeconds, maxAttempts: s.maxAttempts, resendCooldownSeconds: s.resendCooldownSeconds },
       },

@@ -14,7 +14,8 @@ const send = (app: OtpService, channel: OtpChannel) => async (req: { destination
     purpose: req.purpose || undefined,
     userId: req.userId || undefined,
     locale: req.locale || undefined,
-    settings: { ...caller.tenant.settings, brandName: caller.tenant.settings.brandName || caller.tenant.name },
+    settings: caller.tenant.settings, // the tenant's own (frozen) object: its resolved form is cached
+    defaultBrandName: caller.tenant.name,
   });
   return { expiresIn: r.expiresIn, expiresAt: timestampFromMs(r.expiresAt), resendAfter: r.resendAfter, to: r.to };
 };
