@@ -1,6 +1,6 @@
 // The HTTP handler of the whole API: health, metrics, REST, extra routes, and Connect.
 import { createContextValues } from '@connectrpc/connect';
-import { randomBytes } from 'node:crypto';
+import { randomChunk } from '../crypto/random.ts';
 import { DomainError } from '../domain/errors.ts';
 import { limitHeaders } from './admission.ts';
 import type { TrustProxy } from '../config.ts';
@@ -35,18 +35,6 @@ const requestIdOf = (req: AnyRequest): string => {
   const given = req.headers['x-request-id'];
   if (typeof given === 'string' && /^[\w.:-]{1,64}$/.test(given)) return given;
   return 'req_' + randomChunk(9).toString('base64url');
-};
-
-// Request ids (not secrets) from one pooled CSPRNG read: a randomBytes call per request cost
-// more than its id was worth.
-let pool = Buffer.alloc(0);
-let used = 0;
-const randomChunk = (n: number) => {
-  if (used + n > pool.length) {
-    pool = randomBytes(4096);
-    used = 0;
-  }
-  return pool.subarray(used, (used += n));
 };
 
 /** Probes and scrapes are logged at debug level: every request is logged once, without drowning the rest. */

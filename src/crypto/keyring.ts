@@ -1,7 +1,8 @@
 // Server-side keys. One master key (SECUREKEY_MASTER_KEY, or a file created once in the data
 // directory) derives a subkey per purpose with HKDF, so that the stream-name hash key, the OTP
 // code HMAC key and the field encryption key are independent.
-import { createCipheriv, createDecipheriv, createHmac, createSecretKey, hkdfSync, randomBytes, timingSafeEqual, type KeyObject } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHmac, createSecretKey, hkdfSync, timingSafeEqual, type KeyObject } from 'node:crypto';
+import { randomChunk } from './random.ts';
 
 export type Keyring = {
   /** Keyed hash (hex), e.g. of a normalised phone number for a stream name, or of an OTP code. */
@@ -26,7 +27,7 @@ export const createKeyring = (masterKey: Buffer): Keyring => {
   return {
     hmac: (purpose, data) => createHmac('sha256', subkey(`hmac:${purpose}`)).update(data).digest('hex'),
     encrypt: (purpose, plaintext) => {
-      const iv = randomBytes(12);
+      const iv = randomChunk(12);
       const c = createCipheriv('aes-256-gcm', subkey(`enc:${purpose}`), iv);
       const ct = Buffer.concat([c.update(plaintext, 'utf8'), c.final()]);
       return ['v1', iv.toString('base64url'), ct.toString('base64url'), c.getAuthTag().toString('base64url')].join('.');

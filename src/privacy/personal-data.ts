@@ -11,7 +11,8 @@
 //   The user is the event's `userKey` (data or metadata): a keyed hash, never the id.
 // open: the clear value, or "[erased]" once a key it needs is gone — the same answer on every
 //   read and every replay, since a destroyed key never comes back.
-import { type KeyObject, createCipheriv, createDecipheriv, createSecretKey, hkdfSync, randomBytes } from 'node:crypto';
+import { type KeyObject, createCipheriv, createDecipheriv, createSecretKey, hkdfSync } from 'node:crypto';
+import { randomChunk } from '../crypto/random.ts';
 import { PERSONAL_METADATA, personalSpecOf } from '../domain/personal.ts';
 import { DomainError } from '../domain/errors.ts';
 import { createLru } from './lru.ts';
@@ -74,7 +75,7 @@ export const createPersonalData = (o: { vault: Vault; now: () => number; cacheSi
   };
 
   const sealOne = (keys: { prefix: string; key: KeyObject }, eventId: string, value: string) => {
-    const iv = randomBytes(12);
+    const iv = randomChunk(12);
     const c = createCipheriv('aes-256-gcm', keys.key, iv);
     c.setAAD(Buffer.from(eventId));
     const ct = Buffer.concat([c.update(value, 'utf8'), c.final()]);
