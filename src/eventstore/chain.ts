@@ -45,23 +45,43 @@ const canonical = (v: unknown, depth = 0): string | undefined => {
     case 'object': {
       if (v === null) return 'null';
       if (depth > 100) throw new NotPlain();
-      if (Array.isArray(v)) return '[' + v.map((x) => canonical(x, depth + 1) ?? 'null').join(',') + ']';
+      if (Array.isArray(v)) {
+        let out = '[';
+        for (let i = 0; i < v.length; i++) out += (i === 0 ? '' : ',') + (canonical(v[i], depth + 1) ?? 'null');
+        return out + ']';
+      }
       const proto = Object.getPrototypeOf(v);
       if ((proto !== Object.prototype && proto !== null) || typeof (v as { toJSON?: unknown }).toJSON === 'function') throw new NotPlain();
-      const keys = Object.keys(v).sort();
-      if (keys.includes('__proto__')) throw new NotPlain(); // sortKeys' assignment would drop it
-      const indices = keys.filter(isArrayIndex);
-      const ordered = indices.length ? [...indices.sort((a, b) => Number(a) - Number(b)), ...keys.filter((k) => !isArrayIndex(k))] : keys;
-      const parts: string[] = [];
+      const keys = Object.keys(v);
+      let indices = false;
+      for (const k of keys) {
+        if (k === '__proto__') throw new NotPlain(); // sortKeys' assignment would drop it
+        const c = k.charCodeAt(0);
+        if (c >= 48 && c <= 57 && isArrayIndex(k)) indices = true;
+      }
+      keys.sort();
+      const ordered = indices ? [...keys.filter(isArrayIndex).sort((a, b) => Number(a) - Number(b)), ...keys.filter((k) => !isArrayIndex(k))] : keys;
+      let out = '{';
       for (const k of ordered) {
         const c = canonical((v as Record<string, unknown>)[k], depth + 1);
-        if (c !== undefined) parts.push(JSON.stringify(k) + ':' + c);
+        if (c !== undefined) out += (out.length === 1 ? '' : ',') + quotedKey(k) + ':' + c;
       }
-      return '{' + parts.join(',') + '}';
+      return out + '}';
     }
     default:
       throw new NotPlain(); // bigint: JSON.stringify throws, and so does the slow path
   }
+};
+
+/** Event keys are few and come back on every event: each is quoted once. */
+const quotedKeys = new Map<string, string>();
+const quotedKey = (k: string) => {
+  let q = quotedKeys.get(k);
+  if (q === undefined) {
+    q = JSON.stringify(k);
+    if (quotedKeys.size < 10_000) quotedKeys.set(k, q);
+  }
+  return q;
 };
 
 const isArrayIndex = (k: string) => /^(?:0|[1-9]\d{0,9})$/.test(k) && Number(k) < 4294967295;
