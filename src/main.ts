@@ -174,7 +174,8 @@ export const composeSecureKey = async (config: Config, opts: StartOptions = {}) 
     },
   };
   const pushSender = createPushSenderFromEnv(config.env, { log: logger });
-  // Abuse counters come from a read model: before a send decides, it includes every earlier send.
+  // The daily quota comes from a read model: a send decides on a count that includes every earlier
+  // send (or on an upper bound of it that is still below the quota).
   const countersDb = createOtpCountersFromDb(readDb);
   const otp = createOtpService({
     events,
@@ -185,10 +186,7 @@ export const composeSecureKey = async (config: Config, opts: StartOptions = {}) 
     logger,
     smsSender: createSmsSenderFromEnv(config.env, { log: (line) => logger.info({ sender: 'console-sms' }, line) }),
     emailSender: createEmailSenderFromEnv(config.env, { log: (line) => logger.info({ sender: 'console-email' }, line) }),
-    counters: {
-      destinationSends: async (q) => (await readModels.current(['otp-counters']), countersDb.destinationSends(q)),
-      tenantSends: async (q) => (await readModels.current(['otp-counters']), countersDb.tenantSends(q)),
-    },
+    counters: { tenantSends: (q) => readModels.countBelow('otp-counters', q.limit, () => countersDb.tenantSends(q)) },
   });
   const nodes = createNodeRegistry({ db: webhookDb, nodeId: config.nodeId || 'node', version: pkg.version, now });
   const history = createMetricsHistory({ metrics, lag: () => readModelsRef!.health(), now, intervalMs: opts.metricsSampleMs });

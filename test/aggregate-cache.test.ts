@@ -23,7 +23,7 @@ const STREAM = 'otp-tn_cache.sms.destinationhash';
 const ref = { otpId: 'otp-1', channel: 'sms' as const, purpose: 'login', userId: null, masked: '+82 10-****-0000', country: 'KR' };
 const issue = (codeHash: string, otpId = 'otp-1'): OtpCommand => ({
   type: 'IssueOtp',
-  data: { ...ref, otpId, codeHash, requester: 'requester-hash', destinationEnc: 'enc', now: Date.now(), policy: { ttlSeconds: 600, maxAttempts: 5, resendCooldownSeconds: 0 } },
+  data: { ...ref, otpId, codeHash, requester: 'requester-hash', destinationEnc: 'enc', now: Date.now(), policy: { ttlSeconds: 600, maxAttempts: 5, resendCooldownSeconds: 0 }, caps: { perRequesterHour: 0, perRequesterDay: 0, burst: 0 } },
 });
 const verify = (candidateHash: string): OtpCommand => ({ type: 'VerifyOtp', data: { candidateHash, now: Date.now() } });
 const run = (store: EventStore, c: OtpCommand) => handleCommand(store, STREAM, otpDecider, c);

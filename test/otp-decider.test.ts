@@ -32,6 +32,7 @@ const issue = (over: Partial<IssueOtp['data']> = {}): IssueOtp => ({
     requester: 'requester-hash',
     now: T0,
     policy,
+    caps: { perRequesterHour: 0, perRequesterDay: 0, burst: 0 },
     ...over,
   },
 });
@@ -85,6 +86,29 @@ test('a failed delivery lifts the cooldown and leaves the code unusable', () => 
   const failed: OtpEvent = { type: 'OtpDeliveryFailed', data: { ...ref(first), provider: 'http', reason: 'http 503', failedAt: T0 + 100 } };
   spec([first, failed]).when(issue({ otpId: 'otp-2', now: T0 + 1_000 })).then(([e]) => assert.equal(e?.type, 'OtpIssued'));
   spec([first, failed]).when(verify('hash-of-right-code')).thenThrows('OTP_NOT_FOUND');
+});
+
+test('the destination caps are decided on the stream: a requester at its hourly cap is refused its next send with DESTINATION_LIMIT, another requester still gets one', () => {
+  const caps = { perRequesterHour: 2, perRequesterDay: 0, burst: 0 };
+  const sends = [issued({ caps }), issued({ otpId: 'otp-2', now: T0 + 60_000, caps })];
+  spec(sends).when(issue({ otpId: 'otp-3', now: T0 + 120_000, caps })).thenThrows('DESTINATION_LIMIT', { retryAfterSeconds: 3480 });
+  spec(sends).when(issue({ otpId: 'otp-3', now: T0 + 120_000, caps, requester: 'someone-else' })).then(([e]) => assert.equal(e?.type, 'OtpIssued'));
+  // An hour after the first send, the requester has room again.
+  spec(sends).when(issue({ otpId: 'otp-3', now: T0 + 3_600_001, caps })).then(([e]) => assert.equal(e?.type, 'OtpIssued'));
+});
+
+test('sends whose delivery failed, sends before a limits reset and sends older than a day do not count against the caps', () => {
+  const caps = { perRequesterHour: 0, perRequesterDay: 1, burst: 1 };
+  const first = issued({ caps });
+  const failed: OtpEvent = { type: 'OtpDeliveryFailed', data: { ...ref(first), provider: 'http', reason: 'http 503', failedAt: T0 + 100 } };
+  spec([first]).when(issue({ otpId: 'otp-2', now: T0 + 60_000, caps })).thenThrows('DESTINATION_LIMIT');
+  spec([first, failed]).when(issue({ otpId: 'otp-2', now: T0 + 60_000, caps })).then(([e]) => assert.equal(e?.type, 'OtpIssued'));
+  const reset: OtpEvent = { type: 'OtpLimitsReset', data: { channel: 'sms', at: T0 + 200 } };
+  spec([first, reset]).when(issue({ otpId: 'otp-2', now: T0 + 60_000, caps })).then(([e]) => assert.equal(e?.type, 'OtpIssued'));
+  // A send a day later prunes the first: the state keeps only what a cap can still count.
+  const later = issued({ otpId: 'otp-2', now: T0 + 86_400_001, caps: { perRequesterHour: 0, perRequesterDay: 0, burst: 0 } });
+  const state = [first, later].reduce(otpDecider.evolve, otpDecider.initialState());
+  assert.deepEqual(state.sends.map((x) => x.otpId), ['otp-2']);
 });
 
 test('the right code verifies and carries purpose, user and attempts left', () => {

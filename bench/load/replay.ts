@@ -54,13 +54,15 @@ const otpCycle = (keyring: Keyring, caller: CallerInfo, i: number, now: number) 
     events.push(...es);
     return es;
   };
-  const [issued] = run({ type: 'IssueOtp', data: { ...issue, codeHash: hashOtpCode(keyring, stream, '123456'), requester: requesterOf(keyring, caller), destinationEnc: keyring.encrypt('destination', destination), now, policy } }) as [OtpIssued];
+  const [issued] = run({ type: 'IssueOtp', data: { ...issue, codeHash: hashOtpCode(keyring, stream, '123456'), requester: requesterOf(keyring, caller), destinationEnc: keyring.encrypt('destination', destination), now, policy, caps: NO_CAPS } }) as [OtpIssued];
   run({ type: 'RecordOtpDelivery', data: { ref: { ...issue, issuedAt: issued.data.issuedAt }, provider: 'console', ok: true, providerId: null, now } });
   run({ type: 'VerifyOtp', data: { candidateHash: hashOtpCode(keyring, stream, '000000'), now: now + 1000 } });
   run({ type: 'VerifyOtp', data: { candidateHash: hashOtpCode(keyring, stream, '123456'), now: now + 2000 } });
   const metadata = callerMetadata(caller);
   return { stream, events: chainEvents(stream, 0, GENESIS_HASH, events.map((e) => ({ type: e.type, data: e.data as Record<string, unknown>, metadata }))) };
 };
+
+const NO_CAPS = { perRequesterHour: 0, perRequesterDay: 0, burst: 0 };
 
 const peakRssMb = () => Math.round(process.resourceUsage().maxRSS / 1024);
 

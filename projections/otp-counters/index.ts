@@ -79,6 +79,5 @@ export const countTenantSends = (db: DatabaseSync, tenantId: string, channel: 's
 
 /** The counters port of the OTP service (src/app/otp.ts) over this read model. */
 export const createOtpCountersFromDb = (db: DatabaseSync) => ({
-  destinationSends: (q: { tenantId: string; destinationHash: string; sinceMs: number }) => destinationSends(db, q.tenantId, q.destinationHash, q.sinceMs),
   tenantSends: (q: { tenantId: string; channel: 'sms' | 'email'; sinceMs: number }) => countTenantSends(db, q.tenantId, q.channel, q.sinceMs),
 });

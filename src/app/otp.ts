@@ -1,7 +1,7 @@
 // The OTP application service (SMS and email), transport-agnostic: the API maps requests to
 // send/verify and DomainErrors to statuses. Order of a send: normalise the destination → country
-// allow-list → tenant daily quota and per-destination caps (from the otp-counters projection) →
-// IssueOtp (the aggregate enforces the resend cooldown) → deliver → record the outcome. The code
+// allow-list → tenant daily quota (from the otp-counters projection) → IssueOtp (the aggregate
+// enforces the per-destination caps and the resend cooldown) → deliver → record the outcome. The code
 // is persisted (as an HMAC) before delivery; a provider failure is recorded (OtpDeliveryFailed,
 // which leaves that code unusable) and answered UNAVAILABLE.
 import { randomInt } from 'node:crypto';
@@ -12,7 +12,7 @@ import { requesterOf } from './requester.ts';
 import { type NewId, randomId } from './ids.ts';
 import { normaliseEmail, normalisePhone } from '../domain/destination.ts';
 import { DomainError } from '../domain/errors.ts';
-import { CAPS_LOOKBACK_MS, type DestinationSend, destinationCapRefusal, type OtpChannel, type OtpIssued, type OtpRef, otpDecider, otpStream, verifyAnswer } from '../domain/otp/index.ts';
+import { type OtpChannel, type OtpIssued, type OtpRef, otpDecider, otpStream, verifyAnswer } from '../domain/otp/index.ts';
 import { integerSetting, type SettingName, TENANT_SETTINGS, type TenantSettings, validateSettings } from '../domain/tenant/index.ts';
 import type { EventLog } from './event-log.ts';
 import type { UserKeys } from './user-keys.ts';
@@ -93,12 +93,13 @@ const resolveFresh = (tenant: TenantSettings): OtpSettings => {
   };
 };
 
-/** Read side of the abuse controls (projections/otp-counters: createOtpCountersFromDb). */
+/** Read side of the tenant's daily quota (projections/otp-counters: createOtpCountersFromDb). The
+ * per-destination caps are not read here: the OTP aggregate decides them on its own stream. */
 export type OtpCounters = {
-  /** Codes delivered or pending to this destination since sinceMs (or its last limits reset), with who asked. */
-  destinationSends: (q: { tenantId: string; destinationHash: string; sinceMs: number }) => DestinationSend[] | Promise<DestinationSend[]>;
-  /** Codes the tenant sent on the channel since sinceMs (failed deliveries excluded). */
-  tenantSends: (q: { tenantId: string; channel: OtpChannel; sinceMs: number }) => number | Promise<number>;
+  /** Codes the tenant sent on the channel since sinceMs (failed deliveries excluded): exact
+   * whenever the answer is `limit` or more; below it, possibly an upper bound (the read model
+   * need not wait to show that the quota is far away: see ReadYourWrites.countBelow). */
+  tenantSends: (q: { tenantId: string; channel: OtpChannel; sinceMs: number; limit: number }) => number | Promise<number>;
 };
 
 export type OtpServiceDeps = {
@@ -202,18 +203,14 @@ export const createOtpService = (deps: OtpServiceDeps): OtpService => {
   const newId = deps.newId ?? randomId;
   const maxRetries = deps.maxRetries ?? 64;
 
-  const checkLimits = async (caller: Caller, requester: string, channel: OtpChannel, destinationHash: string, s: OtpSettings, now: number) => {
-    if (channel === 'sms' && s.dailyQuota > 0) {
-      const dayStart = now - (now % DAY);
-      const sent = await counters.tenantSends({ tenantId: caller.tenantId, channel, sinceMs: dayStart });
-      if (sent >= s.dailyQuota) {
-        const retryAfterSeconds = Math.ceil((dayStart + DAY - now) / 1000);
-        throw new DomainError('TENANT_QUOTA_EXCEEDED', `the tenant's daily SMS quota of ${s.dailyQuota} is used up; it resets at 00:00 UTC (in ${retryAfterSeconds} s)`, { retryAfterSeconds });
-      }
+  const checkQuota = async (caller: Caller, channel: OtpChannel, s: OtpSettings, now: number) => {
+    if (channel !== 'sms' || s.dailyQuota <= 0) return;
+    const dayStart = now - (now % DAY);
+    const sent = await counters.tenantSends({ tenantId: caller.tenantId, channel, sinceMs: dayStart, limit: s.dailyQuota });
+    if (sent >= s.dailyQuota) {
+      const retryAfterSeconds = Math.ceil((dayStart + DAY - now) / 1000);
+      throw new DomainError('TENANT_QUOTA_EXCEEDED', `the tenant's daily SMS quota of ${s.dailyQuota} is used up; it resets at 00:00 UTC (in ${retryAfterSeconds} s)`, { retryAfterSeconds });
     }
-    const sends = await counters.destinationSends({ tenantId: caller.tenantId, destinationHash, sinceMs: now - CAPS_LOOKBACK_MS });
-    const refusal = destinationCapRefusal(sends, requester, { perRequesterHour: s.perDestinationHour, perRequesterDay: s.perDestinationDay, burst: s.perDestinationBurst }, now);
-    if (refusal) throw refusal;
   };
 
   const deliver = async (channel: OtpChannel, to: string, req: SendOtpRequest, s: OtpSettings, code: string, purpose: string) => {
@@ -241,8 +238,7 @@ export const createOtpService = (deps: OtpServiceDeps): OtpService => {
       throw new DomainError('COUNTRY_NOT_ALLOWED', `sending to numbers of ${dest.country} is not enabled for this tenant (allowed: ${s.allowedCountries.join(', ')})`);
     }
     const destinationHash = keyring.hmac('destination', dest.key);
-    const requester = requesterOf(keyring, caller);
-    await checkLimits(caller, requester, channel, destinationHash, s, deps.now());
+    await checkQuota(caller, channel, s, deps.now());
 
     const stream = otpStream(caller.tenantId, channel, destinationHash);
     const code = generateCode(s.length);
@@ -261,9 +257,10 @@ export const createOtpService = (deps: OtpServiceDeps): OtpService => {
         country: dest.country,
         codeHash: hashOtpCode(keyring, stream, code),
         destinationEnc: keyring.encrypt('destination', dest.normalised),
-        requester,
+        requester: requesterOf(keyring, caller),
         now: deps.now(),
         policy: { ttlSeconds: s.ttlSeconds, maxAttempts: s.maxAttempts, resendCooldownSeconds: s.resendCooldownSeconds },
+        caps: { perRequesterHour: s.perDestinationHour, perRequesterDay: s.perDestinationDay, burst: s.perDestinationBurst },
       },
     }, { metadata, maxRetries });
     const { data } = issued.events[0] as OtpIssued;

@@ -12,6 +12,8 @@ export type ReadModelName = 'tenants' | 'audit' | 'otp-counters' | 'otp-stats' |
 export type ReadModelFollower = {
   names: () => string[];
   waitFor: (position: number, timeoutMs: number, names: readonly string[]) => Promise<void>;
+  /** Each read model's checkpoint (the last position it applied), and whether it is stopped at an error. */
+  status: () => Record<string, { checkpoint: number; failure?: unknown }>;
 };
 
 export type ReadYourWrites = {
@@ -23,6 +25,12 @@ export type ReadYourWrites = {
   /** A command whose answer (or the caller's next call) reads the named read models: current
    * before it runs, then its own position included. */
   command: <R extends { position: number }>(names: readonly ReadModelName[], run: () => Promise<R>) => Promise<R>;
+  /** A count the named read model keeps, which no event raises by more than one (e.g. codes sent
+   * today), checked against `limit` without waiting when it can be: read as it is, plus every event
+   * of the log it has not applied yet, is below `limit`, then that upper bound is the answer (the
+   * true count is below the limit too). Otherwise — near the limit, or the read model stopped — the
+   * exact count once it is current (as `current`: UNAVAILABLE when it cannot be). */
+  countBelow: (name: ReadModelName, limit: number, read: () => number) => Promise<number>;
 };
 
 export const createReadYourWrites = (deps: {
@@ -64,9 +72,24 @@ export const createReadYourWrites = (deps: {
     }
   };
 
+  const countBelow: ReadYourWrites['countBelow'] = async (name, limit, read) => {
+    const f = followerOf.get(name);
+    const status = f?.status()[name];
+    if (status && status.failure === undefined) {
+      // The checkpoint before the read: what is read includes at least every event up to it.
+      const count = read();
+      const head = await deps.headPosition();
+      const bound = count + Math.max(0, head - status.checkpoint);
+      if (bound < limit) return bound;
+    }
+    await current([name]);
+    return read();
+  };
+
   return {
     current,
     include,
+    countBelow,
     command: async (names, run) => {
       await current(names);
       const r = await run();

@@ -9,7 +9,8 @@ import { callerOf } from './common.ts';
 export const createLimitsImpl = (reset: LimitsReset, readModels: ReadYourWrites): ServiceImpl<typeof LimitsService> => ({
   resetLimits: async (req, ctx) => {
     const caller = callerOf(ctx);
-    // The next send reads the counters: answered once they include the reset.
+    // Answered once the counters (the admin views) include the reset; the next send's caps read
+    // the destination's own stream, where the reset is.
     const r = await readModels.command(['otp-counters'], () =>
       reset(caller.tenantId, { phone: req.phone || undefined, email: req.email || undefined, userId: req.userId || undefined }, { settings: caller.tenant.settings, metadata: callerMetadata(caller) }),
     );

@@ -9,6 +9,7 @@
 import { safeEqual } from '../../crypto/keyring.ts';
 import { assertNever, type Decider, type Message } from '../decider.ts';
 import { DomainError } from '../errors.ts';
+import { CAPS_LOOKBACK_MS, type DestinationCaps, type DestinationSend, destinationCapRefusal } from './caps.ts';
 import type { OtpChannel, OtpEvent, OtpRef } from './events.ts';
 
 /** The per-code rules (tenant-configurable; defaults 180 s, 5 attempts, 30 s cooldown). */
@@ -27,6 +28,8 @@ export type IssueOtp = Message<'IssueOtp', Omit<OtpRef, 'issuedAt'> & {
   destinationEnc: string;
   now: number;
   policy: OtpCodePolicy;
+  /** The destination's caps (caps.ts), decided on the sends this stream records. */
+  caps: DestinationCaps;
 }>;
 
 export type VerifyOtp = Message<'VerifyOtp', {
@@ -59,7 +62,7 @@ export type OtpCode = OtpRef & {
 };
 
 /** resendFrom: when the last send that counts for the cooldown happened (null after a failed delivery). */
-export type OtpState =
+export type OtpCodeState =
   | { status: 'idle' }
   | { status: 'pending'; code: OtpCode; resendFrom: number | null }
   | { status: 'verified'; code: OtpCode; resendFrom: number | null; verifiedAt: number }
@@ -68,7 +71,19 @@ export type OtpState =
   | { status: 'undelivered'; code: OtpCode; resendFrom: number | null }
   | { status: 'cancelled'; code: OtpCode; resendFrom: null };
 
-export const initialOtpState = (): OtpState => ({ status: 'idle' });
+/** A code sent to this destination that counts against its caps. */
+export type CountedSend = DestinationSend & { otpId: string };
+
+/** The stream's code, and the sends that count against the destination's caps: those of the last
+ * CAPS_LOOKBACK_MS (by the newest send's time) whose delivery did not fail, since the last
+ * OtpLimitsReset — what the otp-counters read model counts, but decided with the append's
+ * expected revision instead of an eventually consistent read. At most MAX_COUNTED_SENDS, the
+ * newest (no cap a setting allows needs more). */
+export type OtpState = OtpCodeState & { sends: readonly CountedSend[] };
+
+export const MAX_COUNTED_SENDS = 10_000;
+
+export const initialOtpState = (): OtpState => ({ status: 'idle', sends: [] });
 
 const refOf = (c: OtpRef): OtpRef => ({
   otpId: c.otpId,
@@ -81,7 +96,31 @@ const refOf = (c: OtpRef): OtpRef => ({
   issuedAt: c.issuedAt,
 });
 
+const sendsAfter = (sends: readonly CountedSend[], event: OtpEvent): readonly CountedSend[] => {
+  switch (event.type) {
+    case 'OtpIssued': {
+      const d = event.data;
+      const kept = sends.filter((x) => x.issuedAt > d.issuedAt - CAPS_LOOKBACK_MS);
+      if (kept.length >= MAX_COUNTED_SENDS) kept.splice(0, kept.length - MAX_COUNTED_SENDS + 1);
+      kept.push({ otpId: d.otpId, issuedAt: d.issuedAt, requester: d.requester ?? null });
+      return kept;
+    }
+    case 'OtpDeliveryFailed': // of this code or of one it superseded
+      return sends.some((x) => x.otpId === event.data.otpId) ? sends.filter((x) => x.otpId !== event.data.otpId) : sends;
+    case 'OtpLimitsReset':
+      return [];
+    default:
+      return sends;
+  }
+};
+
 export const evolveOtp = (state: OtpState, event: OtpEvent): OtpState => {
+  const sends = sendsAfter(state.sends, event);
+  const next = evolveCode(state, event);
+  return next === state && sends === state.sends ? state : { ...next, sends };
+};
+
+const evolveCode = (state: OtpCodeState, event: OtpEvent): OtpCodeState => {
   if (event.type === 'OtpIssued') {
     const d = event.data;
     const code: OtpCode = { ...refOf(d), codeHash: d.codeHash, expiresAt: d.expiresAt, maxAttempts: d.maxAttempts, attempts: 0, delivery: 'pending' };
@@ -113,13 +152,15 @@ export const evolveOtp = (state: OtpState, event: OtpEvent): OtpState => {
 };
 
 // evolve never throws: an unknown event (from a newer version) leaves the state as it is.
-const assertNeverEvolve = (_event: never, state: OtpState): OtpState => state;
+const assertNeverEvolve = (_event: never, state: OtpCodeState): OtpCodeState => state;
 
 export const tooManyAttempts = (maxAttempts: number) =>
   new DomainError('TOO_MANY_ATTEMPTS', `all ${maxAttempts} attempts for this code were used; request a new code`);
 export const otpExpired = () => new DomainError('OTP_EXPIRED', 'the code has expired; request a new code');
 
 const decideIssue = ({ data: c }: IssueOtp, state: OtpState): OtpEvent[] => {
+  const refusal = destinationCapRefusal(state.sends, c.requester, c.caps, c.now);
+  if (refusal) throw refusal;
   if (state.status !== 'idle' && state.resendFrom !== null) {
     const allowedAt = state.resendFrom + c.policy.resendCooldownSeconds * 1000;
     if (c.now < allowedAt) {
