@@ -9,7 +9,6 @@
 import http from 'node:http';
 import http2 from 'node:http2';
 import net from 'node:net';
-import { Duplex } from 'node:stream';
 import type { ConnectionLimits } from '../config.ts';
 import type { AnyRequest, AnyResponse } from './rest.ts';
 
@@ -18,35 +17,9 @@ const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
 /** "::ffff:203.0.113.7" → "203.0.113.7"; the address as the socket reports it otherwise. */
 export const normaliseAddress = (ip: string | undefined): string | undefined => ip?.replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/, '');
 
-// The address of the socket a request arrived on. HTTP/2 requests arrive on a relay (see below),
-// which Node wraps in a socket of its own that knows no address: the session remembers it.
-const requestPeers = new WeakMap<AnyRequest, string>();
-const sessionPeers = new WeakMap<http2.Http2Session, string>();
-
 /** The real socket address of the client that sent `req` (undefined only for a request this
  * server did not receive, e.g. in a unit test). */
-export const peerAddressOf = (req: AnyRequest): string | undefined => requestPeers.get(req) ?? normaliseAddress(req.socket?.remoteAddress);
-
-/** A duplex over `socket` whose readable side starts with `head` (already-read bytes). */
-const relay = (socket: net.Socket, head: Buffer): Duplex => {
-  const d = new Duplex({
-    read: () => void socket.resume(),
-    write: (chunk, _enc, cb) => void socket.write(chunk, cb),
-    final: (cb) => void socket.end(cb),
-    destroy: (err, cb) => {
-      socket.destroy(err ?? undefined);
-      cb(err);
-    },
-  });
-  d.push(head);
-  socket.on('data', (c: Buffer) => {
-    if (!d.push(c)) socket.pause();
-  });
-  socket.on('end', () => d.push(null));
-  socket.on('close', () => d.destroy());
-  socket.resume();
-  return d;
-};
+export const peerAddressOf = (req: AnyRequest): string | undefined => normaliseAddress(req.socket?.remoteAddress);
 
 /** HTTP/2 deadlines: a stream must deliver its whole request within requestTimeoutMs and may not
  * sit silent for idleTimeoutMs; a session without open streams is closed after idleTimeoutMs
@@ -103,8 +76,6 @@ export const startServer = async (opts: {
       inFlight--;
       if (inFlight === 0) drained?.();
     });
-    const peer = 'stream' in req ? sessionPeers.get(req.stream.session as http2.Http2Session) : undefined;
-    if (peer) requestPeers.set(req, peer);
     opts.handle(req, res);
   };
   const h1 = http.createServer(
@@ -123,10 +94,8 @@ export const startServer = async (opts: {
   h1.emit('listening');
   const h2 = http2.createServer({ settings: { maxConcurrentStreams: limits.maxStreamsPerSession } }, track);
   const sessions = new Set<http2.ServerHttp2Session>();
-  let handingOver: string | undefined;
   h2.on('session', (s) => {
     sessions.add(s);
-    if (handingOver) sessionPeers.set(s, handingOver);
     s.once('close', () => sessions.delete(s));
     guardSession(s, limits);
   });
@@ -167,15 +136,10 @@ export const startServer = async (opts: {
       socket.removeListener('data', onData);
       socket.pause();
       if (isH2) {
-        // The http2 session reads the native handle directly, so bytes already read cannot be
-        // unshifted back; hand it a duplex that replays them and then relays the socket. The
-        // session is created (and 'session' emitted) synchronously, so it learns the address here.
-        handingOver = peer;
-        try {
-          h2.emit('connection', relay(socket, buf));
-        } finally {
-          handingOver = undefined;
-        }
+        // The http2 session reads the native handle itself (no JavaScript stream in between);
+        // the bytes already read are put back, and the session takes them before any new ones.
+        socket.unshift(buf);
+        h2.emit('connection', socket);
       } else {
         socket.unshift(buf);
         h1.emit('connection', socket);
