@@ -1,5 +1,5 @@
 // The HTTP handler of the whole API: health, metrics, REST, extra routes, and Connect.
-import { createContextValues } from '@connectrpc/connect';
+import { createContextValues, type HandlerContext } from '@connectrpc/connect';
 import { randomChunk } from '../crypto/random.ts';
 import { DomainError } from '../domain/errors.ts';
 import { limitHeaders } from './admission.ts';
@@ -8,10 +8,11 @@ import { clientAddressOf } from './client-address.ts';
 import { createConnectAdapter, isGrpcRequest, sendConnectError } from './connect.ts';
 import { requestInfoKey, wasReached, type RequestInfo } from './context.ts';
 import type { Metrics } from './metrics.ts';
-import { type CallOutcome, type PipelineDeps, pipelineInterceptor, runCall } from './pipeline.ts';
+import { createGrpcUnary, type UnaryHandler } from './grpc-unary.ts';
+import { type Call, type CallOutcome, type PipelineDeps, pipelineInterceptor, runCall, runConnectCall } from './pipeline.ts';
 import type { ServiceEntry } from './registry.ts';
 import { createRestHandler, REST_PREFIX, send, sendError, type AnyRequest, type AnyResponse, type RestHandler } from './rest.ts';
-import { buildRoutes, routeFinder } from './routes.ts';
+import { buildRoutes, routeFinder, type Route } from './routes.ts';
 import { buildOpenApi } from './openapi.ts';
 import { peerAddressOf } from './server.ts';
 
@@ -51,16 +52,27 @@ export const createApp = (deps: AppDeps) => {
   const outcomes = new WeakMap<RequestInfo, Partial<CallOutcome>>();
   const pipeline: PipelineDeps = { ...deps.pipeline, onCall: (info, outcome) => outcomes.set(info, outcome) };
   const byService = new Map(deps.services.map((s) => [s.service.typeName, s]));
-  // REST calls the very implementation Connect serves, through the same pipeline.
-  const wrapped = routes.map((route) => {
+  // REST and gRPC's unary fast path call the very implementation Connect serves, through the same pipeline.
+  const implOf = (route: Route): RestHandler => {
     const spec = byService.get(route.service.typeName)?.methods[route.method.localName];
-    const handler: RestHandler = (input, ctx) =>
-      runCall({ route, transport: 'rest', requestHeader: ctx.requestHeader, responseHeader: ctx.responseHeader, values: ctx.values }, pipeline, async () => {
-        if (spec?.kind !== 'unary') throw new DomainError('UNIMPLEMENTED', `${route.service.name}.${route.method.name} is not implemented yet`);
-        return spec.impl(input, ctx);
-      });
+    return async (input, ctx) => {
+      if (spec?.kind !== 'unary') throw new DomainError('UNIMPLEMENTED', `${route.service.name}.${route.method.name} is not implemented yet`);
+      return spec.impl(input, ctx);
+    };
+  };
+  const callOf = (route: Route, ctx: HandlerContext, transport: 'rest' | 'grpc'): Call => ({ route, transport, requestHeader: ctx.requestHeader, responseHeader: ctx.responseHeader, values: ctx.values });
+  const wrapped = routes.map((route) => {
+    const impl = implOf(route);
+    const handler: RestHandler = (input, ctx) => runCall(callOf(route, ctx, 'rest'), pipeline, () => impl(input, ctx));
     return { route, handler };
   });
+  const grpcMethods = new Map(
+    routes.map((route) => {
+      const impl = implOf(route);
+      const handler: UnaryHandler = (input, ctx) => runConnectCall(callOf(route, ctx, 'grpc'), pipeline, () => impl(input, ctx));
+      return [`/${route.service.typeName}/${route.method.name}`, { route, handler }];
+    }),
+  );
   const requestInfo = (req: AnyRequest): RequestInfo => {
     const cached = (req as { securekeyInfo?: RequestInfo }).securekeyInfo;
     if (cached) return cached;
@@ -102,20 +114,28 @@ export const createApp = (deps: AppDeps) => {
     else logger.info(line, 'request');
   };
   const openapiDoc = buildOpenApi(routes, { version: deps.version });
-  const onInternal = (info: RequestInfo, err: unknown) => {
-    deps.metrics.requests.inc({ method: 'rest', transport: 'rest', code: 'INTERNAL' });
+  const onInternal = (info: RequestInfo, err: unknown, transport: 'rest' | 'grpc' = 'rest') => {
+    deps.metrics.requests.inc({ method: transport, transport, code: 'INTERNAL' });
     deps.pipeline.logger.error({ requestId: info.requestId, err }, 'internal error while rendering a response');
   };
   const rest = createRestHandler({ routes: wrapped, bodyLimitBytes: deps.bodyLimitBytes, openapi: () => openapiDoc, requestInfo, onRejected, onInternal });
 
+  const contextValuesOf = (req: AnyRequest) => createContextValues().set(requestInfoKey, requestInfo(req));
+  const grpcUnary = createGrpcUnary({
+    methods: grpcMethods,
+    readMaxBytes: deps.bodyLimitBytes,
+    contextValues: contextValuesOf,
+    onInternal: (req, err) => onInternal(requestInfo(req), err, 'grpc'),
+  });
   const connect = createConnectAdapter({
+    grpcUnary,
     routes: (router) => {
       const interceptors = [pipelineInterceptor(routes, pipeline)];
       for (const s of deps.services) s.register(router, { interceptors });
     },
     // Default values too (verified: false, attemptsRemaining: 0), as the REST envelope shows them.
     jsonOptions: { alwaysEmitImplicit: true },
-    contextValues: (req) => createContextValues().set(requestInfoKey, requestInfo(req)),
+    contextValues: contextValuesOf,
     readMaxBytes: deps.bodyLimitBytes,
     reached: (req) => wasReached(requestInfo(req)),
     onRejected: (req, code) => {

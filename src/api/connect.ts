@@ -13,6 +13,7 @@ import { compressionBrotli, compressionGzip, universalRequestFromNodeRequest, un
 import type { JsonReadOptions, JsonWriteOptions } from '@bufbuild/protobuf';
 import { DomainError } from '../domain/errors.ts';
 import { toConnectError } from './errors.ts';
+import type { ViaConnect } from './grpc-unary.ts';
 import type { AnyRequest, AnyResponse } from './rest.ts';
 
 const TRAILER_FLAG = 0x80;
@@ -151,6 +152,8 @@ export type ConnectAdapterOptions = {
   /** A request refused by the library before any handler (decoding, framing, compression, size). */
   onRejected: (req: AnyRequest, label: string) => void;
   fallback: (req: AnyRequest, res: AnyResponse) => void;
+  /** Serves a plain unary gRPC call itself (true), else leaves it to Connect (grpc-unary.ts). */
+  grpcUnary?: (path: string, req: AnyRequest, res: AnyResponse, viaConnect: ViaConnect) => boolean;
 };
 
 export const createConnectAdapter = (o: ConnectAdapterOptions) => {
@@ -164,20 +167,25 @@ export const createConnectAdapter = (o: ConnectAdapterOptions) => {
   o.routes(router);
   const paths = new Map(router.handlers.map((h) => [h.requestPath, h]));
   return (req: AnyRequest, res: AnyResponse) => {
-    const handler = paths.get((req.url ?? '').split('?', 1)[0]!);
+    const path = (req.url ?? '').split('?', 1)[0]!;
+    const handler = paths.get(path);
     if (!handler) return o.fallback(req, res);
     if (badDeadline(req)) {
       o.onRejected(req, 'INVALID_ARGUMENT');
       return sendConnectError(req, res, new DomainError('INVALID_ARGUMENT', `the call's deadline must be at most ${MAX_TIMEOUT_MS} ms`));
     }
     const protocol = protocolOf(req.headers['content-type']);
-    const uReq = universalRequestFromNodeRequest(req, res, undefined, o.contextValues(req));
-    handler(uReq)
-      .then((uRes) => sanitise(protocol, uRes, () => o.reached(req), o.readMaxBytes, (label) => o.onRejected(req, label)))
-      .then((uRes) => universalResponseToNodeResponse(uRes, res))
-      .catch(() => {
-        // The client went away or the response could not be written: nothing left to answer.
-        if (!res.headersSent) res.destroy();
-      });
+    const viaConnect = (body?: AsyncIterable<Uint8Array>) => {
+      const uReq = universalRequestFromNodeRequest(req, res, undefined, o.contextValues(req));
+      handler(body ? { ...uReq, body } : uReq)
+        .then((uRes) => sanitise(protocol, uRes, () => o.reached(req), o.readMaxBytes, (label) => o.onRejected(req, label)))
+        .then((uRes) => universalResponseToNodeResponse(uRes, res))
+        .catch(() => {
+          // The client went away or the response could not be written: nothing left to answer.
+          if (!res.headersSent) res.destroy();
+        });
+    };
+    if (protocol === 'grpc' && o.grpcUnary?.(path, req, res, viaConnect)) return;
+    viaConnect();
   };
 };

@@ -77,6 +77,16 @@ export const runCall = async <T>(call: Call, deps: PipelineDeps, next: () => Pro
   }
 };
 
+/** runCall for the Connect-shaped transports: a failure leaves as a ConnectError with our
+ * ErrorDetail, carrying the headers the call set (rate limits). */
+export const runConnectCall = async <T>(call: Call, deps: PipelineDeps, next: () => Promise<T>): Promise<T> => {
+  try {
+    return await runCall(call, deps, next);
+  } catch (err) {
+    throw toConnectError(toDomainError(err).error, call.responseHeader);
+  }
+};
+
 const transportOf = (contentType: string | null) => (contentType?.startsWith('application/grpc-web') ? 'grpc_web' : contentType?.startsWith('application/grpc') ? 'grpc' : 'connect');
 
 /** The pipeline for gRPC, gRPC-Web and Connect: every call of the registered services runs
@@ -87,12 +97,8 @@ export const pipelineInterceptor = (routes: readonly Route[], deps: PipelineDeps
     const route = byMethod.get(req.method);
     if (!route) throw toConnectError(new DomainError('UNIMPLEMENTED', `${req.method.parent.typeName}.${req.method.name} has no route`));
     const responseHeader = new Headers();
-    try {
-      const res = await runCall({ route, transport: transportOf(req.header.get('content-type')), requestHeader: req.header, responseHeader, values: req.contextValues }, deps, () => next(req));
-      responseHeader.forEach((v, k) => res.header.set(k, v));
-      return res;
-    } catch (err) {
-      throw toConnectError(toDomainError(err).error, responseHeader);
-    }
+    const res = await runConnectCall({ route, transport: transportOf(req.header.get('content-type')), requestHeader: req.header, responseHeader, values: req.contextValues }, deps, () => next(req));
+    responseHeader.forEach((v, k) => res.header.set(k, v));
+    return res;
   };
 };
