@@ -189,7 +189,7 @@ export const composeSecureKey = async (config: Config, opts: StartOptions = {}) 
     counters: { tenantSends: (q) => readModels.countBelow('otp-counters', q.limit, () => countersDb.tenantSends(q)) },
   });
   const nodes = createNodeRegistry({ db: webhookDb, nodeId: config.nodeId || 'node', version: pkg.version, now });
-  const history = createMetricsHistory({ metrics, lag: () => readModelsRef!.health(), now, intervalMs: opts.metricsSampleMs });
+  const history = createMetricsHistory({ calls: metrics.calls, lag: () => readModelsRef!.health(), now, intervalMs: opts.metricsSampleMs });
   const totp = createTotpService({ events, users, keyring, now });
   const resetLimits = createLimitsReset({ resetOtp: (t, r, m) => resetOtpLimits({ events, keyring, now }, t, r, m), resetTotp: totp.resetThrottle });
   const services = [

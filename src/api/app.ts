@@ -90,14 +90,14 @@ export const createApp = (deps: AppDeps) => {
       return true;
     }
     outcomes.set(info, { transport, code: a.error.code });
-    deps.metrics.requests.inc({ method: transport, transport, code: a.error.code });
+    deps.metrics.calls.count(transport, transport, a.error.code);
     if (transport === 'rest' || (!isGrpcRequest(req) && !/^\/[\w.]+\/\w+$/.test(path))) sendError(res, a.error);
     else sendConnectError(req, res, a.error);
     return false;
   };
   const onRejected = (info: RequestInfo, code: string) => {
     outcomes.set(info, { transport: 'rest', code });
-    deps.metrics.requests.inc({ method: 'rest', transport: 'rest', code });
+    deps.metrics.calls.count('rest', 'rest', code);
   };
   /** One line per answered request, whatever answered it: the call's outcome when there was one. */
   const logAnswered = (req: AnyRequest, res: AnyResponse, info: RequestInfo, path: string, started: number) => {
@@ -115,7 +115,7 @@ export const createApp = (deps: AppDeps) => {
   };
   const openapiDoc = buildOpenApi(routes, { version: deps.version });
   const onInternal = (info: RequestInfo, err: unknown, transport: 'rest' | 'grpc' = 'rest') => {
-    deps.metrics.requests.inc({ method: transport, transport, code: 'INTERNAL' });
+    deps.metrics.calls.count(transport, transport, 'INTERNAL');
     deps.pipeline.logger.error({ requestId: info.requestId, err }, 'internal error while rendering a response');
   };
   const rest = createRestHandler({ routes: wrapped, bodyLimitBytes: deps.bodyLimitBytes, openapi: () => openapiDoc, requestInfo, onRejected, onInternal });
@@ -140,7 +140,7 @@ export const createApp = (deps: AppDeps) => {
     reached: (req) => wasReached(requestInfo(req)),
     onRejected: (req, code) => {
       outcomes.set(requestInfo(req), { transport: 'connect', code });
-      deps.metrics.requests.inc({ method: 'connect', transport: 'connect', code });
+      deps.metrics.calls.count('connect', 'connect', code);
     },
     fallback: (req, res) => {
       outcomes.set(requestInfo(req), { code: 'ROUTE_NOT_FOUND' });
@@ -168,7 +168,7 @@ export const createApp = (deps: AppDeps) => {
       deps.metrics.registry.metrics().then(
         (text) => {
           (res as import('node:http').ServerResponse).writeHead(200, { 'content-type': deps.metrics.registry.contentType });
-          res.end(text);
+          res.end(`${deps.metrics.calls.text()}\n${text}`);
         },
         () => send(res, 500, { status: 'metrics unavailable' }),
       );

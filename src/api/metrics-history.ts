@@ -1,15 +1,12 @@
 // This node's own metrics over time, for the console: every interval, the request-latency
-// histogram's buckets are read from prom-client, and the calls answered since the previous sample
+// histogram's buckets are read (call-metrics.ts), and the calls answered since the previous sample
 // give that interval's count, errors and p50/p90/p99 (interpolated within buckets, as
 // Prometheus' histogram_quantile does); with each read model's lag. The last hour is kept in
 // memory. Latency per method since start comes from the same histogram.
-import type { Metrics } from './metrics.ts';
+import type { Buckets, CallMetrics } from './call-metrics.ts';
 
 export type LatencySummary = { method: string; count: number; p50Ms: number; p90Ms: number; p99Ms: number };
 export type MetricsSample = { at: number; requests: number; errors: number; p50Ms: number; p90Ms: number; p99Ms: number; lag: { readModel: string; lag: number }[] };
-
-/** Cumulative counts per upper bound (seconds), +Inf last. */
-type Buckets = Map<number, number>;
 
 /** The q-quantile (ms) of a cumulative histogram, linear within its bucket; 0 when empty. */
 export const quantileMs = (buckets: Buckets, q: number): number => {
@@ -35,7 +32,7 @@ export const quantileMs = (buckets: Buckets, q: number): number => {
 const minus = (a: Buckets, b: Buckets | undefined): Buckets => new Map([...a].map(([le, c]) => [le, c - (b?.get(le) ?? 0)]));
 
 export const createMetricsHistory = (o: {
-  metrics: Pick<Metrics, 'duration' | 'requests'>;
+  calls: Pick<CallMetrics, 'histograms' | 'errors'>;
   lag: () => Promise<Record<string, { lag: number }>>;
   now: () => number;
   /** Default 10 s; samples kept: one hour's worth. */
@@ -45,33 +42,11 @@ export const createMetricsHistory = (o: {
   const keep = Math.max(1, Math.ceil(3_600_000 / intervalMs));
   const samples: MetricsSample[] = [];
 
-  /** Per method and overall ('*'): cumulative buckets. */
-  const histograms = async () => {
-    const byMethod = new Map<string, Buckets>();
-    for (const v of (await o.metrics.duration.get()).values) {
-      if (!v.metricName?.endsWith('_bucket')) continue;
-      // prom-client adds the bucket's bound as a label its label type does not name.
-      const bound: unknown = (v.labels as Record<string, unknown>).le;
-      const le = bound === '+Inf' ? Infinity : Number(bound);
-      for (const m of [String(v.labels.method), '*']) {
-        const b = byMethod.get(m) ?? new Map<number, number>();
-        b.set(le, (b.get(le) ?? 0) + v.value);
-        byMethod.set(m, b);
-      }
-    }
-    return byMethod;
-  };
-  const errorCount = async () => {
-    let n = 0;
-    for (const v of (await o.metrics.requests.get()).values) if (v.labels.code !== 'OK') n += v.value;
-    return n;
-  };
-
   let last: { all: Buckets | undefined; errors: number } = { all: undefined, errors: 0 };
   /** A sample of the interval since the previous one. */
   const measure = async (): Promise<MetricsSample & { state: typeof last }> => {
-    const all = (await histograms()).get('*') ?? new Map<number, number>();
-    const errors = await errorCount();
+    const all = o.calls.histograms().get('*') ?? new Map<number, number>();
+    const errors = o.calls.errors();
     const d = minus(all, last.all);
     const lag = Object.entries(await o.lag().catch(() => ({}))).map(([readModel, h]) => ({ readModel, lag: h.lag }));
     return { at: o.now(), requests: d.get(Infinity) ?? 0, errors: errors - last.errors, p50Ms: quantileMs(d, 0.5), p90Ms: quantileMs(d, 0.9), p99Ms: quantileMs(d, 0.99), lag, state: { all, errors } };
@@ -94,7 +69,7 @@ export const createMetricsHistory = (o: {
     },
     /** Since start, per method (busiest first) and overall ('*'). */
     latency: async (): Promise<LatencySummary[]> =>
-      [...(await histograms())]
+      [...o.calls.histograms()]
         .map(([method, b]) => ({ method, count: b.get(Infinity) ?? 0, p50Ms: quantileMs(b, 0.5), p90Ms: quantileMs(b, 0.9), p99Ms: quantileMs(b, 0.99) }))
         .sort((a, b) => (a.method === '*' ? -1 : b.method === '*' ? 1 : b.count - a.count)),
     stop: () => clearInterval(timer),

@@ -1,9 +1,11 @@
-// Prometheus metrics (prom-client): requests by method and code with latency histograms,
+// Prometheus metrics: requests by method and code with latency histograms (call-metrics.ts),
+// and with prom-client
 // event store append latency, projection lag per projection (securekey_projection_lag_events on
 // SQLite, securekey_projection_lag_log_bytes on KurrentDB: see readiness.ts) and failures,
 // requests in flight, the retention job's runs and the keys it destroyed.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { EventStore } from '../eventstore/port.ts';
+import { createCallMetrics } from './call-metrics.ts';
 import type { LagUnit } from './readiness.ts';
 
 export type Metrics = ReturnType<typeof createMetrics>;
@@ -19,19 +21,7 @@ type ReadModelHealth = { status: 'ok' | 'failing'; lag: number };
 export const createMetrics = (opts: { readModels?: () => Promise<Record<string, ReadModelHealth>>; lagUnit?: LagUnit; inFlight?: () => number } = {}) => {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'securekey_' });
-  const requests = new Counter({
-    name: 'securekey_requests_total',
-    help: 'API calls by method, transport and result code',
-    labelNames: ['method', 'transport', 'code'] as const,
-    registers: [registry],
-  });
-  const duration = new Histogram({
-    name: 'securekey_request_duration_seconds',
-    help: 'API call latency by method',
-    labelNames: ['method', 'transport'] as const,
-    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
-    registers: [registry],
-  });
+  const calls = createCallMetrics();
   const appendDuration = new Histogram({
     name: 'securekey_eventstore_append_duration_seconds',
     help: 'Latency of event store appends (including group-commit wait)',
@@ -95,7 +85,7 @@ export const createMetrics = (opts: { readModels?: () => Promise<Record<string, 
     labelNames: ['reason'] as const,
     registers: [registry],
   });
-  return { registry, requests, duration, appendDuration, lagGauge, projectionDelay, projectionErrors, retention, connectionsRefused };
+  return { registry, calls, appendDuration, lagGauge, projectionDelay, projectionErrors, retention, connectionsRefused };
 };
 
 /** The store, with append latency measured. */

@@ -49,7 +49,7 @@ const identityOf = (call: Call, info: RequestInfo, admit: Admit): Identity => {
  * outcome (onCall). Anything thrown leaves as the DomainError the caller may see. */
 export const runCall = async <T>(call: Call, deps: PipelineDeps, next: () => Promise<T>): Promise<T> => {
   const { route } = call;
-  const name = `${route.service.name}.${route.method.name}`;
+  const { name } = route;
   const started = performance.now();
   const info = call.values.get(requestInfoKey);
   markReached(info);
@@ -71,8 +71,8 @@ export const runCall = async <T>(call: Call, deps: PipelineDeps, next: () => Pro
     throw error;
   } finally {
     const seconds = (performance.now() - started) / 1000;
-    deps.metrics.requests.inc({ method: name, transport: call.transport, code });
-    deps.metrics.duration.observe({ method: name, transport: call.transport }, seconds);
+    deps.metrics.calls.count(name, call.transport, code);
+    deps.metrics.calls.observe(name, call.transport, seconds);
     deps.onCall(info, { method: name, transport: call.transport, code, tenantId });
   }
 };

@@ -14,6 +14,8 @@ import { WebAuthnService } from '../gen/securekey/v1/webauthn_pb.js';
 export const SERVICES: DescService[] = [SmsOtpService, EmailOtpService, TotpService, RecoveryService, WebAuthnService, PushService, UserService, LimitsService, AdminService];
 
 export type Route = {
+  /** "SmsOtpService.VerifySmsOtp": how metrics and logs name the method. */
+  name: string;
   service: DescService;
   method: DescMethodUnary;
   verb: 'GET' | 'POST' | 'DELETE' | 'PATCH';
@@ -49,7 +51,7 @@ export const buildRoutes = (services: DescService[] = SERVICES): Route[] => {
           if (!method.input.fields.some((f) => f.name === m[1])) throw new Error(`${path}: {${m[1]}} is not a field of ${method.input.typeName}`);
           return { field: m[1]! };
         });
-      routes.push({ service, method: method as DescMethodUnary, verb, path, segments, option });
+      routes.push({ name: `${service.name}.${method.name}`, service, method: method as DescMethodUnary, verb, path, segments, option });
     }
   }
   return routes;
