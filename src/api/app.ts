@@ -60,7 +60,18 @@ export const createApp = (deps: AppDeps) => {
       return spec.impl(input, ctx);
     };
   };
-  const callOf = (route: Route, ctx: HandlerContext, transport: 'rest' | 'grpc'): Call => ({ route, transport, requestHeader: ctx.requestHeader, responseHeader: ctx.responseHeader, values: ctx.values });
+  // The headers are read through, not copied: the gRPC fast path makes them only when asked.
+  const callOf = (route: Route, ctx: HandlerContext, transport: 'rest' | 'grpc'): Call => ({
+    route,
+    transport,
+    get requestHeader() {
+      return ctx.requestHeader;
+    },
+    get responseHeader() {
+      return ctx.responseHeader;
+    },
+    values: ctx.values,
+  });
   const wrapped = routes.map((route) => {
     const impl = implOf(route);
     const handler: RestHandler = (input, ctx) => runCall(callOf(route, ctx, 'rest'), pipeline, () => impl(input, ctx));

@@ -8,7 +8,7 @@
 // refusal keeps its one implementation (connect.ts).
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import { create, fromBinary, toBinary, type DescMessage, type Message, type MessageInitShape } from '@bufbuild/protobuf';
-import { Code, ConnectError, createHandlerContext, type ContextValues, type HandlerContext } from '@connectrpc/connect';
+import { Code, ConnectError, type ContextValues, type HandlerContext } from '@connectrpc/connect';
 import { setTrailerStatus } from '@connectrpc/connect/protocol-grpc';
 import type { Route } from './routes.ts';
 import type { AnyRequest, AnyResponse } from './rest.ts';
@@ -69,35 +69,67 @@ export const createGrpcUnary = (o: GrpcUnaryOptions) => {
     return timeout === undefined || (typeof timeout === 'string' && GRPC_TIMEOUT.test(timeout));
   };
 
-  const answer = async (req: AnyRequest, res: Http2ServerResponse, route: Route, handler: UnaryHandler, input: Message) => {
+  /** The handler's context, each part made when first read: a verify reads only `values`, while
+   * Connect's createHandlerContext builds four Headers and two AbortControllers for every call. */
+  const contextOf = (req: AnyRequest, route: Route) => {
     const timeout = GRPC_TIMEOUT.exec(String(req.headers['grpc-timeout'] ?? ''));
-    const ctx = createHandlerContext({
+    const deadline = timeout ? Date.now() + Number(timeout[1]) * UNIT_MS[timeout[2]!]! : undefined;
+    let requestHeader: Headers | undefined;
+    let responseHeader: Headers | undefined;
+    let responseTrailer: Headers | undefined;
+    let aborter: AbortController | undefined;
+    const ctx: HandlerContext = {
       service: route.service,
       method: route.method,
       protocolName: 'grpc',
       requestMethod: 'POST',
       url: req.url ?? '',
-      requestHeader: requestHeadersOf(req),
-      contextValues: o.contextValues(req),
-      ...(timeout ? { timeoutMs: Number(timeout[1]) * UNIT_MS[timeout[2]!]! } : {}),
-    });
-    const trailer = new Headers({ 'grpc-status': '0' });
+      values: o.contextValues(req),
+      timeoutMs: () => (deadline === undefined ? undefined : deadline - Date.now()),
+      get requestHeader() {
+        return (requestHeader ??= requestHeadersOf(req));
+      },
+      get responseHeader() {
+        return (responseHeader ??= new Headers());
+      },
+      get responseTrailer() {
+        return (responseTrailer ??= new Headers());
+      },
+      // As Connect's: aborted at the deadline, when the client goes away, and when the call is done.
+      get signal() {
+        if (!aborter) {
+          const a = (aborter = new AbortController());
+          req.once('close', () => a.abort());
+          if (deadline !== undefined) {
+            const timer = setTimeout(() => a.abort(new ConnectError('the operation timed out', Code.DeadlineExceeded)), Math.max(0, deadline - Date.now()));
+            a.signal.addEventListener('abort', () => clearTimeout(timer), { once: true });
+          }
+        }
+        return aborter.signal;
+      },
+    };
+    return { ctx, headers: () => responseHeader, trailers: () => responseTrailer, done: () => aborter?.abort() };
+  };
+
+  const answer = async (req: AnyRequest, res: Http2ServerResponse, route: Route, handler: UnaryHandler, input: Message) => {
+    const call = contextOf(req, route);
+    const trailer: Record<string, string> = { 'grpc-status': '0' };
     let body: Buffer | undefined;
     try {
-      const out = await handler(input, ctx);
+      const out = await handler(input, call.ctx);
       body = envelope(toBinary(route.method.output, create(route.method.output, out)));
     } catch (err) {
       if (!(err instanceof ConnectError)) o.onInternal(req, err);
-      setTrailerStatus(trailer, err instanceof ConnectError ? err : new ConnectError('internal error', Code.Internal));
+      Object.assign(trailer, Object.fromEntries(setTrailerStatus(new Headers(), err instanceof ConnectError ? err : new ConnectError('internal error', Code.Internal))));
     } finally {
-      if (timeout) ctx.abort(); // clears the deadline's timer
+      call.done();
     }
     if (res.stream.destroyed) return; // the client went away (or cancelled at its deadline)
     const headers: Record<string, string> = { 'content-type': 'application/grpc+proto' };
-    ctx.responseHeader.forEach((v, k) => (headers[k] = v));
-    ctx.responseTrailer.forEach((v, k) => trailer.set(k, v));
+    call.headers()?.forEach((v, k) => (headers[k] = v));
+    call.trailers()?.forEach((v, k) => (trailer[k] = v));
     res.writeHead(200, headers);
-    res.addTrailers(Object.fromEntries(trailer));
+    res.addTrailers(trailer);
     if (body) res.end(body);
     else res.end();
   };
