@@ -26,19 +26,16 @@ export const peerAddressOf = (req: AnyRequest): string | undefined => normaliseA
  * (PINGs and SETTINGS do not keep it alive). */
 const guardSession = (s: http2.ServerHttp2Session, limits: ConnectionLimits) => {
   let open = 0;
-  let idle: NodeJS.Timeout | undefined;
-  const armIdle = () => {
-    clearTimeout(idle);
-    idle = setTimeout(() => {
-      s.close();
-      setTimeout(() => s.destroy(), 1000).unref();
-    }, limits.idleTimeoutMs).unref();
-  };
-  armIdle();
+  // One timer for the session's life, restarted when its last stream closes (a call on a kept-open
+  // connection allocates no timer of its own for it); it lets a session with open streams be.
+  const idle = setTimeout(() => {
+    if (open > 0) return;
+    s.close();
+    setTimeout(() => s.destroy(), 1000).unref();
+  }, limits.idleTimeoutMs).unref();
   s.once('close', () => clearTimeout(idle));
   s.on('stream', (stream) => {
     open++;
-    clearTimeout(idle);
     stream.setTimeout(limits.idleTimeoutMs, () => stream.close(http2.constants.NGHTTP2_CANCEL));
     const deadline = setTimeout(() => {
       if (stream.closed || stream.state.remoteClose) return; // the request arrived in time
@@ -47,7 +44,7 @@ const guardSession = (s: http2.ServerHttp2Session, limits: ConnectionLimits) => 
     }, limits.requestTimeoutMs).unref();
     stream.once('close', () => {
       clearTimeout(deadline);
-      if (--open === 0 && !s.closed) armIdle();
+      if (--open === 0 && !s.closed) idle.refresh();
     });
   });
 };
