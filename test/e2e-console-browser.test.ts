@@ -1,24 +1,17 @@
 // The operator console in a real browser (Debian's chromium through playwright-core) against a
 // live server with a seeded run: sign in, create a tenant (secrets shown once), change a setting
 // (a refused value shows the server's message), revoke a key, redeliver a webhook, find a user's
-// timeline, and the insights charts drawn from the run's data. One browser, one server; the
-// screenshots go to test-artifacts/ (git-ignored).
+// timeline, phone width. One browser, one server (test/helpers/console-run.ts); the screenshots go
+// to test-artifacts/ (git-ignored). The insights are in e2e-console-insights.test.ts, keyboard
+// use and colour contrast in e2e-console-a11y.test.ts.
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { chromiumMissing, launchChromium } from './helpers/browser.ts';
-import { createTestClock } from './helpers/clock.ts';
+import { chromiumMissing } from './helpers/browser.ts';
+import { startConsoleRun, type ConsoleRun } from './helpers/console-run.ts';
 import { ADMIN_TOKEN, startTestServer, type TestServer } from './helpers/server.ts';
-import { startSmsGateway } from './helpers/sms-gateway.ts';
-import { seedTraffic } from './helpers/traffic.ts';
 import { until } from './helpers/until.ts';
 import { CONSOLE_FILES } from '../src/api/console.ts';
-
-const ARTIFACTS = join(import.meta.dirname, '..', 'test-artifacts');
-const HOUR = 3_600_000;
 
 describe('console: static files and headers', () => {
   let s: TestServer;
@@ -59,58 +52,16 @@ const missing = chromiumMissing();
 if (missing) console.log(`# skipping the console browser tests: ${missing}`);
 
 describe('console in a real browser', { skip: missing }, () => {
-  const clock = createTestClock(-6 * HOUR);
+  let run: ConsoleRun;
+  let page: ConsoleRun['page'];
   let s: TestServer;
-  let browser: Browser;
-  let context: BrowserContext;
-  let page: Page;
-  let sms: Awaited<ReturnType<typeof startSmsGateway>>;
-  let hook: Server;
-  let hookStatus = 500;
-  let seeded: { tenantId: string; apiKey: string };
-  let hooked: { tenantId: string; apiKey: string };
-  const problems: string[] = [];
-  const requests: string[] = [];
-  const refusals: string[] = [];
-  const shot = (name: string) => page.screenshot({ path: join(ARTIFACTS, `console-${name}.png`), fullPage: true });
-  const go = async (hash: string, ready: string) => {
-    await page.evaluate((h) => (location.hash = h), hash);
-    await page.waitForSelector(ready);
-  };
-
   before(async () => {
-    mkdirSync(ARTIFACTS, { recursive: true });
-    sms = await startSmsGateway();
-    hook = createServer((req, res) => {
-      req.resume();
-      req.on('end', () => res.writeHead(hookStatus).end(hookStatus === 200 ? 'ok' : 'broken'));
-    });
-    await new Promise<void>((r) => hook.listen(0, '127.0.0.1', r));
-    const env = { SECUREKEY_SMS_PROVIDER: 'http', SECUREKEY_SMS_HTTP_URL: sms.url, SECUREKEY_WEBHOOK_MAX_ATTEMPTS: '2', SECUREKEY_WEBHOOK_BACKOFF_BASE_MS: '20', SECUREKEY_WEBHOOK_BACKOFF_MAX_MS: '40' };
-    [s, browser] = await Promise.all([startTestServer(env, { now: clock.now, metricsSampleMs: 500 }), launchChromium()]);
-    seeded = await s.createTenant('seeded');
-    await seedTraffic(s, sms, clock, seeded, { rounds: 3 });
-    // Deliveries are due from their recorded (real) time: bring the clock back to now.
-    clock.advance(Math.max(0, Date.now() - clock.now()));
-    hooked = await s.createTenant('hooked', { webhookUrl: `http://127.0.0.1:${(hook.address() as { port: number }).port}/hook` });
-    await s.call(hooked.apiKey, '/api/v1/otp/send', { phone: '01012349876', purpose: 'login', userId: 'hookuser' });
-    await s.call(hooked.apiKey, '/api/v1/otp/verify', { phone: '01012349876', code: sms.lastCode('+821012349876') });
-    context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-    page = await context.newPage();
-    page.setDefaultTimeout(10_000);
-    page.on('console', (m) => void (m.type() === 'error' && problems.push(`console: ${m.text()}`)));
-    page.on('pageerror', (e) => void problems.push(`page error: ${e.message}`));
-    page.on('request', (r) => void requests.push(r.url()));
-    page.on('response', (r) => void (r.status() >= 400 && refusals.push(`${r.status()} ${r.request().method()} ${new URL(r.url()).pathname.replace(/tn_[\w-]+/, '{tenant}')}`)));
-    page.on('dialog', (d) => void d.accept());
+    run = await startConsoleRun();
+    ({ page, s } = run);
   });
-  after(async () => {
-    await context?.close();
-    await browser?.close();
-    await s?.stop();
-    await sms?.close();
-    hook?.close();
-  });
+  after(() => run?.stop());
+  const shot = (name: string) => run.shot(name);
+  const go = (hash: string, ready: string) => run.go(hash, ready);
 
   test('sign in with the keyboard: a wrong token shows the server refusal, the right one opens Tenants; the token is in no address and not in localStorage', async () => {
     await page.goto(`${s.url}/console/`);
@@ -123,7 +74,7 @@ describe('console in a real browser', { skip: missing }, () => {
     await page.keyboard.press('Enter');
     await page.waitForSelector('[data-page="tenants"] h1');
     assert.equal(await page.getAttribute('nav a[data-page="tenants"]', 'aria-current'), 'page');
-    assert.ok((await page.textContent('#tenantsTitle'))?.startsWith('Tenants (2)'));
+    assert.ok((await page.textContent('#tenantsTitle'))?.startsWith('Tenants (3)'));
     assert.equal(await page.evaluate((t) => Object.keys(localStorage).some((k) => localStorage.getItem(k)?.includes(t)), ADMIN_TOKEN), false, 'not in localStorage');
     assert.equal(await page.evaluate((t) => Object.keys(sessionStorage).filter((k) => sessionStorage.getItem(k) === t).length, ADMIN_TOKEN), 1, 'kept for this tab only, as asked');
     // Reloaded, the tab is still signed in; the first Tab reaches the skip link, Enter moves to the content.
@@ -149,7 +100,7 @@ describe('console in a real browser', { skip: missing }, () => {
     await shot('secret-once');
     await page.click('#secretDone');
     assert.equal(await page.$$eval('#secretList *', (els) => els.length), 0, 'the secrets leave the page');
-    await page.waitForFunction(() => document.getElementById('tenantsTitle')?.textContent === 'Tenants (3)');
+    await page.waitForFunction(() => document.getElementById('tenantsTitle')?.textContent === 'Tenants (4)');
     assert.ok(!(await page.content()).includes(apiKey!), 'not shown again');
     const r = await s.call(apiKey!, '/api/v1/otp/send', { phone: '01011112222', purpose: 'login' });
     assert.equal(r.status, 200, JSON.stringify(r.body));
@@ -184,6 +135,9 @@ describe('console in a real browser', { skip: missing }, () => {
     await page.click('#secretDone');
     assert.equal((await s.call(apiKey!, '/api/v1/otp/send', { phone: '01033334444', purpose: 'login' })).status, 200);
     await page.click(`tr[data-key-id="${keyId}"] button.danger`);
+    await page.waitForSelector('#confirmDialog[open]');
+    assert.match((await page.textContent('#confirmText')) ?? '', /^Revoke the key "ci"/);
+    await page.click('#confirmOk');
     await page.waitForSelector(`tr[data-key-id="${keyId}"] .badge.bad`);
     assert.equal(await page.textContent(`tr[data-key-id="${keyId}"] .badge`), 'revoked');
     const refused = await s.call(apiKey!, '/api/v1/otp/send', { phone: '01033334444', purpose: 'login' });
@@ -193,6 +147,7 @@ describe('console in a real browser', { skip: missing }, () => {
   test('rotate the webhook secret: after a confirmation the new secret is shown once, and each rotation makes a new one', async () => {
     const rotate = async () => {
       await page.click('button:has-text("Rotate webhook secret")');
+      await page.click('#confirmDialog[open] #confirmOk');
       await page.waitForSelector('#secretDialog[open]');
       const [secret] = await page.$$eval('#secretList code', (els) => els.map((e) => e.textContent ?? ''));
       await page.click('#secretDone');
@@ -217,21 +172,22 @@ describe('console in a real browser', { skip: missing }, () => {
     const listed = (await s.admin('GET', `/api/v1/admin/tenants/${tenantId}/policies`)).body.data.policies;
     assert.deepEqual(listed.map((p: { name: string; requiredChannels: string[]; match: { purpose: string } }) => [p.name, p.requiredChannels, p.match.purpose]), [['payments need totp', ['totp'], 'payment']]);
     await page.click('#policies button[aria-label="Delete policy payments need totp"]');
+    await page.click('#confirmDialog[open] #confirmOk');
     await page.waitForSelector('#policies td:text("No policies")');
     assert.deepEqual((await s.admin('GET', `/api/v1/admin/tenants/${tenantId}/policies`)).body.data.policies, []);
   });
 
   test('redeliver a dead webhook once the endpoint answers: each attempt with its response, then delivered; the endpoint health shows it', async () => {
-    await until('the delivery died', async () => (await s.admin('GET', `/api/v1/admin/tenants/${hooked.tenantId}/webhook-deliveries?status=dead`)).body.data.deliveries.length > 0);
+    await until('the delivery died', async () => (await s.admin('GET', `/api/v1/admin/tenants/${run.hooked.tenantId}/webhook-deliveries?status=dead`)).body.data.deliveries.length > 0);
     await go('#/webhooks', '#deliveries table');
-    await page.selectOption('#tenantPick', hooked.tenantId);
+    await page.selectOption('#tenantPick', run.hooked.tenantId);
     await page.waitForSelector('tr[data-status="dead"]');
     assert.match((await page.textContent('#healthTitle')) ?? '', /failing/);
     await page.click('tr[data-status="dead"] button[aria-label^="Attempts"]');
     await page.waitForSelector('tr.detail table');
     assert.deepEqual(await page.$$eval('tr.detail tbody tr td:nth-child(3)', (tds) => tds.map((td) => td.textContent)), ['HTTP 500', 'HTTP 500']);
     await shot('webhooks');
-    hookStatus = 200;
+    run.setHookStatus(200);
     await page.click('tr[data-status="dead"] button[aria-label^="Redeliver"]');
     await until('delivered', async () => {
       await page.click('#deliveries button:text("Refresh")');
@@ -242,7 +198,7 @@ describe('console in a real browser', { skip: missing }, () => {
 
   test("find a user's timeline in the audit trail", async () => {
     await go('#/audit', '#auditForm');
-    await page.selectOption('#tenantPick', seeded.tenantId);
+    await page.selectOption('#tenantPick', run.seeded.tenantId);
     await page.selectOption('#auditChannel', 'push');
     await page.fill('#auditOutcome', 'reported');
     await page.click('#auditForm button[type="submit"]');
@@ -278,47 +234,6 @@ describe('console in a real browser', { skip: missing }, () => {
     await page.fill('#auditTo', '');
   });
 
-  test('insights: the charts are drawn with the seeded run, per tenant and overall, with the pumping signal; System lists the read models', async () => {
-    await go('#/insights', '#chartStarted[data-drawn="true"]');
-    await page.selectOption('#insightsTenant', seeded.tenantId);
-    await page.waitForFunction((id) => document.querySelector<HTMLSelectElement>('#insightsTenant')?.value === id && document.querySelector('#chartPush[data-drawn="true"]'), seeded.tenantId);
-    await page.waitForSelector('#chartFailures[data-drawn="true"]');
-    const drawn = await page.evaluate(() => {
-      const Chart = (window as unknown as { Chart: { getChart: (c: HTMLCanvasElement) => { data: { datasets: { label: string; data: number[] }[] } } | undefined } }).Chart;
-      const sums: Record<string, Record<string, number>> = {};
-      for (const fig of document.querySelectorAll('figure.chart')) {
-        const c = Chart.getChart(fig.querySelector('canvas')!);
-        sums[fig.id] = Object.fromEntries((c?.data.datasets ?? []).map((d) => [d.label, d.data.reduce((a, b) => a + b, 0)]));
-      }
-      return sums;
-    });
-    assert.equal(drawn.chartStarted!.sms, 24);
-    assert.equal(drawn.chartVerified!.sms, 9);
-    assert.deepEqual(drawn.chartCountries, { sent: 24, verified: 9 });
-    assert.deepEqual(drawn.chartPush, { approved: 3, denied: 6, '"not me"': 3, 'number mismatch': 1 });
-    assert.equal(drawn.chartFailures!['TOTP throttled'], 1);
-    assert.ok(drawn.chartLatency!.p99! > 0, 'latency from the server metrics');
-    assert.ok('insights' in drawn.chartLag!);
-    assert.match((await page.textContent('#pumpingSignal')) ?? '', /^Possible SMS pumping: US \(12 sent, 0 % verified\)/);
-    // The canvases hold pixels.
-    const painted = await page.$eval('#chartCountries canvas', (c) => (c as HTMLCanvasElement).toDataURL().length);
-    assert.ok(painted > 3000, `painted ${painted}`);
-    await shot('insights-light');
-    await page.selectOption('#insightsTenant', '');
-    await page.waitForFunction(() => document.querySelector('#chartStarted[data-drawn="true"]') && document.querySelector<HTMLSelectElement>('#insightsTenant')?.value === '');
-
-    await page.click('#theme'); // light
-    await page.click('#theme'); // dark
-    assert.equal(await page.getAttribute('html', 'data-theme'), 'dark');
-    await shot('insights-dark');
-
-    await go('#/system', '#readModels table');
-    const models = await page.$$eval('#readModels tr[data-read-model]', (rows) => rows.map((r) => (r as HTMLElement).dataset.readModel));
-    for (const m of ['tenants', 'audit', 'insights', 'webhooks']) assert.ok(models.includes(m), m);
-    assert.match((await page.textContent('#store')) ?? '', /reachable/);
-    await shot('system-dark');
-  });
-
   test('phone width: no page scrolls sideways, the navigation wraps, and the charts fit', async () => {
     await page.setViewportSize({ width: 390, height: 844 });
     for (const [hash, ready] of [['#/insights', '#chartStarted[data-drawn="true"]'], ['#/tenants', '#tenantsTitle'], ['#/webhooks', '#deliveries'], ['#/audit', '#auditForm'], ['#/system', '#readModels']] as const) {
@@ -327,18 +242,20 @@ describe('console in a real browser', { skip: missing }, () => {
       assert.ok(overflow <= 0, `${hash} is ${overflow} px wider than the screen`);
     }
     await go('#/insights', '#chartStarted[data-drawn="true"]');
+    await shot('insights-phone-auto');
+    await page.click('#theme'); // light
+    await page.click('#theme'); // dark
     await shot('insights-phone-dark');
     await page.click('#theme'); // auto
-    await shot('insights-phone-auto');
     await page.setViewportSize({ width: 1280, height: 800 });
   });
 
   test('nothing left the origin, the token never appeared in an address, and the page logged no error or CSP violation', () => {
-    const foreign = requests.filter((u) => !u.startsWith(`${s.url}/`) && !u.startsWith('data:') && !u.startsWith('blob:'));
+    const foreign = run.requests.filter((u) => !u.startsWith(`${s.url}/`) && !u.startsWith('data:') && !u.startsWith('blob:'));
     assert.deepEqual(foreign, []);
-    assert.deepEqual(requests.filter((u) => u.includes(ADMIN_TOKEN)), []);
+    assert.deepEqual(run.requests.filter((u) => u.includes(ADMIN_TOKEN)), []);
     // The server refused exactly what the tests asked it to refuse: the wrong token and the setting out of range.
-    assert.deepEqual(refusals, ['401 GET /api/v1/admin/tenants', '400 PATCH /api/v1/admin/tenants/{tenant}/settings']);
-    assert.deepEqual(problems.filter((p) => !/Failed to load resource: the server responded with a status of (401|400)/.test(p)), []);
+    assert.deepEqual(run.refusals, ['401 GET /api/v1/admin/tenants', '400 PATCH /api/v1/admin/tenants/{tenant}/settings']);
+    assert.deepEqual(run.problems.filter((p) => !/Failed to load resource: the server responded with a status of (401|400)/.test(p)), []);
   });
 });

@@ -36,7 +36,7 @@ const route = () => {
 };
 
 let rendering = 0;
-const render = async () => {
+const render = async (moved = false) => {
   const page = $('page');
   if (!signedIn()) return showSignIn();
   $('signIn').hidden = true;
@@ -55,6 +55,11 @@ const render = async () => {
     await loadTenants();
     if (mine !== rendering) return;
     await PAGES[name](body, rest);
+    // Opened from a link inside the page (a tenant's name), the focus moves to the new page's title.
+    if (moved && (document.activeElement === document.body || !document.activeElement?.isConnected)) {
+      const title = body.querySelector('h1');
+      if (title) (title.tabIndex = -1), title.focus();
+    }
   } catch (err) {
     if (mine === rendering && signedIn()) clear(body, h('p', { class: 'error', role: 'alert', text: `${err.message}${err.code ? ` (${err.code})` : ''}` }));
   }
@@ -98,5 +103,5 @@ $('signOut').addEventListener('click', () => {
   status('Signed out');
   showSignIn();
 });
-window.addEventListener('hashchange', () => void render());
+window.addEventListener('hashchange', () => void render(true));
 void render();

@@ -26,7 +26,7 @@ export const renderAudit = async (root, [, user]) => {
       const f = filters();
       const r = await get(path(), { ...f, limit: 200 });
       const timeline = f.userId && !f.channel && !f.outcome;
-      clear(results, h('h2', { id: 'resultsTitle', text: timeline ? `Timeline of ${f.userId}` : `Records (${r.records.length}${r.nextPageToken ? '+' : ''})` }), timeline ? drawTimeline(r.records) : drawTable(r.records, showUser));
+      clear(results, h('h2', { id: 'resultsTitle', tabindex: '-1', text: timeline ? `Timeline of ${f.userId}` : `Records (${r.records.length}${r.nextPageToken ? '+' : ''})` }), timeline ? drawTimeline(r.records) : drawTable(r.records, showUser));
     } catch (err) {
       showError(error, err);
     }

@@ -71,6 +71,48 @@ export const field = (id, label, control, hint) => {
   return h('div', { class: 'field', dataset: { field: id } }, h('label', { for: id, text: label }), control, hintEl, errorEl);
 };
 
+// ---- focus: a page redrawn under the keyboard user's focus puts it back on the same control, or
+// on the heading of the section it was in (a revoked key's button is gone), never on <body>.
+const FOCUSABLE = 'a[href], button, input, select, textarea, summary, [tabindex]';
+/** What names a control across redraws: its id, its aria-label, or its text within the nearest element with an id. */
+const identity = (el) => (el.id ? `#${el.id}` : el.getAttribute('aria-label') ? `[${el.getAttribute('aria-label')}]` : `${el.parentElement?.closest('[id]')?.id}|${el.tagName}|${el.textContent}`);
+const focusLost = () => !document.activeElement || document.activeElement === document.body || !document.activeElement.isConnected;
+// A button disabled while its action runs may drop the focus: remember the last control focused.
+let lastFocused = null;
+document.addEventListener('focusin', (e) => (lastFocused = e.target));
+
+/** Remembers the focused control; the function returned puts the focus back after a redraw (when
+ * it was lost, or always with { force: true }, e.g. as a dialog closes). */
+export const rememberFocus = () => {
+  const el = focusLost() ? lastFocused : document.activeElement;
+  if (!el || el === document.body) return () => {};
+  const key = identity(el);
+  const section = el.closest('section[aria-labelledby]')?.getAttribute('aria-labelledby');
+  return ({ force = false } = {}) => {
+    if (!force && !focusLost()) return;
+    const same = el.isConnected ? el : [...document.querySelectorAll(FOCUSABLE)].find((c) => identity(c) === key && !c.disabled && !c.closest('[hidden], dialog:not([open])'));
+    const heading = section ? document.getElementById(section) : null;
+    const target = same ?? heading ?? document.querySelector('#page h1');
+    if (!target) return;
+    if (!target.matches(FOCUSABLE)) target.tabIndex = -1;
+    target.focus();
+  };
+};
+
+/** A modal dialog opened from the focused control, which gets the focus back when it closes. */
+const openModal = (dialog, onClose) => {
+  const restore = rememberFocus();
+  dialog.addEventListener(
+    'close',
+    () => {
+      onClose();
+      restore({ force: true });
+    },
+    { once: true },
+  );
+  dialog.showModal();
+};
+
 /** Shows secrets once in the modal dialog; they leave the page when it closes. */
 export const showOnce = (title, entries) => {
   const dialog = document.getElementById('secretDialog');
@@ -79,15 +121,28 @@ export const showOnce = (title, entries) => {
     document.getElementById('secretList'),
     entries.filter(([, v]) => v).flatMap(([k, v]) => [
       h('dt', { text: k }),
-      h('dd', {}, h('code', { class: 'secret', text: v }), ' ', h('button', { type: 'button', class: 'ghost small', onclick: () => navigator.clipboard?.writeText(v).then(() => status(`${k} copied`)) }, 'Copy')),
+      h('dd', {}, h('code', { class: 'secret', text: v }), ' ', h('button', { type: 'button', class: 'ghost small', 'aria-label': `Copy ${k}`, onclick: () => navigator.clipboard?.writeText(v).then(() => status(`${k} copied`)) }, 'Copy')),
     ]),
   );
-  dialog.addEventListener('close', () => list.replaceChildren(), { once: true });
-  dialog.showModal();
+  openModal(dialog, () => list.replaceChildren());
 };
 
-/** Runs an action from a button: disabled while it runs, errors to the status line. */
+/** Asks before a destructive action, in a modal dialog (Cancel has the focus; Escape cancels).
+ * Resolves true when confirmed. */
+export const confirmAction = (title, text, action) =>
+  new Promise((resolve) => {
+    const dialog = document.getElementById('confirmDialog');
+    document.getElementById('confirmTitle').textContent = title;
+    document.getElementById('confirmText').textContent = text;
+    document.getElementById('confirmOk').textContent = action;
+    dialog.returnValue = '';
+    openModal(dialog, () => resolve(dialog.returnValue === 'ok'));
+  });
+
+/** Runs an action from a button: disabled while it runs, errors to the status line; the focus
+ * stays on the button (or where the redraw put its like). */
 export const busy = async (button, fn) => {
+  const restore = rememberFocus();
   button.disabled = true;
   try {
     return await fn();
@@ -95,5 +150,6 @@ export const busy = async (button, fn) => {
     status(err.code ? `${err.message} (${err.code})` : String(err.message ?? err), 'error');
   } finally {
     button.disabled = false;
+    restore();
   }
 };

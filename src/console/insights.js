@@ -28,13 +28,20 @@ export const renderInsights = async (root) => {
   const error = h('p', { class: 'error', role: 'alert', hidden: true });
   const rangeSelect = h('select', { id: 'insightsRange', onchange: () => ((range = rangeSelect.value), void draw()) }, Object.keys(RANGES).map((r) => h('option', { value: r, text: `last ${r}` })));
   rangeSelect.value = range;
+  let drawing = 0;
   const draw = async () => {
     error.hidden = true;
+    const mine = ++drawing;
     const to = Date.now();
     const from = to - RANGES[range] * 3_600_000;
+    const tenantId = overall ? '' : state.tenantId;
     try {
-      const [data, metrics] = await Promise.all([get('insights', { tenantId: overall ? '' : state.tenantId, from: new Date(from).toISOString(), to: new Date(to).toISOString() }), get('server-metrics')]);
+      const [data, metrics] = await Promise.all([get('insights', { tenantId, from: new Date(from).toISOString(), to: new Date(to).toISOString() }), get('server-metrics')]);
+      // A slower answer to an earlier choice never replaces a later one.
+      if (mine !== drawing) return;
       clear(body, drawInsights(data), drawServer(metrics));
+      // What is shown (range and tenant; '' for all): tests and scripts wait for it.
+      body.dataset.shown = `${range} ${tenantId}`.trim();
     } catch (err) {
       showError(error, err);
     }

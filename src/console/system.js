@@ -1,7 +1,7 @@
 // System: the nodes sharing this data directory, the event store, each read model with its lag
 // (or the error it stopped at), the webhook deliverer, and the version.
 import { get } from './api.js';
-import { clear, h, table, time } from './dom.js';
+import { busy, clear, h, table, time } from './dom.js';
 
 export const renderSystem = async (root) => {
   const s = await get('system');
@@ -9,7 +9,7 @@ export const renderSystem = async (root) => {
   const badge = (ok, yes, no) => h('span', { class: `badge ${ok ? 'good' : 'bad'}`, text: ok ? yes : no });
   clear(
     root,
-    h('h1', {}, 'System ', h('button', { type: 'button', class: 'ghost small', text: 'Refresh', onclick: () => void renderSystem(root) })),
+    h('h1', {}, 'System ', h('button', { type: 'button', class: 'ghost small', text: 'Refresh', onclick: (e) => void busy(e.currentTarget, () => renderSystem(root)) })),
     h(
       'div',
       { class: 'grid' },

@@ -2,7 +2,7 @@
 // (issue, revoke), settings (a form generated from the server's settings table; the server
 // validates and its message is shown at the field) and MFA policies (create, list, delete).
 import { api } from './api.js';
-import { busy, clear, field, h, showError, showOnce, status, table, time } from './dom.js';
+import { busy, clear, confirmAction, field, h, showError, showOnce, status, table, time } from './dom.js';
 import { loadTenants, state } from './state.js';
 
 const CHANNELS = ['sms', 'email', 'totp', 'webauthn', 'push', 'recovery'];
@@ -63,6 +63,7 @@ const renderTenant = async (root, tenantId) => {
   const [tenant, schema, policies] = await Promise.all([api('GET', `tenants/${encodeURIComponent(tenantId)}`), api('GET', 'settings-schema'), api('GET', `tenants/${encodeURIComponent(tenantId)}/policies`)]);
   state.tenantId = tenantId;
   const t = encodeURIComponent(tenantId);
+  // Called from busy(), which puts the focus back where the keyboard user was after the redraw.
   const reload = () => renderTenant(root, tenantId);
   clear(
     root,
@@ -87,13 +88,15 @@ const keysSection = (tenant, t, reload) => {
       await reload();
     });
   });
-  const revoke = (k) => (e) =>
-    void busy(e.currentTarget, async () => {
-      if (!confirm(`Revoke the key "${k.name}" (${k.prefix}…)? Calls made with it are refused from now on.`)) return;
+  const revoke = (k) => async (e) => {
+    const button = e.currentTarget;
+    if (!(await confirmAction('Revoke this key?', `Revoke the key "${k.name}" (${k.prefix}…)? Calls made with it are refused from now on.`, 'Revoke key'))) return;
+    await busy(button, async () => {
       await api('DELETE', `tenants/${t}/keys/${encodeURIComponent(k.keyId)}`);
       status(`Key ${k.keyId} revoked`);
       await reload();
     });
+  };
   return h(
     'section',
     { class: 'card', 'aria-labelledby': 'keysTitle', id: 'keys' },
@@ -232,13 +235,15 @@ const policiesSection = (policies, t, reload) => {
       }
     });
   });
-  const remove = (p) => (e) =>
-    void busy(e.currentTarget, async () => {
-      if (!confirm(`Delete the policy "${p.name}"?`)) return;
+  const remove = (p) => async (e) => {
+    const button = e.currentTarget;
+    if (!(await confirmAction('Delete this policy?', `Delete the MFA policy "${p.name}"? Verifications no longer need its channels.`, 'Delete policy'))) return;
+    await busy(button, async () => {
       await api('DELETE', `tenants/${t}/policies/${encodeURIComponent(p.name)}`);
       status(`Policy "${p.name}" deleted`);
       await reload();
     });
+  };
   return h(
     'section',
     { class: 'card', 'aria-labelledby': 'policiesTitle', id: 'policies' },
@@ -269,11 +274,13 @@ const webhookSecretSection = (tenant, t) =>
       type: 'button',
       class: 'ghost',
       text: 'Rotate webhook secret',
-      onclick: (e) =>
-        void busy(e.currentTarget, async () => {
-          if (!confirm('Rotate the webhook secret? Receivers need the new one.')) return;
+      onclick: async (e) => {
+        const button = e.currentTarget;
+        if (!(await confirmAction('Rotate the webhook secret?', 'Receivers need the new secret; the previous one also signs for 24 hours so that they can switch over.', 'Rotate secret'))) return;
+        await busy(button, async () => {
           const r = await api('POST', `tenants/${t}/webhook-secret`, {});
           showOnce('New webhook secret', [['Webhook secret', r.webhookSecret]]);
-        }),
+        });
+      },
     }),
   );

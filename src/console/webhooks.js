@@ -1,7 +1,7 @@
 // Webhooks: a tenant's endpoint health, and its deliveries (status, attempts, the next retry)
 // with each attempt's response, and redelivery.
 import { api, get } from './api.js';
-import { busy, clear, h, status, table, time } from './dom.js';
+import { busy, clear, h, rememberFocus, status, table, time } from './dom.js';
 import { state, tenantPicker } from './state.js';
 
 export const renderWebhooks = async (root) => {
@@ -26,7 +26,9 @@ export const renderWebhooks = async (root) => {
         drawRows();
       }),
     );
-    const drawRows = () =>
+    // Redrawn (a filter, a refresh after a redelivery), the focus stays on the control it was on.
+    const drawRows = () => {
+      const restore = rememberFocus();
       clear(
         list,
         h('h2', { id: 'deliveriesTitle', text: 'Deliveries' }),
@@ -67,6 +69,8 @@ export const renderWebhooks = async (root) => {
         ),
         more,
       );
+      restore();
+    };
     drawRows();
   };
   clear(root, h('h1', { text: 'Webhooks' }), h('div', { class: 'row' }, tenantPicker(refresh)), health, list);
