@@ -95,6 +95,14 @@ describe('admin API: insights, schema, audit search, webhook detail, metrics and
     assert.equal(total(d, 'push', 'number_mismatch'), seeded.numberMismatch);
     assert.equal(total(d, 'totp', 'failed'), seeded.totpFailed);
     assert.equal(total(d, 'totp', 'throttled'), seeded.totpThrottled);
+    // A passkey challenge has no time of its own and counts when the store recorded it (by the
+    // machine's clock, hours after this server's test clock): a range up to the real now.
+    const passkeys = await insights(`tenantId=${acme.tenantId}&from=${new Date(seededFrom).toISOString()}&to=${new Date(Date.now() + HOUR).toISOString()}`);
+    assert.deepEqual(
+      ['started', 'verified', 'failed', 'clone_suspected'].map((m) => total(passkeys, 'webauthn', m)),
+      [seeded.passkeys.started, seeded.passkeys.verified, seeded.passkeys.failed, seeded.passkeys.cloneSuspected],
+      'passkey sign-ins: challenges, successes, failures (another origin, a replayed signature) and a suspected clone',
+    );
   });
 
   test('overall insights add every tenant; a range and step select the buckets; gRPC gives the same numbers as REST', async () => {
