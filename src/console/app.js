@@ -18,7 +18,8 @@ const applyTheme = (theme) => {
   if (theme === 'auto') delete document.documentElement.dataset.theme;
   else document.documentElement.dataset.theme = theme;
   $('theme').textContent = `Theme: ${theme}`;
-  $('theme').setAttribute('aria-label', `Colour theme: ${theme === 'auto' ? 'follows the system' : theme}; change`);
+  // The name starts with the visible text (WCAG 2.5.3, label in name: speech users say what they see).
+  $('theme').setAttribute('aria-label', `Theme: ${theme}${theme === 'auto' ? ' (follows the system)' : ''}; change`);
   window.dispatchEvent(new Event('themechange'));
 };
 applyTheme(localStorage.getItem('securekey-console-theme') ?? 'auto');

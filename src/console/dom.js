@@ -77,7 +77,7 @@ const FOCUSABLE = 'a[href], button, input, select, textarea, summary, [tabindex]
 /** What names a control across redraws: its id, its aria-label, or its text within the nearest element with an id. */
 const identity = (el) => (el.id ? `#${el.id}` : el.getAttribute('aria-label') ? `[${el.getAttribute('aria-label')}]` : `${el.parentElement?.closest('[id]')?.id}|${el.tagName}|${el.textContent}`);
 const focusLost = () => !document.activeElement || document.activeElement === document.body || !document.activeElement.isConnected;
-// A button disabled while its action runs may drop the focus: remember the last control focused.
+// A control may drop the focus (a disabled sign-in button): remember the last one focused.
 let lastFocused = null;
 document.addEventListener('focusin', (e) => (lastFocused = e.target));
 
@@ -139,17 +139,19 @@ export const confirmAction = (title, text, action) =>
     openModal(dialog, () => resolve(dialog.returnValue === 'ok'));
   });
 
-/** Runs an action from a button: disabled while it runs, errors to the status line; the focus
- * stays on the button (or where the redraw put its like). */
+/** Runs an action from a button: marked aria-disabled while it runs (a disabled button would drop
+ * the keyboard focus) and not run twice at once; errors to the status line; afterwards the focus
+ * is on the button, or on its like when the action redrew the page. */
 export const busy = async (button, fn) => {
+  if (button.getAttribute('aria-disabled') === 'true') return;
   const restore = rememberFocus();
-  button.disabled = true;
+  button.setAttribute('aria-disabled', 'true');
   try {
     return await fn();
   } catch (err) {
     status(err.code ? `${err.message} (${err.code})` : String(err.message ?? err), 'error');
   } finally {
-    button.disabled = false;
+    button.removeAttribute('aria-disabled');
     restore();
   }
 };

@@ -9,7 +9,7 @@ export const renderSystem = async (root) => {
   const badge = (ok, yes, no) => h('span', { class: `badge ${ok ? 'good' : 'bad'}`, text: ok ? yes : no });
   clear(
     root,
-    h('h1', {}, 'System ', h('button', { type: 'button', class: 'ghost small', text: 'Refresh', onclick: (e) => void busy(e.currentTarget, () => renderSystem(root)) })),
+    h('h1', {}, 'System ', h('button', { type: 'button', class: 'ghost small', id: 'systemRefresh', text: 'Refresh', onclick: (e) => void busy(e.currentTarget, () => renderSystem(root)) })),
     h(
       'div',
       { class: 'grid' },

@@ -273,6 +273,7 @@ const webhookSecretSection = (tenant, t) =>
     h('button', {
       type: 'button',
       class: 'ghost',
+      id: 'rotateSecret',
       text: 'Rotate webhook secret',
       onclick: async (e) => {
         const button = e.currentTarget;

@@ -32,7 +32,7 @@ export const renderWebhooks = async (root) => {
       clear(
         list,
         h('h2', { id: 'deliveriesTitle', text: 'Deliveries' }),
-        h('div', { class: 'row end' }, h('div', { class: 'field inline' }, h('label', { for: 'deliveryStatus', text: 'Status' }), statusFilter), h('button', { type: 'button', class: 'ghost', text: 'Refresh', onclick: refresh })),
+        h('div', { class: 'row end' }, h('div', { class: 'field inline' }, h('label', { for: 'deliveryStatus', text: 'Status' }), statusFilter), h('button', { type: 'button', class: 'ghost', id: 'deliveriesRefresh', text: 'Refresh', onclick: refresh })),
         table(
           [
             { label: 'Event', cell: (d) => d.event },

@@ -87,7 +87,16 @@ export const startConsoleRun = async (opts: { viewport?: { width: number; height
       shot: (name: string, p: Page = page) => p.screenshot({ path: join(ARTIFACTS, `console-${name}.png`), fullPage: true }),
       /** Opens a page of the console by its address (#/...) and waits for `ready`. */
       go: async (hash: string, ready: string, p: Page = page) => {
-        await p.evaluate((h) => (location.hash = h), hash);
+        // Once the console has seen the change (it clears the page at once), `ready` is the new page's.
+        await p.evaluate(
+          (h) =>
+            new Promise<void>((resolve) => {
+              if (location.hash === h) return resolve();
+              addEventListener('hashchange', () => resolve(), { once: true });
+              location.hash = h;
+            }),
+          hash,
+        );
         await p.waitForSelector(ready);
       },
       /** Opens the console and signs in (the token typed into the form). */
