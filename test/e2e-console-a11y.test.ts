@@ -244,7 +244,7 @@ describe('console accessibility in a real browser', { skip: missing }, () => {
       await press('Enter');
       await tabTo(`button[aria-label="${redeliver.label}"]`);
       return false;
-    });
+    }, 30_000);
   });
 
   test('keyboard: Audit — a search by channel and outcome, then a user’s timeline', async () => {
