@@ -26,6 +26,15 @@ export type Projection = {
   init: (db: DatabaseSync) => void;
   /** Synchronous writes for one event. Runs inside the runner's transaction. */
   evolve: (db: DatabaseSync, event: StoredEvent) => void;
+  /** Optional: the writes of evolve over each of these events in order (all of its canHandle),
+   * done at once — statements looked up once, counts added up in memory. It must leave the read
+   * model exactly as evolve one event at a time would. When it throws, the runner takes the batch
+   * again event by event through evolve, to stop at the event that fails. */
+  evolveBatch?: (db: DatabaseSync, events: readonly StoredEvent[]) => void;
+  /** Names of indexes (created by init) that only queries use, never evolve: a rebuild into a fresh
+   * file (replay) drops them first and builds them once at the end, which costs far less than
+   * keeping them current row by row. */
+  queryIndexes?: readonly string[];
   /** Drops or clears its tables for a rebuild (init runs again afterwards). Default: nothing. */
   reset?: (db: DatabaseSync) => void;
   /** After a commit that took the read model past events of its canHandle (applied here, or by
@@ -34,19 +43,28 @@ export type Projection = {
 };
 
 /** A read model over the event catalogue (Emmett-style): evolve gets the events of its canHandle, typed. */
-export type TypedProjection<T extends DomainEventType> = Omit<Projection, 'canHandle' | 'evolve'> & {
+export type TypedProjection<T extends DomainEventType> = Omit<Projection, 'canHandle' | 'evolve' | 'evolveBatch'> & {
   canHandle: readonly T[];
   evolve: (db: DatabaseSync, event: Recorded<EventOfType<T>>) => void;
+  evolveBatch?: (db: DatabaseSync, events: readonly Recorded<EventOfType<T>>[]) => void;
 };
 
 /** The projection the runner runs: records outside the catalogue or canHandle never reach evolve. */
-export const projection = <T extends DomainEventType>(p: TypedProjection<T>): Projection => ({
-  ...p,
-  evolve: (db, stored) => {
+export const projection = <T extends DomainEventType>(p: TypedProjection<T>): Projection => {
+  const typed = (stored: StoredEvent) => {
     const e = toRecorded(stored);
-    if (e && isOfType(p.canHandle, e)) p.evolve(db, e);
-  },
-});
+    return e && isOfType(p.canHandle, e) ? e : undefined;
+  };
+  const { evolveBatch } = p;
+  return {
+    ...p,
+    evolve: (db, stored) => {
+      const e = typed(stored);
+      if (e) p.evolve(db, e);
+    },
+    evolveBatch: evolveBatch && ((db, stored) => evolveBatch(db, stored.flatMap((s) => typed(s) ?? []))),
+  };
+};
 
 /** A projection stopped at the event its evolve threw on: the others go on, and it tries that
  * event again after a backoff delay (it never skips it). */
@@ -228,10 +246,16 @@ export const createProjectionRunner = (opts: ProjectionRunnerOptions): Projectio
         let cp = from;
         savepoint.run();
         try {
-          for (const e of batch) {
-            if (e.position <= cp) continue;
-            if (types.has(e.type)) p.evolve(db, e);
-            cp = e.position;
+          if (p.evolveBatch) {
+            const mine = batch.filter((e) => e.position > from && types.has(e.type));
+            if (mine.length > 0) p.evolveBatch(db, mine);
+            cp = Math.max(from, batch[batch.length - 1].position);
+          } else {
+            for (const e of batch) {
+              if (e.position <= cp) continue;
+              if (types.has(e.type)) p.evolve(db, e);
+              cp = e.position;
+            }
           }
           release.run();
         } catch (error) {
@@ -336,7 +360,22 @@ export const createProjectionRunner = (opts: ProjectionRunnerOptions): Projectio
         }
       };
       try {
-        const it = store.subscribeToAll({ fromPosition: from, signal: subscription })[Symbol.asyncIterator]();
+        // Catch-up: the log read a page at a time, each page applied in one transaction, until
+        // the head; then the live subscription from there.
+        let position = from;
+        while (!subscription.aborted) {
+          const page = await store.readAll({ fromPosition: position, maxCount: batchSize });
+          for (const e of page) batch.push(e);
+          await flush();
+          if (page.length > 0) position = page[page.length - 1].position;
+          if (page.length < batchSize) break;
+          await nextMacrotask(); // keep the process responsive during a long catch-up
+        }
+        if (subscription.aborted) {
+          if (signal.aborted) return;
+          continue;
+        }
+        const it = store.subscribeToAll({ fromPosition: position, signal: subscription })[Symbol.asyncIterator]();
         const pull = () => {
           const p = it.next();
           p.catch(() => {}); // handled below; never an unhandled rejection after a stop

@@ -5,7 +5,7 @@
 // user, destination or key. Increments are guarded by the event's global position, so applying
 // an event twice changes nothing.
 import type { DatabaseSync } from 'node:sqlite';
-import { tenantOf } from '../../src/eventstore/recorded.ts';
+import { type Recorded, tenantOf } from '../../src/eventstore/recorded.ts';
 import { prepared } from '../sql.ts';
 import { projection } from '../runtime.ts';
 import { COUNTED_EVENT_TYPES, insightsOf } from './metrics.ts';
@@ -22,6 +22,8 @@ const table = (name: string) => `
     n INTEGER NOT NULL, PRIMARY KEY (tenant_id, bucket, channel, country, metric));
   CREATE INDEX IF NOT EXISTS ${name}_bucket ON ${name}(bucket);`;
 
+const BUCKETS = Object.entries(BUCKET_TABLES).map(([size, table]) => [Number(size), table] as const);
+
 export const insightsProjection = projection({
   name: 'insights',
   version: 1,
@@ -29,19 +31,35 @@ export const insightsProjection = projection({
   init: (db) =>
     db.exec(`${table('insights_hourly')}${table('insights_daily')}
       CREATE TABLE IF NOT EXISTS insights_position (id INTEGER PRIMARY KEY CHECK (id = 1), position INTEGER NOT NULL);`),
+  queryIndexes: Object.values(BUCKET_TABLES).map((t) => `${t}_bucket`),
   reset: (db) => db.exec('DELETE FROM insights_hourly; DELETE FROM insights_daily; DELETE FROM insights_position;'),
-  evolve: (db, e) => {
-    const seen = prepared(db, 'SELECT position FROM insights_position WHERE id = 1').get() as { position: number } | undefined;
-    if (seen && e.position <= seen.position) return;
+  evolve: (db, e) => addUp(db, [e]),
+  evolveBatch: (db, events) => addUp(db, events),
+});
+
+/** Counts the events past the position guard (in memory first, each row written once), then moves the guard. */
+const addUp = (db: DatabaseSync, events: readonly Recorded[]) => {
+  const seen = (prepared(db, 'SELECT position FROM insights_position WHERE id = 1').get() as { position: number } | undefined)?.position ?? 0;
+  const counts = new Map<string, { table: string; row: [string, number, string, string, string]; n: number }>();
+  let last = seen;
+  for (const e of events) {
+    if (e.position <= last) continue;
     const tenantId = tenantOf(e);
-    if (!tenantId) return;
+    if (!tenantId) continue;
     for (const c of insightsOf(e.type, e.data, e.recordedAt.getTime())) {
-      for (const [size, name] of Object.entries(BUCKET_TABLES)) {
-        const bucket = Math.floor(c.at / Number(size)) * Number(size);
-        prepared(db, `INSERT INTO ${name} (tenant_id, bucket, channel, country, metric, n) VALUES (?, ?, ?, ?, ?, 1)
-          ON CONFLICT (tenant_id, bucket, channel, country, metric) DO UPDATE SET n = n + 1`).run(tenantId, bucket, c.channel, c.country ?? '', c.metric);
+      for (const [size, table] of BUCKETS) {
+        const row: [string, number, string, string, string] = [tenantId, Math.floor(c.at / size) * size, c.channel, c.country ?? '', c.metric];
+        const key = `${table}\n${row.join('\n')}`;
+        const count = counts.get(key);
+        if (count) count.n++;
+        else counts.set(key, { table, row, n: 1 });
       }
     }
-    prepared(db, 'INSERT INTO insights_position (id, position) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET position = excluded.position').run(e.position);
-  },
-});
+    last = e.position;
+  }
+  for (const { table, row, n } of counts.values()) {
+    prepared(db, `INSERT INTO ${table} (tenant_id, bucket, channel, country, metric, n) VALUES (?, ?, ?, ?, ?, ?)
+      ON CONFLICT (tenant_id, bucket, channel, country, metric) DO UPDATE SET n = n + excluded.n`).run(...row, n);
+  }
+  if (last > seen) prepared(db, 'INSERT INTO insights_position (id, position) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET position = excluded.position').run(last);
+};

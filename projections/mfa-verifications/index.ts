@@ -16,7 +16,9 @@
 import type { DatabaseSync } from 'node:sqlite';
 import type { Channel } from '../../src/domain/channel.ts';
 import type { StoredEvent } from '../../src/eventstore/port.ts';
-import { toRecorded } from '../../src/eventstore/recorded.ts';
+import { type Recorded, toRecorded } from '../../src/eventstore/recorded.ts';
+import type { EventOfType } from '../../src/domain/events.ts';
+import { createLru } from '../../src/privacy/lru.ts';
 import { isSealed } from '../../src/privacy/personal-data.ts';
 import { projection } from '../runtime.ts';
 import { prepared } from '../sql.ts';
@@ -56,12 +58,36 @@ export const toVerification = (stored: StoredEvent, userKeyOf: (userId: string) 
   }
 };
 
+const HANDLED = ['OtpVerified', 'TotpEnrollmentConfirmed', 'TotpCodeAccepted', 'CredentialUsed', 'PushApproved', 'RecoveryCodeUsed', 'UserErased'] as const;
+
 /** userKeyOf must be (userId) => keyring.hmac('user', userId) (for events older than userKey). */
-export const createMfaVerificationsProjection = (opts: { userKeyOf: (userId: string) => string }) =>
-  projection({
+export const createMfaVerificationsProjection = (opts: { userKeyOf: (userId: string) => string }) => {
+  // Older events name their user in clear: one keyed hash per user, not per event (bounded).
+  const keys = createLru<string, string>(10_000);
+  const userKeyOf = (userId: string) => {
+    let k = keys.get(userId);
+    if (k === undefined) keys.set(userId, (k = opts.userKeyOf(userId)));
+    return k;
+  };
+  const record = (db: DatabaseSync, events: readonly Recorded<EventOfType<(typeof HANDLED)[number]>>[]) => {
+    const insert = prepared(db, 'INSERT OR IGNORE INTO mfa_verifications (position, tenant_id, user_key, channel, purpose, verified_at) VALUES (?, ?, ?, ?, ?, ?)');
+    for (const event of events) {
+      if (event.type === 'UserErased') {
+        const tenantId = str(event.metadata.tenantId);
+        if (tenantId) prepared(db, 'DELETE FROM mfa_verifications WHERE tenant_id = ? AND user_key = ?').run(tenantId, event.data.erasedUserKey);
+        continue;
+      }
+      const v = toVerification(event, userKeyOf);
+      if (!v) continue;
+      // Idempotent on the global position: a replayed event is ignored.
+      insert.run(event.position, v.tenantId, v.userKey, v.channel, v.purpose, v.at);
+      if (event.position % PRUNE_EVERY === 0) prepared(db, 'DELETE FROM mfa_verifications WHERE verified_at < ?').run(v.at - RETAIN_MS);
+    }
+  };
+  return projection({
     name: 'mfa-verifications',
     version: 2,
-    canHandle: ['OtpVerified', 'TotpEnrollmentConfirmed', 'TotpCodeAccepted', 'CredentialUsed', 'PushApproved', 'RecoveryCodeUsed', 'UserErased'],
+    canHandle: HANDLED,
     init: (db) => {
       db.exec(`
         CREATE TABLE IF NOT EXISTS mfa_verifications (
@@ -71,21 +97,10 @@ export const createMfaVerificationsProjection = (opts: { userKeyOf: (userId: str
         CREATE INDEX IF NOT EXISTS mfa_verifications_time ON mfa_verifications(verified_at);`);
     },
     reset: (db) => db.exec('DELETE FROM mfa_verifications;'),
-    evolve: (db, event) => {
-      if (event.type === 'UserErased') {
-        const tenantId = str(event.metadata.tenantId);
-        if (tenantId) prepared(db, 'DELETE FROM mfa_verifications WHERE tenant_id = ? AND user_key = ?').run(tenantId, event.data.erasedUserKey);
-        return;
-      }
-      const v = toVerification(event, opts.userKeyOf);
-      if (!v) return;
-      // Idempotent on the global position: a replayed event is ignored.
-      prepared(db, 'INSERT OR IGNORE INTO mfa_verifications (position, tenant_id, user_key, channel, purpose, verified_at) VALUES (?, ?, ?, ?, ?, ?)').run(
-        event.position, v.tenantId, v.userKey, v.channel, v.purpose, v.at,
-      );
-      if (event.position % PRUNE_EVERY === 0) prepared(db, 'DELETE FROM mfa_verifications WHERE verified_at < ?').run(v.at - RETAIN_MS);
-    },
+    evolve: (db, event) => record(db, [event]),
+    evolveBatch: (db, events) => record(db, events),
   });
+};
 
 /** Channels verified for the user at or after sinceMs (epoch ms). */
 export const channelsVerifiedSince = (db: DatabaseSync, tenantId: string, userKey: string, sinceMs: number): Set<string> => {

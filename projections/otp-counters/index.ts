@@ -5,7 +5,9 @@
 // consistent. Idempotent by construction (INSERT OR IGNORE on otpId, idempotent UPDATE).
 import type { DatabaseSync } from 'node:sqlite';
 import type { DestinationSend } from '../../src/domain/otp/caps.ts';
+import type { EventOfType } from '../../src/domain/events.ts';
 import { parseOtpStream } from '../../src/domain/otp/stream.ts';
+import type { Recorded } from '../../src/eventstore/recorded.ts';
 import { projection } from '../runtime.ts';
 import { prepared } from '../sql.ts';
 
@@ -32,34 +34,47 @@ export const otpCountersProjection = projection({
     if (!columns.has('requester')) db.exec('ALTER TABLE otp_sends ADD COLUMN requester TEXT');
     if (!columns.has('forgiven')) db.exec('ALTER TABLE otp_sends ADD COLUMN forgiven INTEGER NOT NULL DEFAULT 0');
   },
+  // evolve prunes by issued_at and forgives by destination: only the per-tenant index is the queries' alone.
+  queryIndexes: ['otp_sends_tenant'],
   reset: (db) => db.exec('DELETE FROM otp_sends; DELETE FROM otp_tenant_daily;'),
-  evolve: (db, event) => {
-    const where = parseOtpStream(event.streamName);
-    if (!where) return;
-    if (event.type === 'OtpIssued') {
-      const d = event.data;
-      const inserted = prepared(db, 'INSERT OR IGNORE INTO otp_sends (otp_id, tenant_id, channel, destination_hash, country, issued_at, requester) VALUES (?, ?, ?, ?, ?, ?, ?)')
-        .run(d.otpId, where.tenantId, where.channel, where.destinationHash, d.country, d.issuedAt, d.requester ?? null);
-      // The daily quota reads one counter row instead of counting the day's sends (O(1) per send).
-      if (inserted.changes === 1) bumpDaily(db, where.tenantId, where.channel, dayOf(d.issuedAt), 1);
-      prepared(db, 'DELETE FROM otp_sends WHERE issued_at < ?').run(d.issuedAt - OTP_COUNTERS_RETENTION_MS);
-      prepared(db, 'DELETE FROM otp_tenant_daily WHERE day < ?').run(dayOf(d.issuedAt - OTP_COUNTERS_RETENTION_MS));
-    } else if (event.type === 'OtpDeliveryFailed') {
-      const row = prepared(db, 'UPDATE otp_sends SET failed = 1 WHERE otp_id = ? AND failed = 0 RETURNING tenant_id, channel, issued_at')
-        .get(event.data.otpId) as { tenant_id: string; channel: string; issued_at: number } | undefined;
-      if (row) bumpDaily(db, row.tenant_id, row.channel, dayOf(row.issued_at), -1);
-    } else if (event.type === 'OtpLimitsReset') {
-      // Every send before the reset in the log (not by clock: a CLI on another machine may differ).
-      prepared(db, 'UPDATE otp_sends SET forgiven = 1 WHERE tenant_id = ? AND destination_hash = ?').run(where.tenantId, where.destinationHash);
-    }
+  evolve: (db, event) => count(statementsOf(db), event),
+  evolveBatch: (db, events) => {
+    const st = statementsOf(db);
+    for (const e of events) count(st, e);
   },
 });
+
+const statementsOf = (db: DatabaseSync) => ({
+  insert: prepared(db, 'INSERT OR IGNORE INTO otp_sends (otp_id, tenant_id, channel, destination_hash, country, issued_at, requester) VALUES (?, ?, ?, ?, ?, ?, ?)'),
+  pruneSends: prepared(db, 'DELETE FROM otp_sends WHERE issued_at < ?'),
+  pruneDaily: prepared(db, 'DELETE FROM otp_tenant_daily WHERE day < ?'),
+  failed: prepared(db, 'UPDATE otp_sends SET failed = 1 WHERE otp_id = ? AND failed = 0 RETURNING tenant_id, channel, issued_at'),
+  forgive: prepared(db, 'UPDATE otp_sends SET forgiven = 1 WHERE tenant_id = ? AND destination_hash = ?'),
+  daily: prepared(db, 'INSERT INTO otp_tenant_daily (tenant_id, channel, day, sent) VALUES (?, ?, ?, ?) ON CONFLICT DO UPDATE SET sent = sent + excluded.sent'),
+});
+
+const count = (st: ReturnType<typeof statementsOf>, event: Recorded<EventOfType<'OtpIssued' | 'OtpDeliveryFailed' | 'OtpLimitsReset'>>) => {
+  const where = parseOtpStream(event.streamName);
+  if (!where) return;
+  if (event.type === 'OtpIssued') {
+    const d = event.data;
+    const inserted = st.insert.run(d.otpId, where.tenantId, where.channel, where.destinationHash, d.country, d.issuedAt, d.requester ?? null);
+    // The daily quota reads one counter row instead of counting the day's sends (O(1) per send).
+    if (inserted.changes === 1) st.daily.run(where.tenantId, where.channel, dayOf(d.issuedAt), 1);
+    st.pruneSends.run(d.issuedAt - OTP_COUNTERS_RETENTION_MS);
+    st.pruneDaily.run(dayOf(d.issuedAt - OTP_COUNTERS_RETENTION_MS));
+  } else if (event.type === 'OtpDeliveryFailed') {
+    const row = st.failed.get(event.data.otpId) as { tenant_id: string; channel: string; issued_at: number } | undefined;
+    if (row) st.daily.run(row.tenant_id, row.channel, dayOf(row.issued_at), -1);
+  } else if (event.type === 'OtpLimitsReset') {
+    // Every send before the reset in the log (not by clock: a CLI on another machine may differ).
+    st.forgive.run(where.tenantId, where.destinationHash);
+  }
+};
 
 const DAY_MS = 24 * 3600 * 1000;
 /** UTC day number of an epoch-ms time. */
 const dayOf = (ms: number) => Math.floor(ms / DAY_MS);
-const bumpDaily = (db: DatabaseSync, tenantId: string, channel: string, day: number, by: number) =>
-  prepared(db, 'INSERT INTO otp_tenant_daily (tenant_id, channel, day, sent) VALUES (?, ?, ?, ?) ON CONFLICT DO UPDATE SET sent = sent + excluded.sent').run(tenantId, channel, day, by);
 
 /** The codes sent to one destination since sinceMs that count against its caps (ascending), with who asked. */
 export const destinationSends = (db: DatabaseSync, tenantId: string, destinationHash: string, sinceMs: number): DestinationSend[] =>

@@ -4,7 +4,9 @@
 // so each is counted on the day and country of its code. Increments are guarded by the event's
 // global position, so applying an event twice changes nothing.
 import type { DatabaseSync } from 'node:sqlite';
+import type { EventOfType } from '../../src/domain/events.ts';
 import { parseOtpStream } from '../../src/domain/otp/stream.ts';
+import type { Recorded } from '../../src/eventstore/recorded.ts';
 import { projection } from '../runtime.ts';
 import { prepared } from '../sql.ts';
 
@@ -34,20 +36,37 @@ export const otpStatsProjection = projection({
       CREATE TABLE IF NOT EXISTS otp_stats_position (id INTEGER PRIMARY KEY CHECK (id = 1), position INTEGER NOT NULL);`);
   },
   reset: (db) => db.exec('DELETE FROM otp_stats_daily; DELETE FROM otp_stats_position;'),
-  evolve: (db, event) => {
-    const column = COLUMN[event.type];
-    const where = parseOtpStream(event.streamName);
-    if (!where) return;
-    const seen = prepared(db, 'SELECT position FROM otp_stats_position WHERE id = 1').get() as { position: number } | undefined;
-    if (seen && event.position <= seen.position) return;
-    const d = event.data;
-    prepared(db, 
-      `INSERT INTO otp_stats_daily (tenant_id, day, country, channel, ${column}) VALUES (?, ?, ?, ?, 1)
-       ON CONFLICT (tenant_id, day, country, channel) DO UPDATE SET ${column} = ${column} + 1`,
-    ).run(where.tenantId, utcDay(d.issuedAt), d.country ?? '', where.channel);
-    prepared(db, 'INSERT INTO otp_stats_position (id, position) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET position = excluded.position').run(event.position);
-  },
+  evolve: (db, event) => addUp(db, [event]),
+  evolveBatch: addUp,
 });
+
+type Counted = Recorded<EventOfType<(typeof COUNTED)[number]>>;
+
+/** Counts the events past the position guard (in memory first, each row written once), then moves the guard. */
+function addUp(db: DatabaseSync, events: readonly Counted[]) {
+  const seen = (prepared(db, 'SELECT position FROM otp_stats_position WHERE id = 1').get() as { position: number } | undefined)?.position ?? 0;
+  const counts = new Map<string, { row: [string, string, string, string]; column: string; n: number }>();
+  let last = seen;
+  for (const event of events) {
+    const where = parseOtpStream(event.streamName);
+    if (!where || event.position <= last) continue;
+    const d = event.data;
+    const row: [string, string, string, string] = [where.tenantId, utcDay(d.issuedAt), d.country ?? '', where.channel];
+    const column = COLUMN[event.type];
+    const key = `${row.join('\n')}\n${column}`;
+    const c = counts.get(key);
+    if (c) c.n++;
+    else counts.set(key, { row, column, n: 1 });
+    last = event.position;
+  }
+  for (const { row, column, n } of counts.values()) {
+    prepared(db,
+      `INSERT INTO otp_stats_daily (tenant_id, day, country, channel, ${column}) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT (tenant_id, day, country, channel) DO UPDATE SET ${column} = ${column} + excluded.${column}`,
+    ).run(...row, n);
+  }
+  if (last > seen) prepared(db, 'INSERT INTO otp_stats_position (id, position) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET position = excluded.position').run(last);
+}
 
 export type OtpStatsRow = {
   day: string;

@@ -15,6 +15,7 @@ export const webhooksProjection = projection({
   version: 1,
   canHandle: [...TENANT_EVENTS, ...WEBHOOK_EVENT_TYPES],
   init: ensureWebhookSchema,
+  queryIndexes: ['webhook_deliveries_tenant'],
   reset: resetDerivedTables,
   evolve: (db, e) => {
     if (!isOfType(TENANT_EVENTS, e)) {
