@@ -20,7 +20,7 @@ import { createSqliteEventStore } from '../src/eventstore/sqlite/index.ts';
 
 const DAY = 86_400_000;
 const T0 = Date.UTC(2027, 2, 1, 22, 0, 0);
-const keyring = createKeyring(Buffer.alloc(32, 7).toString('base64'));
+const keyring = createKeyring(Buffer.alloc(32, 7));
 let dir: string;
 let store: EventStore;
 
