@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DatabaseSync } from 'node:sqlite';
 import { after, before, test } from 'node:test';
-import { nodeProjections } from '../projections/index.ts';
+import { nodeProjections, sharedProjections } from '../projections/index.ts';
 import { createProjectionRunner, type Projection } from '../projections/runtime.ts';
 import { openReadModelDb } from '../projections/sql.ts';
 import { replay } from '../src/app/replay.ts';
@@ -26,8 +26,15 @@ let store: EventStore;
 
 /** The events the OTP, TOTP and user services record, with the fields the read models read. */
 const seed = async () => {
+  // tenant_1 has a webhook URL for the middle of the log: its outcome events then become deliveries.
+  const tenantEvent = (type: string, data: Record<string, unknown>) => store.appendToStream('tenant-tenant_1', [{ type, data: { tenantId: 'tenant_1', at: T0, ...data }, metadata: { tenantId: 'tenant_1' } }]);
+  await tenantEvent('TenantCreated', { name: 'one', settings: {} });
   const appends: Promise<unknown>[] = [];
   for (let i = 0; i < 400; i++) {
+    if (i === 100 || i === 300) {
+      await Promise.all(appends);
+      await tenantEvent('TenantSettingsChanged', { settings: { webhookUrl: i === 100 ? 'https://hooks.example/one' : '' } });
+    }
     const tenantId = `tenant_${i % 3}`;
     const channel = i % 5 === 0 ? 'email' : 'sms';
     const country = channel === 'email' ? null : ['KR', 'US', 'GB'][i % 3];
@@ -81,11 +88,12 @@ const build = async (name: string, projections: Projection[], batchSize: number)
 };
 
 test('every read model applied in batches equals the same read model applied one event at a time', async () => {
-  const oneByOne = await build('one-by-one.db', nodeProjections(keyring).map((p) => ({ ...p, evolveBatch: undefined })), 1);
-  const batched = await build('batched.db', nodeProjections(keyring), 64);
+  const all = () => [...nodeProjections(keyring), ...sharedProjections];
+  const oneByOne = await build('one-by-one.db', all().map((p) => ({ ...p, evolveBatch: undefined })), 1);
+  const batched = await build('batched.db', all(), 64);
   try {
     const [a, b] = [dump(oneByOne), dump(batched)];
-    for (const t of ['otp_sends', 'otp_tenant_daily', 'otp_stats_daily', 'insights_hourly', 'insights_daily', 'mfa_verifications', 'audit_log']) assert.ok((a[t] as unknown[]).length > 0, `${t} has rows`);
+    for (const t of ['otp_sends', 'otp_tenant_daily', 'otp_stats_daily', 'insights_hourly', 'insights_daily', 'mfa_verifications', 'audit_log', 'webhook_deliveries']) assert.ok((a[t] as unknown[]).length > 0, `${t} has rows`);
     assert.deepEqual(b, a);
   } finally {
     oneByOne.close();
