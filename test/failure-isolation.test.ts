@@ -15,12 +15,19 @@ import { until } from './helpers/until.ts';
 
 /** Projection name → the event type it throws on, while set. */
 const faults = new Map<string, string>();
+const inject = (name: string, type: string) => {
+  if (faults.get(name) === type) throw new Error(`injected fault: ${name} cannot apply ${type}`);
+};
 const wrapProjection = (p: Projection): Projection => ({
   ...p,
   evolve: (db, e) => {
-    if (faults.get(p.name) === e.type) throw new Error(`injected fault: ${p.name} cannot apply ${e.type}`);
+    inject(p.name, e.type);
     p.evolve(db, e);
   },
+  evolveBatch: p.evolveBatch && ((db, events) => {
+    for (const e of events) inject(p.name, e.type);
+    p.evolveBatch!(db, events);
+  }),
 });
 
 let s: TestServer;
