@@ -32,6 +32,9 @@ export type ReplayBenchResult = {
   /** The rebuild of every read model, in its own process. */
   seconds: number;
   eventsPerSec: number;
+  /** CPU time (user + system) of the rebuild's process: on a shared machine, events per CPU
+   * second move much less than events per second. */
+  cpuSeconds: number;
   replayPeakRssMb: number;
   /** The server on that log: start-up until ready (it catches up first), then under otp-send load. */
   serverStartSeconds: number;
@@ -92,10 +95,12 @@ if (import.meta.main) {
     } else if (positionals[0] === 'replay') {
       const out = mkdtempSync(join(tmpdir(), 'securekey-bench-replay-'));
       const db = openReadModelDb(join(out, 'rebuilt.db'));
+      const cpu = process.cpuUsage();
       try {
         const r = await replay({ store, db, projections: [...nodeProjections(keyring), ...sharedProjections] });
         const seconds = r.durationMs / 1000;
-        console.log(JSON.stringify({ events: r.events, seconds, eventsPerSec: Math.round(r.events / seconds), peakRssMb: peakRssMb(), errors: r.errors }));
+        const { user, system } = process.cpuUsage(cpu);
+        console.log(JSON.stringify({ events: r.events, seconds, eventsPerSec: Math.round(r.events / seconds), cpuSeconds: (user + system) / 1e6, peakRssMb: peakRssMb(), errors: r.errors }));
       } finally {
         db.close();
         rmSync(out, { recursive: true, force: true });

@@ -101,7 +101,7 @@ async function* quiet(signal: AbortSignal | undefined): AsyncGenerator<StoredEve
 }
 
 /** Page cache of a rebuild (KiB): the indexes evolve keeps current stay in memory. */
-const REBUILD_CACHE_KIB = 64 * 1024;
+const REBUILD_CACHE_KIB = 16 * 1024;
 /** Events per transaction of a rebuild. */
 const REBUILD_BATCH = 2000;
 
