@@ -28,10 +28,11 @@ export const createUserKeys = (deps: { store: EventStore; keyring: Keyring; cach
   const { store, keyring } = deps;
   const generations = createLru<string, number>(deps.cacheSize ?? 100_000);
   const hashOf = (userId: string) => keyring.hmac(USER_HASH_PURPOSE, userId);
-  const keyOf = (userId: string, generation: number) => (generation === 0 ? hashOf(userId) : keyring.hmac(USER_HASH_PURPOSE, `${userId}\n${generation}`));
+  /** Generation 0's key is the user's hash itself (userHash, when the caller has it already). */
+  const keyOf = (userId: string, generation: number, userHash?: string) =>
+    generation === 0 ? (userHash ?? hashOf(userId)) : keyring.hmac(USER_HASH_PURPOSE, `${userId}\n${generation}`);
   const read = async (tenantId: string, userHash: string) => foldStream(userDecider, await store.readStream(userStream(tenantId, userHash))).generation;
-  const generationOf = async (tenantId: string, userId: string) => {
-    const userHash = hashOf(userId);
+  const generationOf = async (tenantId: string, userId: string, userHash = hashOf(userId)) => {
     const id = `${tenantId}\n${userHash}`;
     let g = generations.get(id);
     if (g === undefined) {
@@ -42,7 +43,10 @@ export const createUserKeys = (deps: { store: EventStore; keyring: Keyring; cach
   };
   return {
     hashOf,
-    of: async (tenantId, userId) => keyOf(userId, await generationOf(tenantId, userId)),
+    of: async (tenantId, userId) => {
+      const userHash = hashOf(userId);
+      return keyOf(userId, await generationOf(tenantId, userId, userHash), userHash);
+    },
     fresh: async (tenantId, userId) => {
       const generation = await read(tenantId, hashOf(userId));
       generations.set(`${tenantId}\n${hashOf(userId)}`, generation);
