@@ -35,6 +35,8 @@ export const maskPhone = (countryCallingCode: string, nationalNumber: string): s
 
 /** Masks an E.164 number when only the number is at hand (e.g. in a sender's log line). */
 export const maskE164 = (e164: string): string => {
+  const known = phones.get(`|${e164}`);
+  if (known) return known.masked;
   const p = parsePhoneNumberFromString(e164, { extract: false });
   if (p) return maskPhone(p.countryCallingCode, p.nationalNumber);
   const digits = e164.replace(/\D/g, '');
@@ -49,17 +51,19 @@ export const normalisePhone = (input: string, defaultRegion = 'KR'): NormalisedP
   const key = typeof input === 'string' && typeof defaultRegion === 'string' ? `${defaultRegion}|${input}` : undefined;
   const known = key === undefined ? undefined : phones.get(key);
   if (known) return known;
-  const p = parsePhone(input, defaultRegion);
+  const p = Object.freeze(parsePhone(input, defaultRegion));
   if (key !== undefined) {
     if (phones.size >= MAX_PHONES) phones.clear();
-    phones.set(key, Object.freeze(p));
+    phones.set(key, p);
+    phones.set(`|${p.e164}`, p); // for maskE164 (the SMS sender's log line), without parsing again
   }
   return p;
 };
 
 /** Parsing a number with the full metadata is the costliest step of an OTP call, and the same
- * destination comes back (send, then verify): valid numbers parsed lately are remembered (a pure
- * function of its input; bounded). */
+ * destination comes back (send, then verify, and the sender's log line): valid numbers parsed
+ * lately are remembered (a pure function of its input; bounded). Keys: "region|input", and
+ * "|e164" for maskE164. */
 const phones = new Map<string, NormalisedPhone>();
 const MAX_PHONES = 10_000;
 
@@ -73,8 +77,10 @@ const parsePhone = (input: string, defaultRegion: string): NormalisedPhone => {
     throw new DomainError('INVALID_PHONE', 'expected a phone number in national (01012345678) or E.164 (+821012345678) form');
   }
   const p = parsePhoneNumberFromString(text, { defaultCountry: region as CountryCode, extract: false });
+  // With the full metadata, isValid() is getType() !== undefined (libphonenumber-js isValid.js):
+  // a number of one of these types is valid, and the regular expressions run once, not twice.
   const type = p?.getType();
-  if (!p || !p.isValid() || !p.country || !type || !PHONE_TYPES.has(type)) {
+  if (!p || !p.country || !type || !PHONE_TYPES.has(type)) {
     throw new DomainError('INVALID_PHONE', 'expected a valid mobile or fixed-line number in national (01012345678) or E.164 (+821012345678) form; the value given is not one');
   }
   return { e164: p.number, country: p.country, masked: maskPhone(p.countryCallingCode, p.nationalNumber) };
