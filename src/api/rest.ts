@@ -141,7 +141,11 @@ export const createRestHandler = (deps: RestDeps) => async (req: AnyRequest, res
       return;
     }
     const parts = url.pathname.split('/').filter(Boolean);
-    const candidates = deps.routes.map((r) => ({ ...r, params: matchPath(r.route, parts) })).filter((r) => r.params);
+    const candidates: ((typeof deps.routes)[number] & { params: Record<string, string> })[] = [];
+    for (const r of deps.routes) {
+      const params = matchPath(r.route, parts);
+      if (params) candidates.push({ ...r, params });
+    }
     if (candidates.length === 0) throw new DomainError('ROUTE_NOT_FOUND', `no route ${url.pathname}; see ${REST_PREFIX}/openapi.json`);
     const hit = candidates.find((c) => c.route.verb === req.method);
     if (!hit) {
@@ -152,7 +156,7 @@ export const createRestHandler = (deps: RestDeps) => async (req: AnyRequest, res
     }
     const { route, handler } = hit;
     const json = route.verb === 'GET' ? queryToJson(route, url.searchParams) : parseBody(await readBody(req, deps.bodyLimitBytes));
-    for (const [field, value] of Object.entries(hit.params!)) {
+    for (const [field, value] of Object.entries(hit.params)) {
       const f = route.method.input.fields.find((x) => x.name === field)!;
       json[f.jsonName] = value;
       if (f.name !== f.jsonName) delete json[f.name];
@@ -164,10 +168,11 @@ export const createRestHandler = (deps: RestDeps) => async (req: AnyRequest, res
       throw new DomainError('INVALID_ARGUMENT', describeDecodeError(err));
     }
     const contextValues = createContextValues().set(requestInfoKey, info).set(unknownFieldsKey, unknownFieldPaths(route.method.input, json));
-    const headers = new Headers();
+    // A plain record: createHandlerContext makes the one Headers object from it.
+    const headers: Record<string, string> = {};
     for (const [k, v] of Object.entries(req.headers)) {
       if (k.startsWith(':') || v === undefined) continue;
-      headers.set(k, Array.isArray(v) ? v.join(', ') : v);
+      headers[k] = Array.isArray(v) ? v.join(', ') : v;
     }
     const ctx = createHandlerContext({
       service: route.service,
