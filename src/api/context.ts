@@ -15,15 +15,17 @@ export type RequestInfo = {
   clientIp: string;
   /** Who sent it: set by admission (admission.ts) before the request is read. */
   identity?: Identity;
+  /** Set when one of our handlers is reached (markReached). */
+  reached?: boolean;
 };
 
 export const requestInfoKey = createContextKey<RequestInfo>({ requestId: '', clientIp: '' });
 
 // Requests that reached one of our handlers (pipeline.ts): errors after that point are ours and
-// pass through; errors before it were made by the protocol library (see connect.ts).
-const reachedRequests = new WeakSet<RequestInfo>();
-export const markReached = (info: RequestInfo) => void reachedRequests.add(info);
-export const wasReached = (info: RequestInfo) => reachedRequests.has(info);
+// pass through; errors before it were made by the protocol library (see connect.ts). A field of
+// the request's own info, not a WeakSet entry: adding to a WeakSet cost ~2 % of a gRPC verify.
+export const markReached = (info: RequestInfo) => void (info.reached = true);
+export const wasReached = (info: RequestInfo) => info.reached === true;
 export const callerKey = createContextKey<Caller | undefined>(undefined);
 /** REST: JSON paths of request keys the message does not declare ("settings.otpLenght"). The
  * transcoder ignores unknown fields, as the contract says; a handler may refuse some by name. */
