@@ -47,3 +47,12 @@ test('50 concurrent sends to one destination: one code is issued, the others wai
   assert.deepEqual(tally(codes), { sent: 1, RESEND_TOO_SOON: 49 });
   assert.equal((await h.store.readAll()).filter((e) => e.type === 'OtpIssued').length, 1);
 });
+
+test('20 concurrent sends to one number with an hourly cap of 3: exactly 3 codes issued, the rest refused with DESTINATION_LIMIT', async () => {
+  const h = await harness();
+  const settings = { otpResendCooldownSeconds: 0, smsPerDestinationHour: 3, smsPerDestinationDay: 0, smsPerDestinationBurst: 0 };
+  const results = await Promise.allSettled(Array.from({ length: 20 }, () => h.service.send(caller(), { ...sms, settings })));
+  const outcomes = results.map((r) => (r.status === 'fulfilled' ? 'sent' : r.reason instanceof DomainError ? r.reason.code : `unexpected ${r.reason}`));
+  assert.deepEqual(tally(outcomes), { sent: 3, DESTINATION_LIMIT: 17 });
+  assert.equal((await h.store.readAll()).filter((e) => e.type === 'OtpIssued').length, 3);
+});
