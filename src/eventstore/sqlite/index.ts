@@ -5,6 +5,7 @@
 // on the disk; reads and subscriptions use this thread's connection (WAL: readers never block
 // the writer). An append is acknowledged only after its commit is durable.
 import { randomUUID } from 'node:crypto';
+import type { SQLInputValue, StatementSync } from 'node:sqlite';
 import {
   type AppendResult,
   type EventStore,
@@ -37,16 +38,9 @@ export type SqliteEventStoreOptions = {
   onCommit?: (info: { appends: number; events: number; ms: number }) => void;
 };
 
-type Row = {
-  position: number;
-  stream: string;
-  revision: number;
-  id: string;
-  type: string;
-  data: string;
-  metadata: string;
-  recorded_at: number;
-};
+/** A row of COLUMNS, read as an array (setReturnArrays): no object with eight named properties
+ * made per row only to be copied into the event (a rebuild reads the whole log). */
+type Row = [position: number, stream: string, revision: number, id: string, type: string, data: string, metadata: string, recordedAt: number];
 
 type Pending = AppendRequest & { resolve: (r: AppendResult) => void; reject: (e: unknown) => void };
 
@@ -54,15 +48,22 @@ const MAX_APPENDS_PER_COMMIT = 1000;
 const PAGE_SIZE = 500;
 
 const toEvent = (r: Row): StoredEvent => ({
-  id: r.id,
-  type: r.type,
-  data: JSON.parse(r.data),
-  metadata: JSON.parse(r.metadata),
-  streamName: r.stream,
-  revision: r.revision,
-  position: r.position,
-  recordedAt: new Date(r.recorded_at),
+  id: r[3],
+  type: r[4],
+  data: JSON.parse(r[5]),
+  metadata: JSON.parse(r[6]),
+  streamName: r[1],
+  revision: r[2],
+  position: r[0],
+  recordedAt: new Date(r[7]),
 });
+
+/** A query over COLUMNS whose rows come as arrays (Row). */
+const rowsQuery = (st: StatementSync) => {
+  st.setReturnArrays(true);
+  // node:sqlite's types do not follow setReturnArrays: all() is typed as returning objects.
+  return (...params: SQLInputValue[]) => st.all(...params) as unknown as Row[];
+};
 
 const serialize = (e: NewEvent) => {
   checkEventType(e?.type);
@@ -89,8 +90,8 @@ export const createSqliteEventStore = (opts: SqliteEventStoreOptions): EventStor
       : createWorkerWriter({ path: opts.path, durable, busyTimeoutMs, maxAppendsPerCommit: MAX_APPENDS_PER_COMMIT, onCommit });
 
   const q = {
-    readStream: db.prepare(`SELECT ${COLUMNS} FROM events WHERE stream = ? AND revision >= ? ORDER BY revision LIMIT ?`),
-    readAll: db.prepare(`SELECT ${COLUMNS} FROM events WHERE position > ? ORDER BY position LIMIT ?`),
+    readStream: rowsQuery(db.prepare(`SELECT ${COLUMNS} FROM events WHERE stream = ? AND revision >= ? ORDER BY revision LIMIT ?`)),
+    readAll: rowsQuery(db.prepare(`SELECT ${COLUMNS} FROM events WHERE position > ? ORDER BY position LIMIT ?`)),
     head: db.prepare('SELECT COALESCE(MAX(position), 0) AS p FROM events'),
   };
   const head = () => (q.head.get() as { p: number }).p;
@@ -153,7 +154,7 @@ export const createSqliteEventStore = (opts: SqliteEventStoreOptions): EventStor
     if (closed) throw closedError();
     const prefixes = typePrefixes ?? [];
     const filter = prefixes.length === 0 ? '' : `AND (${prefixes.map(() => 'substr(type, 1, ?) = ?').join(' OR ')})`;
-    const page = db.prepare(`SELECT ${COLUMNS} FROM events WHERE position > ? AND position <= ? ${filter} ORDER BY position LIMIT ?`);
+    const page = rowsQuery(db.prepare(`SELECT ${COLUMNS} FROM events WHERE position > ? AND position <= ? ${filter} ORDER BY position LIMIT ?`));
     const filterArgs = prefixes.flatMap((p) => [p.length, p]);
     const release = notifier.open();
     try {
@@ -164,7 +165,7 @@ export const createSqliteEventStore = (opts: SqliteEventStoreOptions): EventStor
         let upTo: number;
         try {
           upTo = head();
-          rows = page.all(position, upTo, ...filterArgs, PAGE_SIZE) as Row[];
+          rows = page(position, upTo, ...filterArgs, PAGE_SIZE);
         } catch (err) {
           throw toStoreError(err);
         }
@@ -173,7 +174,7 @@ export const createSqliteEventStore = (opts: SqliteEventStoreOptions): EventStor
           if (signal?.aborted) return;
         }
         if (rows.length === PAGE_SIZE) {
-          position = rows[rows.length - 1].position;
+          position = rows[rows.length - 1][0];
           await new Promise((r) => setImmediate(r)); // let other work run between pages
         } else {
           position = upTo; // caught up: everything up to the head has been seen
@@ -203,9 +204,9 @@ export const createSqliteEventStore = (opts: SqliteEventStoreOptions): EventStor
     },
 
     readStream: (stream, { fromRevision = 0, maxCount = -1 } = {}) =>
-      guard(() => (q.readStream.all(stream, fromRevision, maxCount) as Row[]).map(toEvent)),
+      guard(() => q.readStream(stream, fromRevision, maxCount).map(toEvent)),
 
-    readAll: ({ fromPosition = 0, maxCount = -1 } = {}) => guard(() => (q.readAll.all(fromPosition, maxCount) as Row[]).map(toEvent)),
+    readAll: ({ fromPosition = 0, maxCount = -1 } = {}) => guard(() => q.readAll(fromPosition, maxCount).map(toEvent)),
 
     subscribeToAll: (o) => subscribe(o),
 
