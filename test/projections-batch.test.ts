@@ -60,6 +60,13 @@ const seed = async () => {
     }
   }
   await Promise.all(appends);
+  // A send three days old (another node's clock) between two sends of the same time: the second
+  // one's prune must still find it, though the first one's pruned up to the same time.
+  for (const [i, issuedAt] of [[900, T0 + 5 * DAY], [901, T0 + 2 * DAY], [902, T0 + 5 * DAY]]) {
+    const stream = otpStream('tenant_0', 'sms', keyring.hmac('destination', `late-${i}`));
+    const ref = { otpId: `otp_${i}`, channel: 'sms', purpose: 'login', userId: null, userKey: null, masked: '***', country: 'KR', issuedAt };
+    await store.appendToStream(stream, [{ type: 'OtpIssued', data: { ...ref, requester: null, expiresAt: issuedAt + 600_000, maxAttempts: 3, supersedes: null }, metadata: { tenantId: 'tenant_0' } }]);
+  }
   const erased = keyring.hmac('user', 'user_3');
   await store.appendToStream(`user-tenant_0.${erased}`, [{ type: 'UserErased', data: { erasureId: 'er_1', erasedUserKey: erased, generation: 1, at: T0 + 5 * DAY }, metadata: { tenantId: 'tenant_0' } }]);
 };

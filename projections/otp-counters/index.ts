@@ -37,11 +37,8 @@ export const otpCountersProjection = projection({
   // evolve prunes by issued_at and forgives by destination: only the per-tenant index is the queries' alone.
   queryIndexes: ['otp_sends_tenant'],
   reset: (db) => db.exec('DELETE FROM otp_sends; DELETE FROM otp_tenant_daily;'),
-  evolve: (db, event) => count(statementsOf(db), event),
-  evolveBatch: (db, events) => {
-    const st = statementsOf(db);
-    for (const e of events) count(st, e);
-  },
+  evolve: (db, event) => count(db, [event]),
+  evolveBatch: (db, events) => count(db, events),
 });
 
 const statementsOf = (db: DatabaseSync) => ({
@@ -53,23 +50,60 @@ const statementsOf = (db: DatabaseSync) => ({
   daily: prepared(db, 'INSERT INTO otp_tenant_daily (tenant_id, channel, day, sent) VALUES (?, ?, ?, ?) ON CONFLICT DO UPDATE SET sent = sent + excluded.sent'),
 });
 
-const count = (st: ReturnType<typeof statementsOf>, event: Recorded<EventOfType<'OtpIssued' | 'OtpDeliveryFailed' | 'OtpLimitsReset'>>) => {
-  const where = parseOtpStream(event.streamName);
-  if (!where) return;
-  if (event.type === 'OtpIssued') {
-    const d = event.data;
-    const inserted = st.insert.run(d.otpId, where.tenantId, where.channel, where.destinationHash, d.country, d.issuedAt, d.requester ?? null);
-    // The daily quota reads one counter row instead of counting the day's sends (O(1) per send).
-    if (inserted.changes === 1) st.daily.run(where.tenantId, where.channel, dayOf(d.issuedAt), 1);
-    st.pruneSends.run(d.issuedAt - OTP_COUNTERS_RETENTION_MS);
-    st.pruneDaily.run(dayOf(d.issuedAt - OTP_COUNTERS_RETENTION_MS));
-  } else if (event.type === 'OtpDeliveryFailed') {
-    const row = st.failed.get(event.data.otpId) as { tenant_id: string; channel: string; issued_at: number } | undefined;
-    if (row) st.daily.run(row.tenant_id, row.channel, dayOf(row.issued_at), -1);
-  } else if (event.type === 'OtpLimitsReset') {
-    // Every send before the reset in the log (not by clock: a CLI on another machine may differ).
-    st.forgive.run(where.tenantId, where.destinationHash);
+type Counted = Recorded<EventOfType<'OtpIssued' | 'OtpDeliveryFailed' | 'OtpLimitsReset'>>;
+
+/** The writes of these events in log order, with two shortcuts that change no row: a prune that
+ * cannot find anything (every row left is at or after what it deletes below, since the last
+ * prune of this batch and the rows written after it) is not run; and the daily counters are added
+ * up in memory, written (in the order of their first change, as one statement each would) before
+ * a prune runs and at the end. */
+const count = (db: DatabaseSync, events: readonly Counted[]) => {
+  const st = statementsOf(db);
+  // Lower bounds of issued_at in otp_sends and of day in otp_tenant_daily: unknown until a prune.
+  let oldestSend = -Infinity;
+  let oldestDay = -Infinity;
+  const daily = new Map<string, [tenantId: string, channel: string, day: number, n: number]>();
+  const addDaily = (tenantId: string, channel: string, day: number, n: number) => {
+    const key = `${tenantId}\n${channel}\n${day}`;
+    const row = daily.get(key);
+    if (row) row[3] += n;
+    else daily.set(key, [tenantId, channel, day, n]);
+    oldestDay = Math.min(oldestDay, day);
+  };
+  const writeDaily = () => {
+    for (const row of daily.values()) st.daily.run(...row);
+    daily.clear();
+  };
+  for (const event of events) {
+    const where = parseOtpStream(event.streamName);
+    if (!where) continue;
+    if (event.type === 'OtpIssued') {
+      const d = event.data;
+      const inserted = st.insert.run(d.otpId, where.tenantId, where.channel, where.destinationHash, d.country, d.issuedAt, d.requester ?? null);
+      // The daily quota reads one counter row instead of counting the day's sends (O(1) per send).
+      if (inserted.changes === 1) {
+        oldestSend = Math.min(oldestSend, d.issuedAt);
+        addDaily(where.tenantId, where.channel, dayOf(d.issuedAt), 1);
+      }
+      const before = d.issuedAt - OTP_COUNTERS_RETENTION_MS;
+      if (before > oldestSend) {
+        st.pruneSends.run(before);
+        oldestSend = before;
+      }
+      if (dayOf(before) > oldestDay) {
+        writeDaily();
+        st.pruneDaily.run(dayOf(before));
+        oldestDay = dayOf(before);
+      }
+    } else if (event.type === 'OtpDeliveryFailed') {
+      const row = st.failed.get(event.data.otpId) as { tenant_id: string; channel: string; issued_at: number } | undefined;
+      if (row) addDaily(row.tenant_id, row.channel, dayOf(row.issued_at), -1);
+    } else if (event.type === 'OtpLimitsReset') {
+      // Every send before the reset in the log (not by clock: a CLI on another machine may differ).
+      st.forgive.run(where.tenantId, where.destinationHash);
+    }
   }
+  writeDaily();
 };
 
 const DAY_MS = 24 * 3600 * 1000;
