@@ -1,9 +1,12 @@
 // The server's logger. JSON lines by default, for log collectors: level names ("info"), ISO 8601
 // times, one line per event. LOG_FORMAT=pretty is for a human at a terminal (pino-pretty,
-// synchronous, colours on a TTY). Never keys, codes, secrets or destinations, in either format.
+// synchronous, colours on a TTY; loaded only then). Never keys, codes, secrets or destinations,
+// in either format.
+import { createRequire } from 'node:module';
 import pino from 'pino';
-import pretty from 'pino-pretty';
 import type { LogFormat } from './config.ts';
+
+const require = createRequire(import.meta.url);
 
 /** Pretty mode: a request reads "POST /api/v1/otp/send → 200 OK in 12 ms", its details after it on the same line. */
 const prettyMessage = (log: Record<string, unknown>, key: string): string =>
@@ -15,6 +18,7 @@ const prettyMessage = (log: Record<string, unknown>, key: string): string =>
 export const createLogger = (opts: { level: string; format: LogFormat }, destination: pino.DestinationStream = pino.destination({ dest: 1, sync: false })): pino.Logger => {
   const base = { level: opts.level, base: { service: 'securekey' }, timestamp: pino.stdTimeFunctions.isoTime };
   if (opts.format === 'pretty') {
+    const pretty = require('pino-pretty') as typeof import('pino-pretty');
     const stream = pretty({
       destination,
       sync: true,

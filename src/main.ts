@@ -35,13 +35,13 @@ import { createPushService } from './app/push.ts';
 import { createRecoveryService } from './app/recovery.ts';
 import { createTotpService } from './app/totp.ts';
 import { createWebAuthnService } from './app/webauthn/index.ts';
-import { createPushSenderFromEnv } from './senders/push/index.ts';
+import { createPushSenderFromEnv } from './senders/push/from-env.ts';
 import type { ChannelDeps } from './api/services/common.ts';
 import { createPushImpl } from './api/services/push.ts';
 import { createEmailOtpImpl, createSmsOtpImpl } from './api/services/otp.ts';
 import { createOtpService, resetOtpLimits } from './app/otp.ts';
 import { createSmsSenderFromEnv } from './senders/sms/index.ts';
-import { createEmailSenderFromEnv } from './senders/email/index.ts';
+import { createEmailSenderFromEnv } from './senders/email/from-env.ts';
 import { EmailOtpService, SmsOtpService } from './gen/securekey/v1/otp_pb.js';
 import { createOtpCountersFromDb } from '../projections/otp-counters/index.ts';
 import { nodeProjections, sharedProjections } from '../projections/index.ts';
@@ -173,7 +173,7 @@ export const composeSecureKey = async (config: Config, opts: StartOptions = {}) 
       return publicUrl;
     },
   };
-  const pushSender = createPushSenderFromEnv(config.env, { log: logger });
+  const pushSender = await createPushSenderFromEnv(config.env, { log: logger });
   // The daily quota comes from a read model: a send decides on a count that includes every earlier
   // send (or on an upper bound of it that is still below the quota).
   const countersDb = createOtpCountersFromDb(readDb);
@@ -185,7 +185,7 @@ export const composeSecureKey = async (config: Config, opts: StartOptions = {}) 
     newId,
     logger,
     smsSender: createSmsSenderFromEnv(config.env, { log: (line) => logger.info({ sender: 'console-sms' }, line) }),
-    emailSender: createEmailSenderFromEnv(config.env, { log: (line) => logger.info({ sender: 'console-email' }, line) }),
+    emailSender: await createEmailSenderFromEnv(config.env, { log: (line) => logger.info({ sender: 'console-email' }, line) }),
     counters: { tenantSends: (q) => readModels.countBelow('otp-counters', q.limit, () => countersDb.tenantSends(q)) },
   });
   const nodes = createNodeRegistry({ db: webhookDb, nodeId: config.nodeId || 'node', version: pkg.version, now });

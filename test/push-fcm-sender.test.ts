@@ -74,12 +74,12 @@ test('fcm sender: a malformed token is stale, a provider outage is not', async (
 });
 
 test('sender from env: console without Firebase credentials, fcm with a service-account file', async () => {
-  const none = createPushSenderFromEnv({});
+  const none = await createPushSenderFromEnv({});
   assert.equal(none.name, 'console');
   await none.close();
-  assert.equal(createPushSenderFromEnv({ SECUREKEY_PUSH_SENDER: 'console', GOOGLE_APPLICATION_CREDENTIALS: '/nonexistent' }).name, 'console');
-  assert.throws(() => createPushSenderFromEnv({ SECUREKEY_PUSH_SENDER: 'fcm' }), /SECUREKEY_FCM_CREDENTIALS/);
-  assert.throws(() => createPushSenderFromEnv({ SECUREKEY_PUSH_SENDER: 'apns' }), /expected fcm or console/);
+  assert.equal((await createPushSenderFromEnv({ SECUREKEY_PUSH_SENDER: 'console', GOOGLE_APPLICATION_CREDENTIALS: '/nonexistent' })).name, 'console');
+  await assert.rejects(() => createPushSenderFromEnv({ SECUREKEY_PUSH_SENDER: 'fcm' }), /SECUREKEY_FCM_CREDENTIALS/);
+  await assert.rejects(() => createPushSenderFromEnv({ SECUREKEY_PUSH_SENDER: 'apns' }), /expected fcm or console/);
 
   const dir = mkdtempSync(join(tmpdir(), 'fcm-env-'));
   try {
@@ -91,10 +91,10 @@ test('sender from env: console without Firebase credentials, fcm with a service-
       private_key: privateKey.export({ type: 'pkcs8', format: 'pem' }),
       client_email: 'push@env-project.iam.gserviceaccount.com',
     }));
-    const sender = createPushSenderFromEnv({ GOOGLE_APPLICATION_CREDENTIALS: file });
+    const sender = await createPushSenderFromEnv({ GOOGLE_APPLICATION_CREDENTIALS: file });
     assert.equal(sender.name, 'fcm');
     await sender.close();
-    assert.throws(() => createPushSenderFromEnv({ SECUREKEY_FCM_CREDENTIALS: join(dir, 'missing.json') }), /cannot read the Firebase credentials file/);
+    await assert.rejects(() => createPushSenderFromEnv({ SECUREKEY_FCM_CREDENTIALS: join(dir, 'missing.json') }), /cannot read the Firebase credentials file/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -95,8 +95,21 @@ test('console email: masked line; subject and text only in development mode', as
   assert.ok(lines[1]?.includes('123456'));
 });
 
-test('email from env: console by default; SMTP needs a from address', () => {
-  assert.equal(createEmailSenderFromEnv({}).name, 'console');
-  assert.equal(createEmailSenderFromEnv({ SECUREKEY_SMTP_URL: 'smtp://127.0.0.1:1', SECUREKEY_EMAIL_FROM: 'a@b.test' }).name, 'smtp');
-  assert.throws(() => createEmailSenderFromEnv({ SECUREKEY_SMTP_URL: 'smtp://127.0.0.1:1' }), /SECUREKEY_EMAIL_FROM/);
+test('email from env: console by default; SMTP needs a from address', async () => {
+  assert.equal((await createEmailSenderFromEnv({})).name, 'console');
+  assert.equal((await createEmailSenderFromEnv({ SECUREKEY_SMTP_URL: 'smtp://127.0.0.1:1', SECUREKEY_EMAIL_FROM: 'a@b.test' })).name, 'smtp');
+  await assert.rejects(() => createEmailSenderFromEnv({ SECUREKEY_SMTP_URL: 'smtp://127.0.0.1:1' }), /SECUREKEY_EMAIL_FROM/);
+});
+
+test('email from env: the SMTP sender it loads on demand delivers to the server of SECUREKEY_SMTP_URL', async () => {
+  const server = await smtp();
+  try {
+    const sender = await createEmailSenderFromEnv({ SECUREKEY_SMTP_URL: server.url, SECUREKEY_EMAIL_FROM: 'SecureKey <no-reply@securekey.test>' });
+    await sender.send({ to: 'user@example.com', ...renderOtpEmail({ code: '604213', purpose: 'login', locale: 'en', ttlSeconds: 180 }) });
+    assert.equal(server.mails.length, 1);
+    assert.deepEqual(server.envelopes[0], ['user@example.com']);
+    assert.match(server.mails[0]!.text ?? '', /604213/);
+  } finally {
+    await server.close();
+  }
 });

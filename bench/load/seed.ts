@@ -103,7 +103,7 @@ export const seedStore = async (o: { store: EventStore; privacy: Privacy; totpUs
 
   const events = createEventLog(o.store, personal);
   const users = createUserKeys({ store: o.store, keyring });
-  const push = createPushService({ events, users, keyring, now, sender: createPushSenderFromEnv({ SECUREKEY_PUSH_SENDER: 'console' }), log: console });
+  const push = createPushService({ events, users, keyring, now, sender: await createPushSenderFromEnv({ SECUREKEY_PUSH_SENDER: 'console' }), log: console });
   await inParallel(o.pushUsers, 200, (i) => push.registerDevice(caller, { userId: pushUserId(i), fcmToken: `bench-fcm-token-${i}`, platform: 'android', deviceName: 'bench' }));
 
   return { tenantId: tenant.tenantId, apiKey: tenant.apiKey, totpUsersFile: o.totpUsersFile, totpUsers: o.totpUsers, pushUsers: o.pushUsers, seconds: (performance.now() - started) / 1000 };

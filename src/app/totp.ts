@@ -1,7 +1,6 @@
 // TOTP application service: otplib does the crypto, the decider keeps the rules (confirm on first
 // code, no step accepted twice, growing delays after failures).
 import { generateSecret, generateURI, verify } from 'otplib';
-import QRCode from 'qrcode';
 import type { Keyring } from '../crypto/keyring.ts';
 import { type CallerInfo, callerMetadata } from './caller.ts';
 import { MAX_LENGTH, textField } from './input.ts';
@@ -57,6 +56,7 @@ export const createTotpService = (deps: { events: EventLog; users: UserKeys; key
       // Everything that can fail happens before the enrollment is written: a QR code that cannot be
       // drawn must not leave an enrollment (with replace, the old authenticator would stop working).
       const uri = generateURI({ issuer, label: accountName, secret, algorithm, digits, period });
+      const { default: QRCode } = await import('qrcode'); // loaded at the first enrollment only
       let qrCodeDataUrl: string;
       try {
         qrCodeDataUrl = await QRCode.toDataURL(uri);

@@ -1,13 +1,13 @@
 // Chooses how this node delivers webhooks. SQLite: one deliverer per data directory (a lease on
 // the shared webhooks database) running the worker. KurrentDB: every node is a competing
-// consumer of one persistent subscription, so nodes share the work.
+// consumer of one persistent subscription, so nodes share the work. The KurrentDB client (and its
+// gRPC stack) is loaded only in that mode: a SQLite server never holds it in memory.
 import { randomUUID } from 'node:crypto';
 import type { DatabaseSync } from 'node:sqlite';
 import type { Logger } from 'pino';
 import type { Config } from '../config.ts';
 import type { Keyring } from '../crypto/keyring.ts';
 import type { PersonalData } from '../privacy/personal-data.ts';
-import { createEndpointLookup, createPersistentWebhookDelivery } from './kurrent/index.ts';
 import { leaseHolder, runWhileLeader } from './leader.ts';
 import { createWebhookWorker } from './worker.ts';
 
@@ -32,24 +32,28 @@ export const startWebhookDelivery = (o: {
   const { config, db, keyring, now } = o;
   const log = o.logger.child({ component: 'webhooks' });
   if (config.eventStore !== 'sqlite') {
-    const d = createPersistentWebhookDelivery({
-      connectionString: config.eventStore,
-      keyring,
-      open: o.personal.open,
-      now,
-      log,
-      tenantOf: createEndpointLookup({ db, now }),
-      settle: o.settle,
-      timeoutMs: config.webhooks.timeoutMs,
-      egress: { allowPrivate: config.webhooks.allowPrivate },
-      maxRetries: config.webhooks.maxAttempts - 1,
-      // Each delay is held in memory by the consumer: cap it so events do not sit for an hour.
-      backoff: { baseMs: config.webhooks.backoffBaseMs, maxMs: Math.min(config.webhooks.backoffMaxMs, 60_000) },
+    const delivery = import('./kurrent/index.ts').then(({ createEndpointLookup, createPersistentWebhookDelivery }) => {
+      const d = createPersistentWebhookDelivery({
+        connectionString: config.eventStore,
+        keyring,
+        open: o.personal.open,
+        now,
+        log,
+        tenantOf: createEndpointLookup({ db, now }),
+        settle: o.settle,
+        timeoutMs: config.webhooks.timeoutMs,
+        egress: { allowPrivate: config.webhooks.allowPrivate },
+        maxRetries: config.webhooks.maxAttempts - 1,
+        // Each delay is held in memory by the consumer: cap it so events do not sit for an hour.
+        backoff: { baseMs: config.webhooks.backoffBaseMs, maxMs: Math.min(config.webhooks.backoffMaxMs, 60_000) },
+      });
+      void d.start();
+      return d;
     });
-    void d.start();
+    delivery.catch((err) => log.error({ err: String(err) }, 'webhook delivery could not start'));
     return {
-      kick: () => void d.replayParked().catch((err) => log.warn({ err: String(err) }, 'replaying parked webhooks failed')),
-      stop: () => d.stop(),
+      kick: () => void delivery.then((d) => d.replayParked()).catch((err) => log.warn({ err: String(err) }, 'replaying parked webhooks failed')),
+      stop: () => delivery.then((d) => d.stop()),
       status: () => ({ mode: 'persistent-subscription', holder: '', thisNodeDelivers: true }),
     };
   }

@@ -1,7 +1,7 @@
 // Passkey sign-in of a named user: options list the user's credentials; the assertion is checked
 // against the user's pending challenge and stored credential, and the decider records the use
 // (or a suspected clone) and consumes the challenge.
-import { generateAuthenticationOptions } from '@simplewebauthn/server';
+import { generateAuthenticationOptions } from './library.ts';
 import { CHALLENGE_TTL_MS } from '../../domain/webauthn/types.ts';
 import type { CallerInfo } from '../caller.ts';
 import { requireUserId } from '../user-id.ts';

@@ -1,7 +1,8 @@
 // What the passkey ceremonies share: the relying party, the streams of a (tenant, user) and of a
 // credential's owner, and the assertion check. @simplewebauthn/server checks the ceremonies; the
 // deciders (src/domain/webauthn) keep the rules: single-use expiring challenges, counters, owners.
-import { type AuthenticationResponseJSON, verifyAuthenticationResponse } from '@simplewebauthn/server';
+import type { AuthenticationResponseJSON } from '@simplewebauthn/server';
+import { verifyAuthenticationResponse } from './library.ts';
 import type { Keyring } from '../../crypto/keyring.ts';
 import { DomainError } from '../../domain/errors.ts';
 import { webauthnDecider, webauthnStreamName } from '../../domain/webauthn/credentials.ts';

@@ -1,7 +1,7 @@
 // Username-less (discoverable) sign-in: options carry a tenant-level challenge and no credential
 // list; the assertion names its credential, whose recorded owner is the user. The challenge is
 // claimed before the use is recorded, so two racing responses cannot both pass.
-import { generateAuthenticationOptions } from '@simplewebauthn/server';
+import { generateAuthenticationOptions } from './library.ts';
 import { discoverableChallengeDecider } from '../../domain/webauthn/discoverable.ts';
 import { CHALLENGE_TTL_MS } from '../../domain/webauthn/types.ts';
 import { type CallerInfo, callerMetadata } from '../caller.ts';

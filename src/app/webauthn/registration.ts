@@ -1,7 +1,7 @@
 // Passkey registration: options (a registration challenge for the user), then the browser's
 // credential checked, its challenge consumed whatever the outcome, and the credential's owner
 // recorded so that a username-less sign-in can find the user.
-import { generateRegistrationOptions, verifyRegistrationResponse } from '@simplewebauthn/server';
+import { generateRegistrationOptions, verifyRegistrationResponse } from './library.ts';
 import { credentialOwnerDecider } from '../../domain/webauthn/discoverable.ts';
 import { CHALLENGE_TTL_MS, type StoredCredential } from '../../domain/webauthn/types.ts';
 import { type CallerInfo, callerMetadata } from '../caller.ts';

@@ -3,11 +3,11 @@
 //   SECUREKEY_FCM_CREDENTIALS    path to a service-account JSON file (else GOOGLE_APPLICATION_CREDENTIALS)
 //   SECUREKEY_FCM_PROJECT_ID     Firebase project id (default: project_id of the credentials file,
 //                                then GOOGLE_CLOUD_PROJECT)
+// firebase-admin is loaded only when FCM is chosen (it holds megabytes of code in memory).
 import { readFileSync } from 'node:fs';
 import type { Agent } from 'node:http';
-import { type Credential, applicationDefault, cert, refreshToken } from 'firebase-admin/app';
+import type { Credential } from 'firebase-admin/app';
 import { createConsoleSender } from './console.ts';
-import { createFcmSender } from './fcm.ts';
 import type { PushLog, PushSender } from './port.ts';
 
 export type PushEnv = Record<string, string | undefined>;
@@ -20,13 +20,14 @@ const readJson = (path: string): Record<string, unknown> => {
   }
 };
 
-export const createPushSenderFromEnv = (env: PushEnv, opts: { log?: PushLog; httpAgent?: Agent } = {}): PushSender => {
+export const createPushSenderFromEnv = async (env: PushEnv, opts: { log?: PushLog; httpAgent?: Agent } = {}): Promise<PushSender> => {
   const kind = env.SECUREKEY_PUSH_SENDER?.trim().toLowerCase();
   if (kind && kind !== 'fcm' && kind !== 'console') throw new Error(`SECUREKEY_PUSH_SENDER: expected fcm or console, got ${JSON.stringify(kind)}`);
   const file = env.SECUREKEY_FCM_CREDENTIALS || env.GOOGLE_APPLICATION_CREDENTIALS;
   if (kind === 'console' || (!kind && !file)) return createConsoleSender({ log: opts.log });
   if (!file) throw new Error('SECUREKEY_PUSH_SENDER=fcm needs SECUREKEY_FCM_CREDENTIALS or GOOGLE_APPLICATION_CREDENTIALS');
   const json = readJson(file);
+  const [{ applicationDefault, cert, refreshToken }, { createFcmSender }] = await Promise.all([import('firebase-admin/app'), import('./fcm.ts')]);
   const credential: Credential =
     json.type === 'service_account' ? cert(json as Parameters<typeof cert>[0], opts.httpAgent)
     : json.type === 'authorized_user' ? refreshToken(json, opts.httpAgent)
