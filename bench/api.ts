@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { loadConfig } from '../src/config.ts';
-import { startSecureKey } from '../src/main.ts';
+import { startSecureKey } from '../src/securekey.ts';
 import { startSmsGateway } from '../test/helpers/sms-gateway.ts';
 
 const TOTAL = Number(process.argv[2] ?? 2000);

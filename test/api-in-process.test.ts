@@ -20,7 +20,7 @@ import { SmsOtpService } from '../src/gen/securekey/v1/otp_pb.js';
 import { PushService } from '../src/gen/securekey/v1/push_pb.js';
 import { TotpService } from '../src/gen/securekey/v1/totp_pb.js';
 import { WebAuthnService } from '../src/gen/securekey/v1/webauthn_pb.js';
-import { composeSecureKey } from '../src/main.ts';
+import { composeSecureKey } from '../src/securekey.ts';
 import { ADMIN_TOKEN } from './helpers/server.ts';
 
 const dataDir = mkdtempSync(join(tmpdir(), 'securekey-inproc-'));

@@ -29,6 +29,8 @@ const LAYERS: Record<string, number> = {
   'src/api': 7,
   'src/cli': 7,
   'src/main.ts': 8,
+  'src/securekey.ts': 8,
+  'src/heap-flags.ts': 8,
   'src/startup.ts': 8,
 };
 

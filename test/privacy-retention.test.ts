@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { generate } from 'otplib';
 import { loadConfig } from '../src/config.ts';
-import { startSecureKey } from '../src/main.ts';
+import { startSecureKey } from '../src/securekey.ts';
 import { startFailure } from '../src/startup.ts';
 import { adminJson, runAdmin } from './helpers/cli.ts';
 import { ADMIN_TOKEN, startTestServer, type TestServer } from './helpers/server.ts';

@@ -1,4 +1,4 @@
-// The privacy stack over a test's event store, as the composition root builds it (src/main.ts):
+// The privacy stack over a test's event store, as the composition root builds it (src/securekey.ts):
 // a key store (in memory unless a path is given), the vault, the keyring of its root key, the
 // personal-data codec, the event log that seals and opens, and the users' stream keys.
 import { randomBytes } from 'node:crypto';

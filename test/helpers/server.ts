@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { loadConfig } from '../../src/config.ts';
 import { createLogger } from '../../src/log.ts';
-import { startSecureKey, type StartOptions } from '../../src/main.ts';
+import { startSecureKey, type StartOptions } from '../../src/securekey.ts';
 import { personalFor } from './privacy.ts';
 
 export const ADMIN_TOKEN = 'test-admin-token-0123456789';

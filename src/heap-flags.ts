@@ -1,0 +1,38 @@
+// The V8 heap settings the server runs with, in one place. V8 reads them only when it starts, so
+// src/main.ts, which every way of starting the server goes through (npm start, the container's
+// CMD, `node src/main.ts`), re-runs its own process with them when its command line lacks them.
+//   --max-semi-space-size=16   the young generation is at most 2 × 16 MB. V8 sizes it from the
+//                              machine's memory: 2 × 64 MB on a 24 GB machine, all of it resident
+//                              once a busy server has filled it.
+//   --heap-growing-percent=25  after a full collection the old generation may grow by 25 % of
+//                              what survived before the next one. V8's own factor goes up to 4×
+//                              when collections look cheap: 40 MB of live objects then let the
+//                              old generation reach 150 MB of mostly garbage.
+// An operator's own value of either, on node's command line or in NODE_OPTIONS, wins; 0 is V8's
+// default. docs/operations.md, "Memory", has the measurements.
+export const HEAP_FLAGS = ['--max-semi-space-size=16', '--heap-growing-percent=25'] as const;
+
+/** "--max_semi_space_size=8" → "--max-semi-space-size" (V8 takes either spelling). */
+const nameOf = (arg: string) => arg.split('=')[0]!.replaceAll('_', '-');
+
+/** The flags of HEAP_FLAGS whose name neither node's command line nor NODE_OPTIONS sets. */
+export const missingHeapFlags = (execArgv: readonly string[], nodeOptions = ''): string[] => {
+  const given = new Set([...execArgv, ...nodeOptions.split(/\s+/)].filter((a) => a.startsWith('--')).map(nameOf));
+  return HEAP_FLAGS.filter((f) => !given.has(nameOf(f)));
+};
+
+/** Replaces this process by node with the missing heap flags added to the same command line
+ * (process.execve: the same pid, environment and open descriptors, so signals and a container's
+ * PID 1 are unaffected). Call it before anything else runs. Returns the flags it could not apply:
+ * none when they were all given already; all missing ones where process.execve does not exist
+ * (Windows) or fails, and the server then runs with V8's defaults. */
+export const relaunchWithHeapFlags = (): string[] => {
+  const missing = missingHeapFlags(process.execArgv, process.env.NODE_OPTIONS);
+  if (missing.length === 0 || typeof process.execve !== 'function') return missing;
+  try {
+    process.execve(process.execPath, [process.execPath, ...process.execArgv, ...missing, ...process.argv.slice(1)], process.env);
+  } catch {
+    // e.g. the node binary cannot be executed again: go on as started
+  }
+  return missing;
+};
