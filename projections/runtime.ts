@@ -13,6 +13,7 @@ import { isOfType, type Recorded, toRecorded } from '../src/eventstore/recorded.
 import { StoreUnavailableError } from '../src/eventstore/port.ts';
 import { isSqliteUnavailable } from '../src/sqlite/errors.ts';
 import { immediate, prepared } from './sql.ts';
+import { createProgress, type ProjectionFailure, type ProjectionHealth, type ProjectionStatus } from './progress.ts';
 
 /** What the runner runs: event types and an evolve over the log's records. Read models are
  * written as typed projections (below); the runner itself knows no event catalogue. */
@@ -66,44 +67,7 @@ export const projection = <T extends DomainEventType>(p: TypedProjection<T>): Pr
   };
 };
 
-/** A projection stopped at the event its evolve threw on: the others go on, and it tries that
- * event again after a backoff delay (it never skips it). */
-export type ProjectionFailure = {
-  /** The event's global position. */
-  position: number;
-  error: unknown;
-  /** Failed tries at this event so far. */
-  attempts: number;
-  /** Epoch ms of the first failure at this event. */
-  since: number;
-  /** Epoch ms of the next try. */
-  retryAt: number;
-};
-
-/** waitFor: a projection it waits for is stopped at an error before the position. */
-export class ProjectionStoppedError extends Error {
-  readonly projection: string;
-  constructor(projection: string, f: Pick<ProjectionFailure, 'position' | 'error'>) {
-    super(`projection ${projection} stopped at position ${f.position}: ${f.error instanceof Error ? f.error.message : String(f.error)}`, { cause: f.error });
-    this.name = 'ProjectionStoppedError';
-    this.projection = projection;
-  }
-}
-
-/** waitFor: the position was not reached in time. */
-export class ProjectionTimeoutError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'ProjectionTimeoutError';
-  }
-}
-
-export type ProjectionStatus = { checkpoint: number; failure?: ProjectionFailure };
-
-/** What /readyz and /metrics show of a read model: its lag and, when stopped, why and until when. */
-export type ProjectionHealth =
-  | { status: 'ok'; lag: number }
-  | { status: 'failing'; lag: number; failedAt: number; error: string; attempts: number; since: string; retryInMs: number };
+export { type ProjectionFailure, type ProjectionHealth, type ProjectionStatus, ProjectionStoppedError, ProjectionTimeoutError } from './progress.ts';
 
 export type ProjectionRunnerOptions = {
   store: EventStore;
@@ -171,10 +135,10 @@ export const createProjectionRunner = (opts: ProjectionRunnerOptions): Projectio
   if (names.size !== projections.length) throw new Error('projection names must be unique');
   const handles = new Map(projections.map((p) => [p.name, new Set(p.canHandle)]));
 
-  const checkpoint: Record<string, number> = {};
-  /** Projections stopped at an error; `retrying` ones take part again since the last restart. */
-  const failed = new Map<string, ProjectionFailure & { retrying: boolean }>();
-  let waiters: (() => void)[] = [];
+  const progress = createProgress([...names]);
+  const { checkpoint, failed } = progress;
+  /** Stopped projections that take part again since the last restart (their retry was due). */
+  const retrying = new Set<string>();
   let loop: { ac: AbortController; done: Promise<void> } | undefined;
   // Restarting the subscription (from the lowest checkpoint) is how a stopped projection rejoins.
   let restartSubscription = () => {};
@@ -207,6 +171,7 @@ export const createProjectionRunner = (opts: ProjectionRunnerOptions): Projectio
     upsert.run(p.name, 0, p.version ?? 1);
     checkpoint[p.name] = 0;
     failed.delete(p.name);
+    retrying.delete(p.name);
   };
 
   // Creates tables, loads checkpoints, rebuilds projections whose version changed.
@@ -221,12 +186,6 @@ export const createProjectionRunner = (opts: ProjectionRunnerOptions): Projectio
       }
     });
 
-  const wakeWaiters = () => {
-    const ws = waiters;
-    waiters = [];
-    for (const w of ws) w();
-  };
-
   /** The read-model file itself (or the store) failing, not a projection: the batch is retried. */
   const unavailable = (error: unknown) => isSqliteUnavailable(error) || error instanceof StoreUnavailableError;
 
@@ -238,7 +197,7 @@ export const createProjectionRunner = (opts: ProjectionRunnerOptions): Projectio
       const next: Record<string, number> = {};
       for (const p of projections) {
         const stopped = failed.get(p.name);
-        if (stopped && !stopped.retrying) continue;
+        if (stopped && !retrying.has(p.name)) continue;
         const from = Math.max(checkpoint[p.name], stored.get(p.name)?.position ?? 0);
         const types = handles.get(p.name)!;
         // The whole batch under one savepoint; only when an event throws is the batch taken again
@@ -278,7 +237,8 @@ export const createProjectionRunner = (opts: ProjectionRunnerOptions): Projectio
                 const attempts = stopped?.position === e.position ? stopped.attempts + 1 : 1;
                 const delay = Math.min(retryMax, retryBase * 2 ** (attempts - 1));
                 const failure = { position: e.position, error, attempts, since: stopped?.position === e.position ? stopped.since : now, retryAt: now + delay };
-                failed.set(p.name, { ...failure, retrying: false });
+                failed.set(p.name, failure);
+                retrying.delete(p.name);
                 scheduleRetry(delay);
                 report(p.name, error, failure);
                 break;
@@ -288,8 +248,9 @@ export const createProjectionRunner = (opts: ProjectionRunnerOptions): Projectio
           }
         }
         const after = failed.get(p.name);
-        if (after?.retrying && cp >= after.position) {
+        if (after && retrying.has(p.name) && cp >= after.position) {
           failed.delete(p.name);
+          retrying.delete(p.name);
           recovered.push(p.name);
         }
         upsert.run(p.name, cp, p.version ?? 1);
@@ -306,7 +267,7 @@ export const createProjectionRunner = (opts: ProjectionRunnerOptions): Projectio
     }
     Object.assign(checkpoint, advanced);
     for (const name of recovered) opts.onRecovered?.(name);
-    wakeWaiters();
+    progress.wake();
     try {
       opts.onApplied?.(batch);
     } catch {
@@ -318,13 +279,13 @@ export const createProjectionRunner = (opts: ProjectionRunnerOptions): Projectio
    * include the stopped ones whose retry is due. */
   const lowestActiveCheckpoint = () => {
     const now = Date.now();
-    for (const f of failed.values()) {
-      if (f.retryAt <= now) f.retrying = true;
+    for (const [name, f] of failed) {
+      if (f.retryAt <= now) retrying.add(name);
       // A timer may fire a millisecond before Date.now() reaches retryAt: without another timer
       // that projection would wait for an unrelated restart.
-      else if (!f.retrying) scheduleRetry(f.retryAt - now);
+      else if (!retrying.has(name)) scheduleRetry(f.retryAt - now);
     }
-    const active = projections.filter((p) => !failed.has(p.name) || failed.get(p.name)!.retrying).map((p) => checkpoint[p.name]);
+    const active = projections.filter((p) => !failed.has(p.name) || retrying.has(p.name)).map((p) => checkpoint[p.name]);
     return active.length ? Math.min(...active) : undefined;
   };
 
@@ -432,37 +393,12 @@ export const createProjectionRunner = (opts: ProjectionRunnerOptions): Projectio
     await l.done;
   };
 
-  // Resolves when the given projections reach `position` (or, if settle, stop at an error).
-  const reach = (position: number, only: readonly string[], timeoutMs: number, settle: boolean) =>
-    new Promise<void>((resolve, reject) => {
-      let timer: NodeJS.Timeout | undefined;
-      const check = () => {
-        for (const n of only) {
-          if (checkpoint[n] >= position) continue;
-          const f = failed.get(n);
-          if (f && settle) continue;
-          if (f) {
-            clearTimeout(timer);
-            return reject(new ProjectionStoppedError(n, f));
-          }
-          waiters.push(check);
-          return;
-        }
-        clearTimeout(timer);
-        resolve();
-      };
-      if (Number.isFinite(timeoutMs)) {
-        timer = setTimeout(() => {
-          waiters = waiters.filter((w) => w !== check);
-          reject(new ProjectionTimeoutError(`projections did not reach position ${position} within ${timeoutMs} ms`));
-        }, timeoutMs);
-      }
-      check();
-    });
+  const { reach } = progress;
 
   const start = async () => {
     if (loop) return;
     failed.clear(); // a (re)start gives a stopped projection another try from its checkpoint
+    retrying.clear();
     prepare();
     startLoop();
     const head = await store.headPosition();
@@ -483,27 +419,9 @@ export const createProjectionRunner = (opts: ProjectionRunnerOptions): Projectio
       return reach(position, only ?? [...names], timeoutMs, false);
     },
     checkpoints: () => ({ ...checkpoint }),
-    status: () =>
-      Object.fromEntries(
-        projections.map((p) => {
-          const f = failed.get(p.name);
-          return [p.name, f ? { checkpoint: checkpoint[p.name], failure: { position: f.position, error: f.error, attempts: f.attempts, since: f.since, retryAt: f.retryAt } } : { checkpoint: checkpoint[p.name] }];
-        }),
-      ),
+    status: progress.status,
     names: () => [...names],
-    health: async () => {
-      const head = await store.headPosition();
-      const now = Date.now();
-      return Object.fromEntries(
-        projections.map((p): [string, ProjectionHealth] => {
-          const lag = Math.max(0, head - (checkpoint[p.name] ?? 0));
-          const f = failed.get(p.name);
-          if (!f) return [p.name, { status: 'ok', lag }];
-          const error = (f.error instanceof Error ? f.error.message : String(f.error)).slice(0, 200);
-          return [p.name, { status: 'failing', lag, failedAt: f.position, error, attempts: f.attempts, since: new Date(f.since).toISOString(), retryInMs: Math.max(0, f.retryAt - now) }];
-        }),
-      );
-    },
+    health: async () => progress.health(await store.headPosition()),
     lag,
     caughtUp: async () => Object.values(await lag()).every((l) => l === 0),
     rebuild: async (only) => {
