@@ -219,3 +219,24 @@ test('appends need at least one event with a type and object data', async () => 
     await store.close();
   }
 });
+
+test('a commit by another store of this process wakes a live subscriber at once, not at its next poll (the projections thread reads the file the server writes)', async () => {
+  const path = join(await tempDir(), 'events.db');
+  const writer = createSqliteEventStore({ path });
+  const reader = createSqliteEventStore({ path, pollMs: 600_000 }); // its poll alone would take ten minutes
+  try {
+    await writer.appendToStream('s-1', [{ type: 'Before', data: {} }]);
+    const ac = new AbortController();
+    const it = reader.subscribeToAll({ fromPosition: 1, signal: ac.signal })[Symbol.asyncIterator]();
+    const next = it.next();
+    await new Promise((r) => setTimeout(r, 100)); // the subscriber is waiting live
+    await writer.appendToStream('s-1', [{ type: 'After', data: {} }]);
+    const got = await Promise.race([next, new Promise((r) => setTimeout(() => r('timeout'), 5000))]);
+    assert.notEqual(got, 'timeout', 'the subscriber was not woken by the commit');
+    assert.equal((got as IteratorResult<StoredEvent>).value?.type, 'After');
+    ac.abort();
+  } finally {
+    await writer.close();
+    await reader.close();
+  }
+});

@@ -19,6 +19,7 @@ import { checkEventType } from '../event-type.ts';
 import type { AppendRequest } from './commit.ts';
 import { toStoreError } from './errors.ts';
 import { createNotifier } from './notifier.ts';
+import { listenForCommits } from './commits.ts';
 import { COLUMNS, openEventsDb } from './schema.ts';
 import { type WriteResult, createInlineWriter, createWorkerWriter, writeError } from './writer.ts';
 
@@ -76,6 +77,7 @@ export const createSqliteEventStore = (opts: SqliteEventStoreOptions): EventStor
   const busyTimeoutMs = opts.busyTimeoutMs ?? 5000;
   const db = openEventsDb(opts.path, durable, busyTimeoutMs);
   const notifier = createNotifier(db, opts.pollMs ?? 50);
+  const commits = listenForCommits(opts.path, () => notifier.notify());
   const onCommit = (info: { appends: number; events: number; ms: number }) => {
     if (info.events > 0) notifier.notify();
     try {
@@ -87,7 +89,7 @@ export const createSqliteEventStore = (opts: SqliteEventStoreOptions): EventStor
   const writer =
     opts.path === ':memory:' || opts.writer === 'inline'
       ? createInlineWriter(db, onCommit)
-      : createWorkerWriter({ path: opts.path, durable, busyTimeoutMs, maxAppendsPerCommit: MAX_APPENDS_PER_COMMIT, onCommit });
+      : createWorkerWriter({ path: opts.path, durable, busyTimeoutMs, maxAppendsPerCommit: MAX_APPENDS_PER_COMMIT, wake: { channel: commits.channel, writerId: commits.writerId }, onCommit });
 
   const q = {
     readStream: rowsQuery(db.prepare(`SELECT ${COLUMNS} FROM events WHERE stream = ? AND revision >= ? ORDER BY revision LIMIT ?`)),
@@ -223,6 +225,7 @@ export const createSqliteEventStore = (opts: SqliteEventStoreOptions): EventStor
         await writer.close();
         closed = true;
         notifier.close();
+        commits.close();
         db.close();
       })()),
   };

@@ -1,15 +1,18 @@
 // The event store's writer thread (writer.ts starts it): owns the write connection, so the fsync
 // of each group commit blocks this thread, never the server's event loop. Batches that arrive
 // while a commit is syncing are written together by the next one.
-import { parentPort, workerData } from 'node:worker_threads';
+import { BroadcastChannel, parentPort, workerData } from 'node:worker_threads';
 import { type AppendRequest, type CommitResult, createCommitter } from './commit.ts';
 import { openEventsDb } from './schema.ts';
 import type { WriterReply, WriterRequest } from './writer.ts';
 
-const { path, durable, busyTimeoutMs, maxAppendsPerCommit } = workerData as { path: string; durable: boolean; busyTimeoutMs: number; maxAppendsPerCommit: number };
+const { path, durable, busyTimeoutMs, maxAppendsPerCommit, wake } = workerData as { path: string; durable: boolean; busyTimeoutMs: number; maxAppendsPerCommit: number; wake: { channel: string; writerId: string } };
 const port = parentPort!;
 const db = openEventsDb(path, durable, busyTimeoutMs);
 const commit = createCommitter(db);
+// Readers of this file on other threads of the process (the projections' thread) hear of each
+// commit at once, not at their next poll (commits.ts).
+const commits = new BroadcastChannel(wake.channel);
 
 let inbox: { id: number; batch: AppendRequest[] }[] = [];
 let scheduled = false;
@@ -35,6 +38,7 @@ const drain = () => {
           results: take.map((m) => ({ id: m.id, outcomes: r.outcomes.slice(offset, (offset += m.batch.length)) })),
         };
   port.postMessage(reply);
+  if (!('failed' in r) && r.events > 0) commits.postMessage(wake.writerId);
 };
 
 // setImmediate: the messages that arrived during the last commit are all in the inbox first.
@@ -47,6 +51,7 @@ const schedule = () => {
 port.on('message', (m: WriterRequest) => {
   if (m.type === 'close') {
     db.close();
+    commits.close();
     port.close();
     return;
   }

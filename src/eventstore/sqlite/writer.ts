@@ -40,7 +40,15 @@ export const createInlineWriter = (db: DatabaseSync, onCommit: (info: CommitInfo
   };
 };
 
-export const createWorkerWriter = (opts: { path: string; durable: boolean; busyTimeoutMs: number; maxAppendsPerCommit: number; onCommit: (info: CommitInfo) => void }): Writer => {
+export const createWorkerWriter = (opts: {
+  path: string;
+  durable: boolean;
+  busyTimeoutMs: number;
+  maxAppendsPerCommit: number;
+  /** The channel the worker announces each commit on (commits.ts), and this writer's id there. */
+  wake: { channel: string; writerId: string };
+  onCommit: (info: CommitInfo) => void;
+}): Writer => {
   let worker: Worker | undefined;
   let nextId = 1;
   const inFlight = new Map<number, (r: WriteResult) => void>();
@@ -53,7 +61,7 @@ export const createWorkerWriter = (opts: { path: string; durable: boolean; busyT
 
   const start = () => {
     const w = new Worker(new URL('./writer-worker.ts', import.meta.url), {
-      workerData: { path: opts.path, durable: opts.durable, busyTimeoutMs: opts.busyTimeoutMs, maxAppendsPerCommit: opts.maxAppendsPerCommit },
+      workerData: { path: opts.path, durable: opts.durable, busyTimeoutMs: opts.busyTimeoutMs, maxAppendsPerCommit: opts.maxAppendsPerCommit, wake: opts.wake },
     });
     w.on('message', (reply: WriterReply) => {
       if (reply.commit) opts.onCommit(reply.commit);
