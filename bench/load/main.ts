@@ -119,8 +119,10 @@ const runPhases = async (s: Scenario, ctx: ScenarioContext, pid: number, server?
   log(`${s.name}: measuring for ${options.durationS} s`);
   const workload = s.workload(ctx, 'measure');
   const cpuBefore = cpuSecondsOf(pid);
+  const mainBefore = cpuSecondsOf(pid, 'main');
   const result = await drive(workload, { ...loadOptions, durationS: options.durationS });
   const cpuMsPerRequest = ((cpuSecondsOf(pid) - cpuBefore) * 1000) / Math.max(1, result.requests);
+  const mainCpuMsPerRequest = ((cpuSecondsOf(pid, 'main') - mainBefore) * 1000) / Math.max(1, result.requests);
   const maxLag = await sampler?.stop();
   const delayP99 = server ? delayP99Ms(delaysBefore!, await server.delays()) : NaN;
   const catchUpMs = server ? await untilCaughtUp(server) : 0;
@@ -134,7 +136,7 @@ const runPhases = async (s: Scenario, ctx: ScenarioContext, pid: number, server?
     half = { rps: r.rps, delayP99Ms: delayP99Ms(before, await server.delays()) };
     await untilCaughtUp(server);
   }
-  return { result, cpuMsPerRequest, transport: workload.transport, warmupErrors, lag: server ? { maxEvents: maxLag ?? NaN, catchUpMs, delayP99Ms: delayP99, half } : null };
+  return { result, cpuMsPerRequest, mainCpuMsPerRequest, transport: workload.transport, warmupErrors, lag: server ? { maxEvents: maxLag ?? NaN, catchUpMs, delayP99Ms: delayP99, half } : null };
 };
 
 const toRow = (s: Scenario, run: Awaited<ReturnType<typeof runPhases>>, memory: { rssMb: number; peakRssMb: number }): ScenarioResult => {
@@ -155,6 +157,7 @@ const toRow = (s: Scenario, run: Awaited<ReturnType<typeof runPhases>>, memory: 
     maxMs: r.maxMs,
     ratio: null,
     cpuMsPerRequest: run.cpuMsPerRequest,
+    mainCpuMsPerRequest: run.mainCpuMsPerRequest,
     ...memory,
     lag: run.lag,
     errors,

@@ -82,8 +82,9 @@ export const runNodeForJson = async <T>(script: string, args: string[], opts: { 
 
 /** CPU time (user + system, seconds) the process has used so far, from /proc (Linux): per
  * request, it says what a request costs the server whatever else the machine is doing. */
-export const cpuSecondsOf = (pid: number): number => {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+export const cpuSecondsOf = (pid: number, thread?: 'main'): number => {
+  // /proc/PID/task/PID is the main thread alone: the event loop that parses and answers requests.
+  const stat = readFileSync(thread === 'main' ? `/proc/${pid}/task/${pid}/stat` : `/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' '); // after "pid (comm) "
   return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
 };

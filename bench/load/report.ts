@@ -21,6 +21,8 @@ export type ScenarioResult = {
   ratio: number | null;
   /** CPU time the answering process used per request during the measured run (ms). */
   cpuMsPerRequest: number;
+  /** Of it, the main thread's (the event loop that parses and answers requests). */
+  mainCpuMsPerRequest?: number;
   /** Of the process that answered (the server, or the baseline process), after the load. */
   rssMb: number;
   peakRssMb: number;
@@ -55,7 +57,7 @@ const n = (x: number, digits = 0) => (Number.isFinite(x) ? x.toLocaleString('en-
 const ms = (x: number) => (x < 10 ? n(x, 2) : x < 100 ? n(x, 1) : n(x));
 
 export const formatTable = (r: Report): string => {
-  const head = ['scenario', 'req/s', 'p50 ms', 'p99 ms', '× raw', 'CPU ms/req', 'RSS MB', 'lag max (ev)', 'delay p99 ms', '½ load: req/s, delay p99', 'catch-up ms', 'errors'];
+  const head = ['scenario', 'req/s', 'p50 ms', 'p99 ms', '× raw', 'CPU ms/req', 'main ms/req', 'RSS MB', 'lag max (ev)', 'delay p99 ms', '½ load: req/s, delay p99', 'catch-up ms', 'errors'];
   const rows = r.results.map((s) => [
     s.name,
     n(s.rps),
@@ -63,6 +65,7 @@ export const formatTable = (r: Report): string => {
     ms(s.p99Ms),
     s.ratio === null ? '' : s.ratio >= 0.1 ? n(s.ratio, 2) : n(s.ratio, 3),
     n(s.cpuMsPerRequest, 3),
+    s.mainCpuMsPerRequest === undefined ? '' : n(s.mainCpuMsPerRequest, 3),
     `${s.rssMb} (peak ${s.peakRssMb})`,
     s.lag ? n(s.lag.maxEvents) : '',
     s.lag ? `≤ ${n(s.lag.delayP99Ms)}` : '',
