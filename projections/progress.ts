@@ -1,7 +1,7 @@
 // Where each read model of a runner stands — its checkpoint and, when stopped at an error, why —
 // and the waits on it (read-your-writes). Shared by the runner (runtime.ts), which moves the
 // checkpoints, and by its proxy on the server's thread when the runner works on its own thread
-// (thread.ts), which mirrors them from the runner's messages.
+// (thread/index.ts), which mirrors them from the runner's messages.
 
 /** A projection stopped at the event its evolve threw on: the others go on, and it tries that
  * event again after a backoff delay (it never skips it). */

@@ -7,7 +7,7 @@ import { readModelsPath, webhooksDbPath, type Config } from './config.ts';
 import { createLogger } from './log.ts';
 import { listeningLine } from './startup.ts';
 import { privateDir } from './fs/private.ts';
-import { openStore } from './eventstore/open.ts';
+import { openStore, sqliteEventsPath } from './eventstore/open.ts';
 import { createApp } from './api/app.ts';
 import { serviceOf } from './api/registry.ts';
 import { createMetrics, instrumentStore } from './api/metrics.ts';
@@ -27,6 +27,7 @@ import { createConsoleRoute } from './api/console.ts';
 import { AdminService } from './gen/securekey/v1/admin_pb.js';
 import { createProjectionRunner, type Projection, type ProjectionFailure, type ProjectionHealth } from '../projections/runtime.ts';
 import { openReadModelDb } from '../projections/sql.ts';
+import { startProjectionThread } from '../projections/thread/index.ts';
 import { StoreUnavailableError, type EventStore } from './eventstore/port.ts';
 import { channelsVerifiedSince } from '../projections/mfa-verifications/index.ts';
 import { listTenants } from '../projections/tenants/index.ts';
@@ -136,17 +137,40 @@ export const composeSecureKey = async (config: Config, opts: StartOptions = {}) 
   };
   const wrap = (ps: Projection[]) => (opts.wrapProjection ? ps.map(opts.wrapProjection) : ps);
   // The erasure follower drops cached keys of users erased by another process (the admin CLI, another node).
-  const runner = createProjectionRunner({
-    ...runnerOptions,
-    db: readDb,
-    projections: [...wrap(nodeProjections(keyring)), createErasureFollower({ users, vault: privacy.vault })],
-    onApplied: (batch) => {
-      const now = Date.now();
-      for (const e of batch) metrics.projectionDelay.observe((now - e.recordedAt.getTime()) / 1000);
-    },
-  });
+  const follower = createErasureFollower({ users, vault: privacy.vault });
   const webhookDb = openReadModelDb(webhooksDbPath(config));
-  const webhookRunner = createProjectionRunner({ ...runnerOptions, db: webhookDb, projections: wrap(sharedProjections) });
+  const observeDelay = (ms: number) => metrics.projectionDelay.observe(ms / 1000);
+  // On the embedded store the read models are built on a thread of their own (projections/thread.ts),
+  // so that following the log never takes this event loop. In process for KurrentDB, and when a
+  // test wraps the store or the read models (its wrappers are functions of this thread).
+  const threaded = config.eventStore === 'sqlite' && !opts.wrapStore && !opts.wrapProjection;
+  const { node: runner, shared: webhookRunner } = threaded
+    ? startProjectionThread({
+        eventsPath: sqliteEventsPath(config),
+        root: privacy.vault.root,
+        retry: opts.projectionRetry,
+        runners: [
+          { id: 'node', dbPath: readModelsPath(config), set: 'node', db: readDb, projections: nodeProjections(keyring), relayed: [follower], delays: true },
+          { id: 'shared', dbPath: webhooksDbPath(config), set: 'shared', db: webhookDb, projections: sharedProjections, relayed: [] },
+        ],
+        headPosition: () => store.headPosition(),
+        onError: runnerOptions.onError,
+        onRecovered: runnerOptions.onRecovered,
+        onDelays: (ms) => ms.forEach(observeDelay),
+        onThreadError: (err) => logger.error({ err: err instanceof Error ? err.message : String(err) }, 'the projections thread failed; starting it again'),
+      }).runners
+    : {
+        node: createProjectionRunner({
+          ...runnerOptions,
+          db: readDb,
+          projections: [...wrap(nodeProjections(keyring)), follower],
+          onApplied: (batch) => {
+            const now = Date.now();
+            for (const e of batch) observeDelay(now - e.recordedAt.getTime());
+          },
+        }),
+        shared: createProjectionRunner({ ...runnerOptions, db: webhookDb, projections: wrap(sharedProjections) }),
+      };
   const runners = { node: runner, shared: webhookRunner };
   for (const [name, where] of Object.entries(FOLLOWED_BY)) {
     if (!runners[where].names().includes(name)) throw new Error(`the ${where} runner does not run the read model ${name}`);

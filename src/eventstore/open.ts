@@ -7,10 +7,13 @@ import { createSqliteEventStore } from './sqlite/index.ts';
 
 const KURRENTDB = /^(kurrentdb|kurrent|kdb|esdb)(\+discover)?:\/\//i;
 
+/** The embedded store's file. */
+export const sqliteEventsPath = (config: Pick<Config, 'dataDir'>) => join(config.dataDir, 'events.db');
+
 export const openStore = async (config: Pick<Config, 'eventStore' | 'dataDir'>): Promise<EventStore> => {
   if (config.eventStore === 'sqlite') {
     privateDir(config.dataDir);
-    return createSqliteEventStore({ path: join(config.dataDir, 'events.db') });
+    return createSqliteEventStore({ path: sqliteEventsPath(config) });
   }
   if (KURRENTDB.test(config.eventStore)) {
     // Loaded only when used: the client library takes a second to load on a busy machine, which
