@@ -163,6 +163,10 @@ describe('sealing and opening personal data', () => {
     for (const v of [sealed!.data.userId, sealed!.data.masked, sealed!.metadata.userId, sealed!.metadata.clientIp]) assert.match(String(v), /^pd1\.[\w-]{22}\.[\w-]{22}\.[\w-]+$/);
     assert.deepEqual([sealed!.data.otpId, sealed!.data.userKey, sealed!.data.country, sealed!.metadata.tenantId], ['o1', 'uk-alice', 'KR', 'tn_a']);
     assert.deepEqual(personal.open(sealed!), e);
+    // What a decider folds: the data opened, the metadata as stored (deciders never read it).
+    const folded = personal.openData(sealed!);
+    assert.deepEqual(folded.data, e.data);
+    assert.deepEqual(folded.metadata, sealed!.metadata);
     // Moved to another event, a value no longer opens.
     assert.throws(() => personal.openValue(sealed!.data.userId, randomUUID()), /does not open with its key/);
     // Events without personal data are left as they are (no key is made for them).

@@ -5,6 +5,8 @@
 export type Message<Type extends string = string, Data = unknown> = {
   type: Type;
   data: Data;
+  /** Who and where (caller, addresses). evolve and decide never read it: a stream is folded with
+   * only its data's personal fields opened (src/eventstore/handle-command.ts). */
   metadata?: Record<string, unknown>;
 };
 

@@ -14,6 +14,8 @@ import { type EventData, type EventMetadata, type EventStore, type NewEvent, typ
 export type EventCodec = {
   seal: (events: readonly (NewEvent & { id: string; data: EventData; metadata: EventMetadata })[]) => NewEvent[];
   open: (event: StoredEvent) => StoredEvent;
+  /** Opens only the data's fields: what a stream is folded with (deciders never read metadata). */
+  openData: (event: StoredEvent) => StoredEvent;
   /** Moves whenever a key is destroyed in this process: what was opened before may now read [erased]. */
   epoch: () => number;
 };
@@ -82,7 +84,7 @@ export const loadState = async <E extends Message, S>(store: EventStore, stream:
     decider,
     codec,
     epoch,
-    state: foldStream(decider, codec ? events.map(codec.open) : events, from ? (from.state as S) : decider.initialState()),
+    state: foldStream(decider, codec ? events.map(codec.openData) : events, from ? (from.state as S) : decider.initialState()),
     revision: last ? last.revision : (from?.revision ?? -1),
     lastHash: last ? linkHashOf(last) : (from?.lastHash ?? GENESIS_HASH),
   };
