@@ -9,7 +9,7 @@
 //   predates it (so that its stream names stay the same). It never changes.
 // - Data keys encrypt personal data (personal-data.ts); destroying one shreds what it encrypted.
 //   Unwrapped keys sit in bounded LRU caches, so the hot path reads nothing from disk after first use.
-import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHmac, createSecretKey, hkdfSync, type KeyObject, randomBytes } from 'node:crypto';
 import type { KeyKind, KeyStore } from './keystore.ts';
 import { createLru } from './lru.ts';
 
@@ -57,11 +57,12 @@ export class KeyStoreMissingError extends Error {
   }
 }
 
-const kekOf = (masterKey: Buffer) => Buffer.from(hkdfSync('sha256', masterKey, Buffer.alloc(0), 'securekey:key-store-kek', 32));
-const fingerprintOf = (kek: Buffer) => createHmac('sha256', kek).update('securekey:kek-fingerprint').digest('hex').slice(0, 32);
+// A KeyObject, made once: a raw key given to every unwrap was prepared again each time.
+const kekOf = (masterKey: Buffer): KeyObject => createSecretKey(Buffer.from(hkdfSync('sha256', masterKey, Buffer.alloc(0), 'securekey:key-store-kek', 32)));
+const fingerprintOf = (kek: KeyObject) => createHmac('sha256', kek).update('securekey:kek-fingerprint').digest('hex').slice(0, 32);
 
 /** AES-256-GCM under the key-encryption key, bound to the key's name (its id, or "root"). */
-const wrap = (kek: Buffer, name: string, key: Buffer): string => {
+const wrap = (kek: KeyObject, name: string, key: Buffer): string => {
   const iv = randomBytes(12);
   const c = createCipheriv('aes-256-gcm', kek, iv);
   c.setAAD(Buffer.from(`securekey-key:${name}`));
@@ -69,7 +70,7 @@ const wrap = (kek: Buffer, name: string, key: Buffer): string => {
   return ['w1', iv.toString('base64url'), ct.toString('base64url'), c.getAuthTag().toString('base64url')].join('.');
 };
 
-const unwrap = (kek: Buffer, name: string, wrapped: string): Buffer => {
+const unwrap = (kek: KeyObject, name: string, wrapped: string): Buffer => {
   const [v, iv, ct, tag] = wrapped.split('.');
   if (v !== 'w1' || !iv || !ct || !tag) throw new Error(`the key store holds a malformed key (${name})`);
   const d = createDecipheriv('aes-256-gcm', kek, Buffer.from(iv, 'base64url'));
@@ -81,7 +82,7 @@ const unwrap = (kek: Buffer, name: string, wrapped: string): Buffer => {
 const newKeyId = () => randomBytes(16).toString('base64url');
 
 /** Checks (or, on a new key store, records) that `masterKey` is the one the store is wrapped with. */
-const checkMasterKey = (store: KeyStore, kek: Buffer) => {
+const checkMasterKey = (store: KeyStore, kek: KeyObject) => {
   const mine = fingerprintOf(kek);
   const recorded = store.initMeta('kek', mine);
   // A fingerprint, not a secret: a plain comparison is fine.
