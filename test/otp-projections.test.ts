@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { DatabaseSync } from 'node:sqlite';
 import { test } from 'node:test';
 import { countSends, countTenantSends, destinationSends, otpCountersProjection } from '../projections/otp-counters/index.ts';
-import { getOtpStats, otpStatsProjection } from '../projections/otp-stats/index.ts';
+import { getOtpStats, otpStatsProjection, utcDay } from '../projections/otp-stats/index.ts';
 import type { OtpRef } from '../src/domain/otp/index.ts';
 import { otpStream } from '../src/domain/otp/index.ts';
 import type { StoredEvent } from '../src/eventstore/port.ts';
@@ -84,4 +84,10 @@ test('projections ignore streams of other categories', () => {
   apply(event('OtpIssued', 'totp-t1.x', { otpId: 'x', issuedAt: T0 }));
   assert.equal(countTenantSends(db, 't1', 'sms', 0), 0);
   assert.deepEqual(getOtpStats(db, 't1'), []);
+});
+
+test('utcDay is the UTC day of any time, asked again for the same day or another one', () => {
+  const times = [T0, T0 + 3_599_999, T0 + 3_600_000, T0 - 1, Date.UTC(1969, 11, 31, 23, 59), 0, Date.UTC(2027, 1, 28, 12), T0];
+  for (const t of times) assert.equal(utcDay(t), new Date(t).toISOString().slice(0, 10), String(t));
+  assert.throws(() => utcDay(Number.NaN), RangeError);
 });
