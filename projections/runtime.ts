@@ -36,6 +36,11 @@ export type Projection = {
    * file (replay) drops them first and builds them once at the end, which costs far less than
    * keeping them current row by row. */
   queryIndexes?: readonly string[];
+  /** Indexes (created by init) that evolve needs only for a few rare event types (an erasure, a
+   * reset): a rebuild into a fresh file drops them too, and builds each back before the first
+   * batch that holds one of its events (at the latest at the end). Kept current row by row, an
+   * index on random keys (a user's or destination's hash) costs more than the rest of the row. */
+  rareIndexes?: readonly { name: string; neededBy: readonly string[] }[];
   /** Drops or clears its tables for a rebuild (init runs again afterwards). Default: nothing. */
   reset?: (db: DatabaseSync) => void;
   /** After a commit that took the read model past events of its canHandle (applied here, or by

@@ -96,6 +96,8 @@ export const createMfaVerificationsProjection = (opts: { userKeyOf: (userId: str
         CREATE INDEX IF NOT EXISTS mfa_verifications_user ON mfa_verifications(tenant_id, user_key, verified_at);
         CREATE INDEX IF NOT EXISTS mfa_verifications_time ON mfa_verifications(verified_at);`);
     },
+    // evolve looks a user's rows up only to erase them; the pruning goes by time.
+    rareIndexes: [{ name: 'mfa_verifications_user', neededBy: ['UserErased'] }],
     reset: (db) => db.exec('DELETE FROM mfa_verifications;'),
     evolve: (db, event) => record(db, [event]),
     evolveBatch: (db, events) => record(db, events),

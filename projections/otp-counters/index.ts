@@ -34,8 +34,10 @@ export const otpCountersProjection = projection({
     if (!columns.has('requester')) db.exec('ALTER TABLE otp_sends ADD COLUMN requester TEXT');
     if (!columns.has('forgiven')) db.exec('ALTER TABLE otp_sends ADD COLUMN forgiven INTEGER NOT NULL DEFAULT 0');
   },
-  // evolve prunes by issued_at and forgives by destination: only the per-tenant index is the queries' alone.
+  // evolve prunes by issued_at: the per-tenant index is the queries' alone...
   queryIndexes: ['otp_sends_tenant'],
+  // ...and by destination only for a reset of its limits.
+  rareIndexes: [{ name: 'otp_sends_destination', neededBy: ['OtpLimitsReset'] }],
   reset: (db) => db.exec('DELETE FROM otp_sends; DELETE FROM otp_tenant_daily;'),
   evolve: (db, event) => count(db, [event]),
   evolveBatch: (db, events) => count(db, events),

@@ -107,12 +107,15 @@ const REBUILD_BATCH = 2000;
 
 /** Sets up a fresh file for a rebuild: no fsync and the rollback journal in memory (a rebuild
  * that does not finish leaves a file nobody uses: it is made again from the log), a larger page
- * cache, and the projections' query-only indexes dropped, to be built once at the end. finish()
- * builds them and puts the file back in the read models' usual mode (WAL, synchronous=NORMAL). */
+ * cache, and the projections' query-only and rare indexes dropped after their init. A rare index
+ * is built back before the projection gets a batch (or event) holding one of the events that need
+ * it, so evolve always finds it; finish() builds the others once and puts the file back in the
+ * read models' usual mode (WAL, synchronous=NORMAL). */
 const bulkLoad = (db: DatabaseSync, projections: Projection[]) => {
   db.exec(`PRAGMA journal_mode = MEMORY; PRAGMA synchronous = OFF; PRAGMA cache_size = -${REBUILD_CACHE_KIB};`);
   const deferred = new Map<string, string>();
-  const dropQueryIndexes = (names: readonly string[]) => {
+  const exists = (name: string) => db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = ?").get(name) !== undefined;
+  const drop = (names: readonly string[]) => {
     for (const name of names) {
       const row = db.prepare("SELECT sql FROM sqlite_master WHERE type = 'index' AND name = ?").get(name) as { sql: string } | undefined;
       if (!row) continue;
@@ -120,12 +123,31 @@ const bulkLoad = (db: DatabaseSync, projections: Projection[]) => {
       db.exec(`DROP INDEX ${q(name)}`);
     }
   };
+  /** Builds the index unless it is there (built by an earlier batch, which a rollback may undo). */
+  const build = (name: string) => {
+    const sql = deferred.get(name);
+    if (sql !== undefined && !exists(name)) db.exec(sql);
+  };
+  const bulk = (p: Projection): Projection => {
+    const rare = p.rareIndexes ?? [];
+    const dropped = [...(p.queryIndexes ?? []), ...rare.map((r) => r.name)];
+    if (dropped.length === 0) return p;
+    const withInit: Projection = { ...p, init: (d) => (p.init(d), drop(dropped)) };
+    if (rare.length === 0) return withInit;
+    const needs = (events: readonly StoredEvent[]) => {
+      for (const r of rare) if (events.some((e) => r.neededBy.includes(e.type))) build(r.name);
+    };
+    return {
+      ...withInit,
+      evolve: (d, e) => (needs([e]), p.evolve(d, e)),
+      evolveBatch: p.evolveBatch && ((d, events) => (needs(events), p.evolveBatch!(d, events))),
+    };
+  };
   return {
-    /** The projections, their init followed by the drop of their query-only indexes. */
-    projections: projections.map((p): Projection => (p.queryIndexes?.length ? { ...p, init: (d) => (p.init(d), dropQueryIndexes(p.queryIndexes!)) } : p)),
+    projections: projections.map(bulk),
     finish: () => {
       if (!db.isOpen) return;
-      for (const sql of deferred.values()) db.exec(sql);
+      for (const name of deferred.keys()) build(name);
       db.exec('PRAGMA cache_size = -2000; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;');
     },
   };
