@@ -9,6 +9,7 @@
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import { create, fromBinary, toBinary, type DescMessage, type Message, type MessageInitShape } from '@bufbuild/protobuf';
 import { Code, ConnectError, type ContextValues, type HandlerContext } from '@connectrpc/connect';
+import { lazyHandlerContext } from './handler-context.ts';
 import { setTrailerStatus } from '@connectrpc/connect/protocol-grpc';
 import type { Route } from './routes.ts';
 import type { AnyRequest, AnyResponse } from './rest.ts';
@@ -38,16 +39,6 @@ async function* replay(head: readonly Buffer[], req: AnyRequest): AsyncGenerator
   for await (const chunk of req) yield chunk as Buffer;
 }
 
-const requestHeadersOf = (req: AnyRequest): Headers => {
-  const h = new Headers();
-  for (const [k, v] of Object.entries(req.headers)) {
-    if (k.startsWith(':') || v === undefined) continue;
-    if (typeof v === 'string') h.append(k, v);
-    else for (const e of v) h.append(k, e);
-  }
-  return h;
-};
-
 const envelope = (data: Uint8Array): Buffer => {
   const out = Buffer.allocUnsafe(HEADER_LEN + data.byteLength);
   out[0] = 0;
@@ -69,46 +60,10 @@ export const createGrpcUnary = (o: GrpcUnaryOptions) => {
     return timeout === undefined || (typeof timeout === 'string' && GRPC_TIMEOUT.test(timeout));
   };
 
-  /** The handler's context, each part made when first read: a verify reads only `values`, while
-   * Connect's createHandlerContext builds four Headers and two AbortControllers for every call. */
   const contextOf = (req: AnyRequest, route: Route) => {
     const timeout = GRPC_TIMEOUT.exec(String(req.headers['grpc-timeout'] ?? ''));
     const deadline = timeout ? Date.now() + Number(timeout[1]) * UNIT_MS[timeout[2]!]! : undefined;
-    let requestHeader: Headers | undefined;
-    let responseHeader: Headers | undefined;
-    let responseTrailer: Headers | undefined;
-    let aborter: AbortController | undefined;
-    const ctx: HandlerContext = {
-      service: route.service,
-      method: route.method,
-      protocolName: 'grpc',
-      requestMethod: 'POST',
-      url: req.url ?? '',
-      values: o.contextValues(req),
-      timeoutMs: () => (deadline === undefined ? undefined : deadline - Date.now()),
-      get requestHeader() {
-        return (requestHeader ??= requestHeadersOf(req));
-      },
-      get responseHeader() {
-        return (responseHeader ??= new Headers());
-      },
-      get responseTrailer() {
-        return (responseTrailer ??= new Headers());
-      },
-      // As Connect's: aborted at the deadline, when the client goes away, and when the call is done.
-      get signal() {
-        if (!aborter) {
-          const a = (aborter = new AbortController());
-          req.once('close', () => a.abort());
-          if (deadline !== undefined) {
-            const timer = setTimeout(() => a.abort(new ConnectError('the operation timed out', Code.DeadlineExceeded)), Math.max(0, deadline - Date.now()));
-            a.signal.addEventListener('abort', () => clearTimeout(timer), { once: true });
-          }
-        }
-        return aborter.signal;
-      },
-    };
-    return { ctx, headers: () => responseHeader, trailers: () => responseTrailer, done: () => aborter?.abort() };
+    return lazyHandlerContext({ req, route, protocolName: 'grpc', values: o.contextValues(req), deadline });
   };
 
   const answer = async (req: AnyRequest, res: Http2ServerResponse, route: Route, handler: UnaryHandler, input: Message) => {

@@ -2,13 +2,14 @@
 // Success: { success: true, message, data }. Failure: { success: false, error, code }.
 // Bad JSON, oversized bodies, unknown routes and wrong verbs all answer in the envelope.
 import { create, fromJson, ScalarType, toJson, type DescField, type DescMessage, type JsonValue, type Message, type MessageInitShape } from '@bufbuild/protobuf';
-import { createContextValues, createHandlerContext, type HandlerContext } from '@connectrpc/connect';
+import { createContextValues, type HandlerContext } from '@connectrpc/connect';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import { DomainError } from '../domain/errors.ts';
 import { requestInfoKey, unknownFieldsKey, type RequestInfo } from './context.ts';
 import { ERROR_MAP, errorEnvelope, toDomainError } from './errors.ts';
 import { matchPath, type Route } from './routes.ts';
+import { lazyHandlerContext } from './handler-context.ts';
 
 export type AnyRequest = IncomingMessage | Http2ServerRequest;
 export type AnyResponse = ServerResponse | Http2ServerResponse;
@@ -168,26 +169,18 @@ export const createRestHandler = (deps: RestDeps) => async (req: AnyRequest, res
       throw new DomainError('INVALID_ARGUMENT', describeDecodeError(err));
     }
     const contextValues = createContextValues().set(requestInfoKey, info).set(unknownFieldsKey, unknownFieldPaths(route.method.input, json));
-    // A plain record: createHandlerContext makes the one Headers object from it.
-    const headers: Record<string, string> = {};
-    for (const [k, v] of Object.entries(req.headers)) {
-      if (k.startsWith(':') || v === undefined) continue;
-      headers[k] = Array.isArray(v) ? v.join(', ') : v;
-    }
-    const ctx = createHandlerContext({
-      service: route.service,
-      method: route.method,
-      protocolName: 'rest',
-      requestMethod: req.method ?? 'POST',
-      url: url.toString(),
-      requestHeader: headers,
-      contextValues,
-    });
-    const responseHeaders = () => ({ ...Object.fromEntries(ctx.responseHeader), ...baseHeaders });
+    const call = lazyHandlerContext({ req, route, protocolName: 'rest', values: contextValues });
+    const ctx = call.ctx;
+    const responseHeaders = () => {
+      const set = call.headers();
+      return set ? { ...Object.fromEntries(set), ...baseHeaders } : baseHeaders;
+    };
     let out: MessageInitShape<DescMessage>;
     try {
       out = await handler(input, ctx);
+      call.done();
     } catch (err) {
+      call.done();
       sendError(res, toDomainError(err).error, responseHeaders()); // the pipeline logged and counted it
       return;
     }
