@@ -10,7 +10,7 @@ import { privateDir } from './fs/private.ts';
 import { openStore, sqliteEventsPath } from './eventstore/open.ts';
 import { createApp } from './api/app.ts';
 import { serviceOf } from './api/registry.ts';
-import { createMetrics, instrumentStore } from './api/metrics.ts';
+import { createMetrics, instrumentStore, type Metrics } from './api/metrics.ts';
 import { createReadinessCheck, lagUnitOf } from './api/readiness.ts';
 import { createAdmission } from './api/admission.ts';
 import { createRateLimiter } from './api/rate-limit.ts';
@@ -25,7 +25,9 @@ import { createNodeRegistry } from './app/nodes.ts';
 import { createDemoRoute } from './api/demo.ts';
 import { createConsoleRoute } from './api/console.ts';
 import { AdminService } from './gen/securekey/v1/admin_pb.js';
-import { createProjectionRunner, type Projection, type ProjectionFailure, type ProjectionHealth } from '../projections/runtime.ts';
+import { createProjectionRunner, type Projection, type ProjectionFailure, type ProjectionHealth, type ProjectionRunner } from '../projections/runtime.ts';
+import type { DatabaseSync } from 'node:sqlite';
+import type { Keyring } from './crypto/keyring.ts';
 import { openReadModelDb } from '../projections/sql.ts';
 import { startProjectionThread } from '../projections/thread/index.ts';
 import { StoreUnavailableError, type EventStore } from './eventstore/port.ts';
@@ -103,28 +105,24 @@ const FOLLOWED_BY: Record<ReadModelName, 'node' | 'shared'> = {
   webhooks: 'shared',
 };
 
-/** Everything but the listening socket: the store, read models, webhook delivery and the typed
- * services with their pipeline. startSecureKey serves them; tests may call them in process. */
-export const composeSecureKey = async (config: Config, opts: StartOptions = {}) => {
-  const logger = opts.logger ?? createLogger({ level: config.logLevel, format: config.logFormat });
-  const now = opts.now ?? Date.now;
-  const newId = opts.newId ?? randomId;
-  let readModelsRef: { health: () => Promise<Record<string, ProjectionHealth>> } | undefined;
-  let inFlight = () => 0;
-  const metrics = createMetrics({ readModels: () => readModelsRef?.health() ?? Promise.resolve({}), lagUnit: lagUnitOf(config.eventStore), inFlight: () => inFlight() });
-  privateDir(config.dataDir); // 0700: read models, webhook deliveries, the master key
-  const rawStore = await openStore(config);
-  const store = instrumentStore(opts.wrapStore ? opts.wrapStore(rawStore) : rawStore, metrics);
-  // Personal data: sealed with per-user data keys held in the key store (keys.db), never in the log.
-  const privacy = await openPrivacy(config, store, now);
-  const { keyring, personal } = privacy;
-  const events = createEventLog(store, personal);
-  const users = createUserKeys({ store, keyring });
-
-  // Each node builds its own read models (SECUREKEY_NODE_ID names the file when several share a data dir).
-  const readDb = openReadModelDb(readModelsPath(config));
-  // A projection that throws stops alone at that event and tries it again with backoff; the
-  // others, and every command that does not name it, go on.
+/** The runners of this node's read models and of the shared webhook outbox. On the embedded store
+ * they work on a thread of their own (projections/thread), so that following the log never takes
+ * the event loop that answers requests; in process for KurrentDB, and when a test wraps the store
+ * or the read models (its wrappers are functions of this thread). The erasure follower (its
+ * effects are this process's caches) runs here either way. */
+const createRunners = (o: {
+  config: Config;
+  opts: StartOptions;
+  store: EventStore;
+  logger: Logger;
+  metrics: Metrics;
+  keyring: Keyring;
+  readDb: DatabaseSync;
+  webhookDb: DatabaseSync;
+  root: Uint8Array;
+  follower: Projection;
+}): { node: ProjectionRunner; shared: ProjectionRunner } => {
+  const { config, opts, store, logger, metrics, keyring, readDb, webhookDb, root, follower } = o;
   const runnerOptions = {
     store,
     retry: opts.projectionRetry,
@@ -136,18 +134,12 @@ export const composeSecureKey = async (config: Config, opts: StartOptions = {}) 
     onRecovered: (name: string) => logger.info({ projection: name }, 'projection got past the event it had failed on'),
   };
   const wrap = (ps: Projection[]) => (opts.wrapProjection ? ps.map(opts.wrapProjection) : ps);
-  // The erasure follower drops cached keys of users erased by another process (the admin CLI, another node).
-  const follower = createErasureFollower({ users, vault: privacy.vault });
-  const webhookDb = openReadModelDb(webhooksDbPath(config));
   const observeDelay = (ms: number) => metrics.projectionDelay.observe(ms / 1000);
-  // On the embedded store the read models are built on a thread of their own (projections/thread.ts),
-  // so that following the log never takes this event loop. In process for KurrentDB, and when a
-  // test wraps the store or the read models (its wrappers are functions of this thread).
   const threaded = config.eventStore === 'sqlite' && !opts.wrapStore && !opts.wrapProjection;
-  const { node: runner, shared: webhookRunner } = threaded
+  return threaded
     ? startProjectionThread({
         eventsPath: sqliteEventsPath(config),
-        root: privacy.vault.root,
+        root,
         retry: opts.projectionRetry,
         runners: [
           { id: 'node', dbPath: readModelsPath(config), set: 'node', db: readDb, projections: nodeProjections(keyring), relayed: [follower], delays: true },
@@ -171,6 +163,32 @@ export const composeSecureKey = async (config: Config, opts: StartOptions = {}) 
         }),
         shared: createProjectionRunner({ ...runnerOptions, db: webhookDb, projections: wrap(sharedProjections) }),
       };
+};
+
+/** Everything but the listening socket: the store, read models, webhook delivery and the typed
+ * services with their pipeline. startSecureKey serves them; tests may call them in process. */
+export const composeSecureKey = async (config: Config, opts: StartOptions = {}) => {
+  const logger = opts.logger ?? createLogger({ level: config.logLevel, format: config.logFormat });
+  const now = opts.now ?? Date.now;
+  const newId = opts.newId ?? randomId;
+  let readModelsRef: { health: () => Promise<Record<string, ProjectionHealth>> } | undefined;
+  let inFlight = () => 0;
+  const metrics = createMetrics({ readModels: () => readModelsRef?.health() ?? Promise.resolve({}), lagUnit: lagUnitOf(config.eventStore), inFlight: () => inFlight() });
+  privateDir(config.dataDir); // 0700: read models, webhook deliveries, the master key
+  const rawStore = await openStore(config);
+  const store = instrumentStore(opts.wrapStore ? opts.wrapStore(rawStore) : rawStore, metrics);
+  // Personal data: sealed with per-user data keys held in the key store (keys.db), never in the log.
+  const privacy = await openPrivacy(config, store, now);
+  const { keyring, personal } = privacy;
+  const events = createEventLog(store, personal);
+  const users = createUserKeys({ store, keyring });
+
+  // Each node builds its own read models (SECUREKEY_NODE_ID names the file when several share a data dir).
+  const readDb = openReadModelDb(readModelsPath(config));
+  // A projection that throws stops alone at that event and tries it again with backoff; the
+  // others, and every command that does not name it, go on.
+  const webhookDb = openReadModelDb(webhooksDbPath(config));
+  const { node: runner, shared: webhookRunner } = createRunners({ config, opts, store, logger, metrics, keyring, readDb, webhookDb, root: privacy.vault.root, follower: createErasureFollower({ users, vault: privacy.vault }) });
   const runners = { node: runner, shared: webhookRunner };
   for (const [name, where] of Object.entries(FOLLOWED_BY)) {
     if (!runners[where].names().includes(name)) throw new Error(`the ${where} runner does not run the read model ${name}`);

@@ -65,7 +65,7 @@ export type ThreadOptions = {
 
 /** One runner proxy per spec, by id; the thread starts with the first start(). `kill` ends the
  * thread as a crash would (tests: it is started again after restartMs). */
-export const startProjectionThread = (o: ThreadOptions): { runners: Record<string, ProjectionRunner>; kill: () => Promise<void> } => {
+export const startProjectionThread = <Id extends string>(o: ThreadOptions & { runners: (ThreadRunnerSpec & { id: Id })[] }): { runners: Record<Id, ProjectionRunner>; kill: () => Promise<void> } => {
   const setup: ThreadSetup = {
     eventsPath: o.eventsPath,
     pollMs: o.pollMs,
@@ -212,7 +212,7 @@ export const startProjectionThread = (o: ThreadOptions): { runners: Record<strin
     };
   };
   return {
-    runners: Object.fromEntries([...sides.values()].map((s) => [s.spec.id, proxy(s)])),
+    runners: Object.fromEntries([...sides.values()].map((s) => [s.spec.id, proxy(s)])) as Record<Id, ProjectionRunner>, // one per spec, by its id
     kill: async () => {
       await worker?.terminate();
     },
