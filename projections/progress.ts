@@ -119,3 +119,26 @@ export const createProgress = (names: readonly string[]): Progress => {
     },
   };
 };
+
+/** What a runner answers about its read models (the runner itself and its proxy on the server's
+ * thread answer alike): waits by name, checkpoints, status, health and lag against the log's head. */
+export const progressQueries = (progress: Progress, headPosition: () => Promise<number>) => {
+  const lag = async (): Promise<Record<string, number>> => {
+    const head = await headPosition();
+    return Object.fromEntries(progress.names.map((n) => [n, Math.max(0, head - (progress.checkpoint[n] ?? 0))]));
+  };
+  return {
+    /** Rejects at once for a name this runner does not run. */
+    waitFor: (position: number, timeoutMs = 5000, only?: readonly string[]): Promise<void> => {
+      const unknown = (only ?? []).filter((n) => !progress.names.includes(n));
+      if (unknown.length) return Promise.reject(new Error(`unknown projections: ${unknown.join(', ')}`));
+      return progress.reach(position, only ?? progress.names, timeoutMs, false);
+    },
+    checkpoints: () => ({ ...progress.checkpoint }),
+    status: progress.status,
+    names: () => [...progress.names],
+    health: async () => progress.health(await headPosition()),
+    lag,
+    caughtUp: async () => Object.values(await lag()).every((l) => l === 0),
+  };
+};

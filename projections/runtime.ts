@@ -13,7 +13,7 @@ import { isOfType, type Recorded, toRecorded } from '../src/eventstore/recorded.
 import { StoreUnavailableError } from '../src/eventstore/port.ts';
 import { isSqliteUnavailable } from '../src/sqlite/errors.ts';
 import { immediate, prepared } from './sql.ts';
-import { createProgress, type ProjectionFailure, type ProjectionHealth, type ProjectionStatus } from './progress.ts';
+import { createProgress, progressQueries, type ProjectionFailure, type ProjectionHealth, type ProjectionStatus } from './progress.ts';
 
 /** What the runner runs: event types and an evolve over the log's records. Read models are
  * written as typed projections (below); the runner itself knows no event catalogue. */
@@ -410,25 +410,10 @@ export const createProjectionRunner = (opts: ProjectionRunnerOptions): Projectio
     await reach(head, [...names], Infinity, true);
   };
 
-  const lag = async () => {
-    const head = await store.headPosition();
-    return Object.fromEntries(projections.map((p) => [p.name, Math.max(0, head - (checkpoint[p.name] ?? 0))]));
-  };
-
   return {
+    ...progressQueries(progress, () => store.headPosition()),
     start,
     stop: stopLoop,
-    waitFor: (position, timeoutMs = 5000, only) => {
-      const unknown = (only ?? []).filter((n) => !names.has(n));
-      if (unknown.length) return Promise.reject(new Error(`unknown projections: ${unknown.join(', ')}`));
-      return reach(position, only ?? [...names], timeoutMs, false);
-    },
-    checkpoints: () => ({ ...checkpoint }),
-    status: progress.status,
-    names: () => [...names],
-    health: async () => progress.health(await store.headPosition()),
-    lag,
-    caughtUp: async () => Object.values(await lag()).every((l) => l === 0),
     rebuild: async (only) => {
       const chosen = projections.filter((p) => !only || only.includes(p.name));
       const wasRunning = loop !== undefined;

@@ -10,7 +10,7 @@
 import type { DatabaseSync } from 'node:sqlite';
 import { Worker } from 'node:worker_threads';
 import { StoreUnavailableError, type StoredEvent } from '../../src/eventstore/port.ts';
-import { createProgress, type ProjectionFailure, type ProjectionStatus } from '../progress.ts';
+import { createProgress, progressQueries, type ProjectionFailure, type ProjectionStatus } from '../progress.ts';
 import type { Projection, ProjectionRunner } from '../runtime.ts';
 
 /** What the thread is started with (structured-cloned). */
@@ -169,13 +169,8 @@ export const startProjectionThread = <Id extends string>(o: ThreadOptions & { ru
   const send = (m: ThreadRequest) => (worker ??= spawn()).postMessage(m);
 
   const proxy = (side: Side): ProjectionRunner => {
-    const { progress } = side;
-    const names = progress.names;
-    const lag = async () => {
-      const head = await o.headPosition();
-      return Object.fromEntries(names.map((n) => [n, Math.max(0, head - (progress.checkpoint[n] ?? 0))]));
-    };
     return {
+      ...progressQueries(side.progress, o.headPosition),
       start: () =>
         new Promise<void>((resolve, reject) => {
           closing = false;
@@ -197,17 +192,6 @@ export const startProjectionThread = <Id extends string>(o: ThreadOptions & { ru
           await new Promise<void>((resolve) => (worker === w ? w.once('exit', () => resolve()) : resolve()));
         }
       },
-      waitFor: (position, timeoutMs = 5000, only) => {
-        const unknown = (only ?? []).filter((n) => !names.includes(n));
-        if (unknown.length) return Promise.reject(new Error(`unknown projections: ${unknown.join(', ')}`));
-        return progress.reach(position, only ?? names, timeoutMs, false);
-      },
-      checkpoints: () => ({ ...progress.checkpoint }),
-      status: progress.status,
-      health: async () => progress.health(await o.headPosition()),
-      names: () => [...names],
-      lag,
-      caughtUp: async () => Object.values(await lag()).every((l) => l === 0),
       rebuild: () => Promise.reject(new Error('the server does not rebuild read models while running: stop it and run `securekey replay`')),
     };
   };
