@@ -58,7 +58,16 @@ export type Config = {
   logFormat: LogFormat;
   bodyLimitBytes: number;
   /** The limits model (src/api/admission.ts): requests per window and the window. */
-  rateLimits: { unauthenticated: number; global: number; send: number; verify: number; perKey: number; windowSeconds: number };
+  rateLimits: {
+    unauthenticated: number;
+    global: number;
+    send: number;
+    verify: number;
+    perKey: number;
+    windowSeconds: number;
+    /** Counters held at once (memory bound, src/api/rate-limit.ts); anonymous callers may hold half. */
+    maxKeys: number;
+  };
   /** Time a request waits for the read models to catch up with its own write. */
   readYourWritesTimeoutMs: number;
   shutdownGraceMs: number;
@@ -156,6 +165,10 @@ const trustProxy = (env: Record<string, string | undefined>): TrustProxy => {
   return { hops, header };
 };
 
+/** Rate-limit counters held at once by default, and the fewest a server may be given. */
+export const DEFAULT_RATE_LIMIT_MAX_KEYS = 250_000;
+export const MIN_RATE_LIMIT_MAX_KEYS = 100;
+
 /** Defaults that protect without bothering a real client (docs/security.md). */
 export const DEFAULT_CONNECTION_LIMITS: ConnectionLimits = Object.freeze({
   headersTimeoutMs: 10_000,
@@ -223,6 +236,8 @@ export const loadConfig = (env: Record<string, string | undefined> = process.env
       verify: int(env, 'SECUREKEY_RATE_LIMIT_VERIFY', 10, 1),
       perKey: int(env, 'SECUREKEY_RATE_LIMIT_PER_KEY', 1000, 1),
       windowSeconds: int(env, 'SECUREKEY_RATE_LIMIT_WINDOW_SECONDS', 60, 1),
+      // About 250 bytes each: the default bounds them near 60 MB (docs/operations.md#memory).
+      maxKeys: int(env, 'SECUREKEY_RATE_LIMIT_MAX_KEYS', DEFAULT_RATE_LIMIT_MAX_KEYS, MIN_RATE_LIMIT_MAX_KEYS),
     },
     readYourWritesTimeoutMs: int(env, 'SECUREKEY_RYW_TIMEOUT_MS', 5000, 0),
     shutdownGraceMs: int(env, 'SECUREKEY_SHUTDOWN_GRACE_MS', 10000, 0),

@@ -12,8 +12,7 @@ import { createApp } from './api/app.ts';
 import { serviceOf } from './api/registry.ts';
 import { createMetrics, instrumentStore, type Metrics } from './api/metrics.ts';
 import { createReadinessCheck, lagUnitOf } from './api/readiness.ts';
-import { createAdmission } from './api/admission.ts';
-import { createRateLimiter } from './api/rate-limit.ts';
+import { ANONYMOUS_POOL, createAdmission, createAdmissionLimiter } from './api/admission.ts';
 import { startServer } from './api/server.ts';
 import type { PipelineDeps } from './api/pipeline.ts';
 import { createAdminImpl } from './api/services/admin.ts';
@@ -173,7 +172,13 @@ export const composeSecureKey = async (config: Config, opts: StartOptions = {}) 
   const newId = opts.newId ?? randomId;
   let readModelsRef: { health: () => Promise<Record<string, ProjectionHealth>> } | undefined;
   let inFlight = () => 0;
-  const metrics = createMetrics({ readModels: () => readModelsRef?.health() ?? Promise.resolve({}), lagUnit: lagUnitOf(config.eventStore), inFlight: () => inFlight() });
+  const metrics = createMetrics({
+    readModels: () => readModelsRef?.health() ?? Promise.resolve({}),
+    lagUnit: lagUnitOf(config.eventStore),
+    inFlight: () => inFlight(),
+    rateLimitKeys: () => ({ all: limiter.size(), [ANONYMOUS_POOL]: limiter.size(ANONYMOUS_POOL) }),
+  });
+  const limiter = createAdmissionLimiter({ ...config.rateLimits, now, metrics, logger });
   privateDir(config.dataDir); // 0700: read models, webhook deliveries, the master key
   const rawStore = await openStore(config);
   const store = instrumentStore(opts.wrapStore ? opts.wrapStore(rawStore) : rawStore, metrics);
@@ -268,7 +273,7 @@ export const composeSecureKey = async (config: Config, opts: StartOptions = {}) 
     admit: createAdmission({
       readDb: () => readDb,
       adminToken: config.adminToken,
-      limiter: createRateLimiter({ windowSeconds: config.rateLimits.windowSeconds, now }),
+      limiter,
       limits: config.rateLimits,
     }),
     metrics,

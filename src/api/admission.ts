@@ -10,7 +10,13 @@
 // A request for a method without the credentials it needs is refused here (UNAUTHORIZED), before
 // its body is read.
 // IPv6 addresses count per /64 (one host usually holds a whole /64). Counters live in this node's
-// memory: with several nodes each counts on its own.
+// memory: with several nodes each counts on its own. That memory is bounded (rate-limit.ts): at most
+// SECUREKEY_RATE_LIMIT_MAX_KEYS counters, of which anonymous callers may hold half, so that a flood
+// from many addresses cannot take the room of tenants' end users (the admin token's few per-address
+// counters are never refused, so the operator gets in during a flood); a key over its own limit makes no
+// new per-address counters, so a key cannot fill the room faster than its limit lets it. A request
+// that needs a new counter when there is no room is refused (RATE_LIMITED), never let through
+// uncounted and never by wiping someone else's counter.
 import { isIP } from 'node:net';
 import type { DatabaseSync } from 'node:sqlite';
 import { hashApiKey } from '../app/tenants.ts';
@@ -20,7 +26,7 @@ import { DomainError } from '../domain/errors.ts';
 import type { TenantSettings } from '../domain/tenant/index.ts';
 import { findCaller } from '../../projections/tenants/index.ts';
 import type { Caller, Identity, RequestInfo } from './context.ts';
-import type { LimitDecision, RateLimiter } from './rate-limit.ts';
+import { createRateLimiter, type LimitDecision, type RateLimiter } from './rate-limit.ts';
 import type { Route } from './routes.ts';
 
 /** The request header (gRPC: metadata) in which a tenant passes its end user's IP address. */
@@ -60,6 +66,41 @@ export const tenantLimits = (server: Limits, s: TenantSettings | undefined): Lim
   perKey: s?.rateLimitPerKey || server.perKey,
 });
 
+/** The pool anonymous callers' counters belong to (at most ANONYMOUS_SHARE of the limiter's room). */
+export const ANONYMOUS_POOL = 'anonymous';
+export const ANONYMOUS_SHARE = 0.5;
+/** The admin token's counters (per address): never refused for want of room, so that the operator
+ * can reach the server during a flood; only the admin token makes them. */
+const ADMIN_POOL = 'admin';
+
+const FULL_MESSAGE = 'this server is counting too many clients at once to admit a new one';
+
+/** The limiter admission counts with: at most `maxKeys` counters, ANONYMOUS_SHARE of them for
+ * anonymous callers. A caller refused for want of room is counted (securekey_rate_limit_full_total)
+ * and logged, once per window at most so that a flood does not flood the log too. */
+export const createAdmissionLimiter = (o: {
+  windowSeconds: number;
+  maxKeys: number;
+  now: () => number;
+  metrics: { rateLimitFull: { inc: (labels: { pool: string }) => void } };
+  logger: { warn: (obj: object, msg: string) => void };
+}): RateLimiter => {
+  let loggedAt = -Infinity;
+  return createRateLimiter({
+    windowSeconds: o.windowSeconds,
+    now: o.now,
+    maxKeys: o.maxKeys,
+    poolMax: { [ANONYMOUS_POOL]: Math.floor(o.maxKeys * ANONYMOUS_SHARE) },
+    unbounded: [ADMIN_POOL],
+    onFull: (pool = 'all') => {
+      o.metrics.rateLimitFull.inc({ pool });
+      if (o.now() - loggedAt < o.windowSeconds * 1000) return;
+      loggedAt = o.now();
+      o.logger.warn({ pool, maxKeys: o.maxKeys }, 'rate limiter full: refusing callers that need a new counter (429) until windows end; see securekey_rate_limit_full_total');
+    },
+  });
+};
+
 export type AdmissionDeps = {
   readDb: () => DatabaseSync;
   adminToken: string;
@@ -96,10 +137,16 @@ export const createAdmission = (deps: AdmissionDeps) => {
     return { kind: 'tenant', caller };
   };
 
+  const anonKey = (clientIp: string) => `anon|${clientNetOf(clientIp)}`;
+  const poolOf = (key: string) => (key.startsWith('anon|') ? ANONYMOUS_POOL : key.startsWith('admin|') ? ADMIN_POOL : undefined);
+  const count = (key: string, limit: number): LimitDecision => deps.limiter.hit(key, limit, poolOf(key));
+  const refusal = (d: LimitDecision, message: string) =>
+    new DomainError('RATE_LIMITED', `${d.full ? FULL_MESSAGE : message}; retry in ${d.resetSeconds} s`, { retryAfterSeconds: d.resetSeconds });
+
   /** The buckets a request counts against, in order, each with its limit and what to say when full. */
   const bucketsOf = (identity: Identity, route: Route | undefined, clientIp: string): [string, number, string][] => {
     const net = clientNetOf(clientIp);
-    if (identity.kind === 'anonymous') return [[`anon|${net}`, deps.limits.unauthenticated, 'too many unauthenticated requests from this address']];
+    if (identity.kind === 'anonymous') return [[anonKey(clientIp), deps.limits.unauthenticated, 'too many unauthenticated requests from this address']];
     // The admin token is the operator's key: it has a key's bucket.
     if (identity.kind === 'admin') return [[`admin|${net}`, deps.limits.perKey, 'too many admin requests from this address']];
     const { caller } = identity;
@@ -118,13 +165,21 @@ export const createAdmission = (deps: AdmissionDeps) => {
   return (headers: NodeHeaders, route: Route | undefined, info: Pick<RequestInfo, 'requestId' | 'clientIp'>): Admission => {
     const identity = identify(headers, route, info);
     if (identity instanceof DomainError) {
-      const counted = deps.limiter.hit(`anon|${clientNetOf(info.clientIp)}`, deps.limits.unauthenticated);
+      const counted = count(anonKey(info.clientIp), deps.limits.unauthenticated);
       return { ok: false, error: identity, decision: counted };
     }
+    const buckets = bucketsOf(identity, route, info.clientIp);
+    // A key over its own limit is refused before any per-address counter is made for it: claiming
+    // ever new end-user addresses must not grow the limiter faster than the key's limit allows.
+    const [perKey, perKeyLimit, perKeyMessage] = buckets.at(-1)!;
+    if (identity.kind === 'tenant' && deps.limiter.exhausted(perKey, perKeyLimit)) {
+      const d = count(perKey, perKeyLimit);
+      return { ok: false, decision: d, error: refusal(d, perKeyMessage) };
+    }
     let tightest: LimitDecision | undefined;
-    for (const [key, limit, message] of bucketsOf(identity, route, info.clientIp)) {
-      const d = deps.limiter.hit(key, limit);
-      if (!d.allowed) return { ok: false, decision: d, error: new DomainError('RATE_LIMITED', `${message}; retry in ${d.resetSeconds} s`, { retryAfterSeconds: d.resetSeconds }) };
+    for (const [key, limit, message] of buckets) {
+      const d = count(key, limit);
+      if (!d.allowed) return { ok: false, decision: d, error: refusal(d, message) };
       if (!tightest || d.remaining < tightest.remaining) tightest = d;
     }
     // A method that needs credentials it did not get: refused before its body is read.

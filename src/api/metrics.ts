@@ -2,7 +2,8 @@
 // and with prom-client
 // event store append latency, projection lag per projection (securekey_projection_lag_events on
 // SQLite, securekey_projection_lag_log_bytes on KurrentDB: see readiness.ts) and failures,
-// requests in flight, the retention job's runs and the keys it destroyed.
+// requests in flight, the retention job's runs and the keys it destroyed, the rate limiter's counters
+// held and the new callers it refused for want of room (rate-limit.ts).
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { EventStore } from '../eventstore/port.ts';
 import { createCallMetrics } from './call-metrics.ts';
@@ -18,7 +19,9 @@ const LAG_HELP: Record<LagUnit, string> = {
 /** A read model as the metrics see it (projections/runtime.ts ProjectionHealth). */
 type ReadModelHealth = { status: 'ok' | 'failing'; lag: number };
 
-export const createMetrics = (opts: { readModels?: () => Promise<Record<string, ReadModelHealth>>; lagUnit?: LagUnit; inFlight?: () => number } = {}) => {
+export const createMetrics = (
+  opts: { readModels?: () => Promise<Record<string, ReadModelHealth>>; lagUnit?: LagUnit; inFlight?: () => number; rateLimitKeys?: () => Record<string, number> } = {},
+) => {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'securekey_' });
   const calls = createCallMetrics();
@@ -86,7 +89,22 @@ export const createMetrics = (opts: { readModels?: () => Promise<Record<string, 
     labelNames: ['reason'] as const,
     registers: [registry],
   });
-  return { registry, calls, appendDuration, lagGauge, projectionDelay, projectionErrors, retention, connectionsRefused };
+  new Gauge({
+    name: 'securekey_rate_limit_keys',
+    help: 'Rate-limit counters this node holds (live windows), in all and in the anonymous pool; bounded by SECUREKEY_RATE_LIMIT_MAX_KEYS',
+    labelNames: ['pool'] as const,
+    registers: [registry],
+    collect: function () {
+      for (const [pool, n] of Object.entries(opts.rateLimitKeys?.() ?? {})) this.set({ pool }, n);
+    },
+  });
+  const rateLimitFull = new Counter({
+    name: 'securekey_rate_limit_full_total',
+    help: 'Requests refused (429) because they needed a new rate-limit counter and the pool had no room (address rotation, or SECUREKEY_RATE_LIMIT_MAX_KEYS too low)',
+    labelNames: ['pool'] as const,
+    registers: [registry],
+  });
+  return { registry, calls, appendDuration, lagGauge, projectionDelay, projectionErrors, retention, connectionsRefused, rateLimitFull };
 };
 
 /** The store, with append latency measured. */
