@@ -148,6 +148,7 @@ describe('auditor CLI (replay, history, audit export, verify-chain) next to a ru
     assert.match(replayed.stderr, /^error: rebuilt read models differ from the live ones in .*audit_log/m);
     assert.match(replayed.stderr, /webhook_deliveries/);
     assert.match(replayed.stdout, /differing tables:\n {2}audit_log: live \d+ rows, rebuilt \d+; 1 only in live, 1 only in rebuilt/);
+    assert.ok(existsSync(join(dataDir, 'rebuilt-after-edit.db')), 'a complete rebuild that differs is kept, to look at');
   });
 });
 

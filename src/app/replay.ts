@@ -106,7 +106,7 @@ const REBUILD_CACHE_KIB = 16 * 1024;
 const REBUILD_BATCH = 2000;
 
 /** Sets up a fresh file for a rebuild: no fsync and the rollback journal in memory (a rebuild
- * that does not finish leaves a file nobody uses: it is made again from the log), a larger page
+ * that does not finish leaves a file nobody uses, and the CLI removes it: src/cli/replay.ts), a larger page
  * cache, and the projections' query-only and rare indexes dropped after their init. A rare index
  * is built back before the projection gets a batch (or event) holding one of the events that need
  * it, so evolve always finds it; finish() builds the others once and puts the file back in the
@@ -176,15 +176,22 @@ export const replay = async (o: ReplayOptions): Promise<ReplayResult> => {
   };
   const errors: ReplayResult['errors'] = [];
   const bulk = bulkLoad(o.db, o.projections);
+  // A failure of the runner itself ('*': the log could not be read, e.g. an event that does not
+  // parse) ends the replay with that error: the server's runner would retry it forever, and a
+  // replay that waits forever is no answer.
+  let runnerFailed!: (err: unknown) => void;
+  const failure = new Promise<never>((_, reject) => (runnerFailed = reject));
+  failure.catch(() => {}); // raced below; never unhandled when the replay ends first
   const runner = createProjectionRunner({
     store: boundedStore(o.store, to, seen),
     db: o.db,
     projections: bulk.projections,
     batchSize: REBUILD_BATCH,
-    onError: (projection, err) => errors.push({ projection, message: err instanceof Error ? err.message : String(err) }),
+    onError: (projection, err) =>
+      projection === '*' ? runnerFailed(err) : errors.push({ projection, message: err instanceof Error ? err.message : String(err) }),
   });
   try {
-    await runner.start();
+    await Promise.race([runner.start(), failure]);
   } finally {
     await runner.stop();
     bulk.finish();

@@ -2,7 +2,7 @@
 // file (and compare it with the live ones), and walk the log's hash chains. Both draw a progress
 // bar on stderr. Also the helpers the other CLI modules share to reach the live read models.
 import { readModelsPath, webhooksDbPath } from '../config.ts';
-import { existsSync } from 'node:fs';
+import { closeSync, existsSync, openSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { DatabaseSync } from 'node:sqlite';
 import { createProjectionRunner, type Projection } from '../../projections/runtime.ts';
@@ -20,8 +20,10 @@ export type Out = (human: string, json: Record<string, unknown>) => void;
 export type CliContext = { store: EventStore; config: Config; privacy: Privacy; out: Out; need: (v: string | undefined, flag: string) => string };
 
 export const REPLAY_HELP = `  replay [--verify] [--out PATH] [--json]                  rebuild every read model from the log into a fresh database file
-                                                           (default <data dir>/replay-<time>.db; an existing PATH is refused);
-                                                           --verify compares it with the live read models, exit 1 on a difference.
+                                                           (default <data dir>/replay-<time>.db; an existing PATH is refused, and
+                                                           a replay that fails or is interrupted removes the file it made);
+                                                           --verify compares it with the live read models, exit 1 on a difference
+                                                           (then the rebuilt file is kept to look at).
                                                            Safe while the server runs: webhooks are never sent again
   verify-chain [--json]                                    walk the log and check every stream's hash chain: edited, reordered
                                                            or missing events (exit 1); unchained events are listed as information`;
@@ -100,6 +102,67 @@ const describeDiff = (d: TableDiff) =>
     ...d.sampleOnlyInRebuilt.map((r) => `    only in rebuilt: ${fmtRow(r)}`),
   ].join('\n');
 
+/** SQLite's files beside a database: a leftover one would be taken for part of the new database. */
+const SIDE_FILES = ['-wal', '-shm', '-journal'];
+
+/** The output file, made by this run (O_EXCL: a file or link already at the path is refused, never
+ * opened), so that removing it can only ever remove what this run wrote. */
+const claimOutput = (out: string) => {
+  for (const side of SIDE_FILES) {
+    if (existsSync(out + side)) throw new DomainError('INVALID_ARGUMENT', `--out: ${out + side} exists (left by an earlier database at that path?); remove it or choose another path`);
+  }
+  try {
+    closeSync(openSync(out, 'wx', 0o600));
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') throw new DomainError('INVALID_ARGUMENT', `--out: ${out} already exists; replay writes a fresh database file`);
+    if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'EACCES') throw new DomainError('INVALID_ARGUMENT', `--out: cannot create ${out} (${code}): its directory must exist and be writable`);
+    throw err;
+  }
+  return { remove: () => [out, ...SIDE_FILES.map((side) => out + side)].forEach((f) => rmSync(f, { force: true })) };
+};
+
+/** Until the returned function is called, SIGINT and SIGTERM run `cleanUp` and then end the
+ * process as the signal would have (exit status 130 or 143). */
+const onInterrupt = (cleanUp: (signal: NodeJS.Signals) => void) => {
+  const handler = (signal: NodeJS.Signals) => {
+    cleanUp(signal);
+    process.exit(signal === 'SIGINT' ? 130 : 143);
+  };
+  process.once('SIGINT', handler);
+  process.once('SIGTERM', handler);
+  return () => {
+    process.off('SIGINT', handler);
+    process.off('SIGTERM', handler);
+  };
+};
+
+/** Runs `build` on a fresh database at `out` that this run creates, and removes the file unless
+ * the build says it is complete: when it throws, when a projection failed, or on SIGINT/SIGTERM.
+ * A partial read-model file is not to be used, and left behind it would also block the next run. */
+const intoOwnFile = async <T extends { complete: boolean }>(out: string, build: (db: DatabaseSync) => Promise<T>): Promise<T> => {
+  let output: ReturnType<typeof claimOutput> | undefined;
+  let db: DatabaseSync | undefined;
+  let complete = false;
+  // Watching from before the file exists: a signal between its creation and the watch would leave it.
+  const stopWatching = onInterrupt((signal) => {
+    if (db?.isOpen) db.close();
+    output?.remove();
+    console.error(`\n${signal}: replay interrupted${output ? `; removed the partial ${out}` : ''}`);
+  });
+  try {
+    output = claimOutput(out);
+    db = openReadModelDb(out);
+    const built = await build(db);
+    complete = built.complete;
+    return built;
+  } finally {
+    stopWatching();
+    if (db?.isOpen) db.close();
+    if (!complete) output?.remove();
+  }
+};
+
 export const runReplay = async (args: { verify?: boolean; out?: string }, ctx: CliContext): Promise<number> => {
   const { store, config } = ctx;
   const out = resolve(args.out ?? join(config.dataDir, `replay-${new Date().toISOString().replace(/[:.]/g, '-')}.db`));
@@ -120,11 +183,9 @@ export const runReplay = async (args: { verify?: boolean; out?: string }, ctx: C
       for (const g of groups) lives.push({ db: openReadModelDb(g.path), names: g.projections.map((p) => p.name), tables: await tablesOf(g.projections) });
     }
     const toPosition = args.verify ? await livePosition(lives, notes) : await store.headPosition();
-    const db = openReadModelDb(out);
-    const bar = createProgressRenderer(process.stderr, { label: 'replay' });
-    let result: Awaited<ReturnType<typeof replay>>;
-    try {
-      result = await replay({ store, db, projections: groups.flatMap((g) => g.projections), toPosition, onProgress: bar.update });
+    const built = await intoOwnFile(out, async (db) => {
+      const bar = createProgressRenderer(process.stderr, { label: 'replay' });
+      const result = await replay({ store, db, projections: groups.flatMap((g) => g.projections), toPosition, onProgress: bar.update });
       bar.done();
       let verify: VerifyReport | undefined;
       if (args.verify) {
@@ -140,31 +201,40 @@ export const runReplay = async (args: { verify?: boolean; out?: string }, ctx: C
           notes: [...notes, ...reports.flatMap((r) => r.notes)],
         };
       }
-      const ok = result.errors.length === 0 && (verify?.ok ?? true);
-      const human = [
-        `rebuilt ${result.events} events (up to position ${result.position}) in ${(result.durationMs / 1000).toFixed(1)} s into ${out}`,
-        ...result.errors.map((e) => `projection ${e.projection} stopped at an error: ${e.message}`),
-        ...(verify
-          ? [
-              `verify: ${verify.equal.length} table(s) equal to the live ones${verify.equal.length ? ` (${verify.equal.join(', ')})` : ''}`,
-              ...(verify.tables.length ? [`differing tables:`, ...verify.tables.map(describeDiff)] : []),
-              ...verify.notes.map((n) => `note: ${n}`),
-            ]
-          : []),
-      ].join('\n');
-      ctx.out(human, { out, position: result.position, events: result.events, durationMs: Math.round(result.durationMs), errors: result.errors, ...(verify ? { verify } : {}) });
-      if (!ok) {
-        const why = [
-          ...(verify && !verify.ok ? [`rebuilt read models differ from the live ones in ${verify.tables.map((t) => t.table).join(', ')}`] : []),
-          ...(result.errors.length ? [`projection(s) ${result.errors.map((e) => e.projection).join(', ')} failed`] : []),
-        ];
-        console.error(`error: ${why.join('; ')}`);
-        return 1;
-      }
-      return 0;
-    } finally {
-      db.close();
+      // A rebuild that differs from the live read models is complete: it is the evidence, kept.
+      return { complete: result.errors.length === 0, result, verify };
+    }).catch((err: unknown) => {
+      // The log could not be read to the end (the file is gone already): said in one line.
+      if (err instanceof DomainError) throw err;
+      const why = (err instanceof Error ? err.message : String(err)).slice(0, 200);
+      console.error(`error: the replay stopped: ${why}; removed the partial ${out}`);
+      return undefined;
+    });
+    if (!built) return 1;
+    const { result, verify } = built;
+    const removed = result.errors.length > 0;
+    const ok = !removed && (verify?.ok ?? true);
+    const human = [
+      `rebuilt ${result.events} events (up to position ${result.position}) in ${(result.durationMs / 1000).toFixed(1)} s ${removed ? `(incomplete: ${out} removed)` : `into ${out}`}`,
+      ...result.errors.map((e) => `projection ${e.projection} stopped at an error: ${e.message}`),
+      ...(verify
+        ? [
+            `verify: ${verify.equal.length} table(s) equal to the live ones${verify.equal.length ? ` (${verify.equal.join(', ')})` : ''}`,
+            ...(verify.tables.length ? [`differing tables:`, ...verify.tables.map(describeDiff)] : []),
+            ...verify.notes.map((n) => `note: ${n}`),
+          ]
+        : []),
+    ].join('\n');
+    ctx.out(human, { out, ...(removed ? { removed } : {}), position: result.position, events: result.events, durationMs: Math.round(result.durationMs), errors: result.errors, ...(verify ? { verify } : {}) });
+    if (!ok) {
+      const why = [
+        ...(verify && !verify.ok ? [`rebuilt read models differ from the live ones in ${verify.tables.map((t) => t.table).join(', ')} (the rebuilt ones are kept in ${out})`] : []),
+        ...(result.errors.length ? [`projection(s) ${result.errors.map((e) => e.projection).join(', ')} failed`] : []),
+      ];
+      console.error(`error: ${why.join('; ')}`);
+      return 1;
     }
+    return 0;
   } finally {
     for (const l of lives) l.db.close();
   }
