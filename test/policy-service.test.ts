@@ -9,7 +9,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import pino from 'pino';
-import { createMfaGate } from '../src/app/mfa-gate.ts';
+import { createMfaGate, POLICY_MAX_AGE_MS } from '../src/app/mfa-gate.ts';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { mfaPolicyStream } from '../src/domain/policy/index.ts';
 import { createPolicyService } from '../src/app/policy.ts';
 import type { Channel } from '../src/domain/channel.ts';
 import { type Caller, createPushService } from '../src/app/push.ts';
@@ -168,6 +170,37 @@ test('a push approval and a passkey count toward policies too', async () => {
   await runner.waitFor(await store.headPosition());
   await check(userId, 'push', 'admin');
   assert.deepEqual(channelsVerifiedSince(db, 'tn_a', userKeyOf(userId), clock - 120_000), new Set(['webauthn', 'push']));
+});
+
+test('the gate reads a tenant\'s policies once per POLICY_MAX_AGE_MS, not per verification; a policy put by another process applies within it, one put here at once', async () => {
+  let reads = 0;
+  // The real store, counting the reads of one policy stream (the gate and the policy service share
+  // it, as in the server: src/securekey.ts).
+  const counted: EventStore = { ...store, readStream: (s, o) => ((reads += s === mfaPolicyStream('tn_far') ? 1 : 0), store.readStream(s, o)) };
+  const gate = createMfaGate({ store: counted, now: () => clock, readModels: { current: async () => {} }, verifiedChannels: () => new Set() });
+  const here = createPolicyService({ store: counted, now: () => clock });
+  const payment = () => gate.verify('tn_far', 'sms', async () => ({ verified: true, userId: 'user_far', purpose: 'payment' }));
+  const required = (e: unknown) => e instanceof DomainError && e.code === 'MFA_REQUIRED';
+
+  const started = performance.now();
+  for (let i = 0; i < 50; i++) assert.deepEqual((await payment()).matchedPolicies, []);
+  assert.ok(reads <= 1 + Math.ceil((performance.now() - started) / POLICY_MAX_AGE_MS), `${reads} reads for 50 verifications`);
+
+  // Another process (another connection to the same file, with its own cache) puts a policy.
+  const other = createSqliteEventStore({ path: join(dir, 'events.db'), durable: false });
+  try {
+    await createPolicyService({ store: other, now: () => clock }).put('tn_far', PAYMENT);
+  } finally {
+    await other.close();
+  }
+  await sleep(POLICY_MAX_AGE_MS + 1);
+  await assert.rejects(payment(), required);
+
+  // Deleted through this process: the next verification, at once, finds no policy.
+  await here.delete('tn_far', PAYMENT.name);
+  assert.deepEqual((await payment()).matchedPolicies, []);
+  await here.put('tn_far', PAYMENT);
+  await assert.rejects(payment(), required);
 });
 
 test('mfa-verifications projection: maps each success event, keys users by hash, ignores the rest and replays', () => {

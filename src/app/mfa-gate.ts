@@ -1,13 +1,14 @@
 // The MFA gate, one use case: a verification completes, then the tenant's policies decide whether
 // it is enough ("payment needs sms + totp within 300 s"). Every channel's verification runs
-// through it. It reads the policies (from the log) and, when one could apply, the verifications
+// through it. It reads the policies (from the log, at most POLICY_MAX_AGE_MS old: a read per
+// tenant per interval, not per call) and, when one could apply, the verifications
 // read model BEFORE the verification appends anything: if that read model is not current the
 // call answers UNAVAILABLE and no code or challenge is spent. The verification that succeeds is
 // recorded either way, so it counts toward the next one even when the answer is MFA_REQUIRED.
 import type { Channel } from '../domain/channel.ts';
 import { DomainError } from '../domain/errors.ts';
 import { evaluatePolicies, type MfaPolicy, mfaPolicyStream, policyDecider, policyMatches } from '../domain/policy/index.ts';
-import { loadState } from '../eventstore/handle-command.ts';
+import { loadRecent } from '../eventstore/handle-command.ts';
 import type { EventStore } from '../eventstore/port.ts';
 import type { ReadYourWrites } from './read-models.ts';
 
@@ -46,9 +47,14 @@ const decide = async (policies: readonly MfaPolicy[], v: { tenantId: string; use
   });
 };
 
+/** How long the gate may use policies it read (or wrote) without reading their stream again: a
+ * policy changed through another process (the admin CLI, another node) applies within this;
+ * one changed through this process, at once. */
+export const POLICY_MAX_AGE_MS = 100;
+
 export const createMfaGate = (deps: { store: EventStore; now: () => number; readModels: Pick<ReadYourWrites, 'current'>; verifiedChannels: VerifiedChannels }): MfaGate => {
   const policiesOf = async (tenantId: string, channel: Channel) => {
-    const policies = [...(await loadState(deps.store, mfaPolicyStream(tenantId), policyDecider)).state.policies.values()];
+    const policies = [...(await loadRecent(deps.store, mfaPolicyStream(tenantId), policyDecider, POLICY_MAX_AGE_MS)).state.policies.values()];
     // Before anything is appended: the verifications a policy of this channel would read are current.
     if (policies.some((p) => !p.match.channels?.length || p.match.channels.includes(channel))) await deps.readModels.current(['mfa-verifications']);
     return policies;

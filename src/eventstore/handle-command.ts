@@ -48,7 +48,7 @@ export const foldStream = <E extends Message, S>(decider: Pick<Decider<Message, 
  * used first out. States are immutable (deciders are pure), so sharing them is safe. A state is
  * folded from opened events, so it holds personal values in clear: once a key is destroyed (the
  * codec's epoch moves) every state is folded again from the log, where they now read [erased]. */
-type Cached = { decider: object; codec: EventCodec | undefined; epoch: number; state: unknown; revision: number; lastHash: string };
+type Cached = { decider: object; codec: EventCodec | undefined; epoch: number; state: unknown; revision: number; lastHash: string; checkedAt: number };
 const aggregates = new WeakMap<EventStore, Map<string, Cached>>();
 const MAX_CACHED_STREAMS = 10_000;
 
@@ -87,9 +87,24 @@ export const loadState = async <E extends Message, S>(store: EventStore, stream:
     state: foldStream(decider, codec ? events.map(codec.openData) : events, from ? (from.state as S) : decider.initialState()),
     revision: last ? last.revision : (from?.revision ?? -1),
     lastHash: last ? linkHashOf(last) : (from?.lastHash ?? GENESIS_HASH),
+    checkedAt: performance.now(),
   };
   if (entry.revision >= 0) remember(store, stream, entry);
   return { state: entry.state as S, revision: entry.revision, lastHash: entry.lastHash, epoch };
+};
+
+/** loadState for a read that may lag the log by `maxAgeMs`: a state this process read from the
+ * log, or appended to it, less than that long ago is answered without asking the store. Only for
+ * streams a request reads but does not write (the MFA policies on every verification): a change
+ * this process makes is seen at once (its append refreshes the cache), one made by another process
+ * (the admin CLI, another node) within maxAgeMs. */
+export const loadRecent = async <E extends Message, S>(store: EventStore, stream: string, decider: Pick<Decider<Message, E, S>, 'initialState' | 'evolve'>, maxAgeMs: number) => {
+  const c = aggregates.get(store)?.get(stream);
+  if (c && c.decider === decider && c.codec === undefined && performance.now() - c.checkedAt < maxAgeMs) return { state: c.state as S, revision: c.revision };
+  const { state, revision } = await loadState(store, stream, decider);
+  // No stream yet (a tenant without policies): remembered too, or every call would read again.
+  if (revision === -1) remember(store, stream, { decider, codec: undefined, epoch: 0, state, revision, lastHash: GENESIS_HASH, checkedAt: performance.now() });
+  return { state, revision };
 };
 
 /** The cached state of a stream for this decider, as last seen (maybe stale: see handleCommand). */
@@ -137,7 +152,7 @@ export const handleCommand = async <C extends Message, E extends Message, S>(
       const chained = chainEvents(stream, revision + 1, lastHash, opts.codec ? opts.codec.seal(fresh) : fresh);
       const res = await store.appendToStream(stream, chained, { expectedRevision: revision === -1 ? 'no_stream' : revision });
       const after = events.reduce(decider.evolve, state);
-      remember(store, stream, { decider, codec: opts.codec, epoch, state: after, revision: res.nextExpectedRevision, lastHash: linkHashOf(chained[chained.length - 1]) });
+      remember(store, stream, { decider, codec: opts.codec, epoch, state: after, revision: res.nextExpectedRevision, lastHash: linkHashOf(chained[chained.length - 1]), checkedAt: performance.now() });
       return { events, state: after, revision: res.nextExpectedRevision, position: res.position };
     } catch (err) {
       if (!(err instanceof WrongExpectedRevisionError)) throw err;
