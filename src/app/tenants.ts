@@ -1,5 +1,5 @@
 // Tenants and API keys: used by the admin API and the admin CLI alike.
-import { createHash, randomBytes } from 'node:crypto';
+import { hash, randomBytes } from 'node:crypto';
 import { type ApiKeyRecord, type SettingsInput, tenantDecider, tenantStream } from '../domain/tenant/index.ts';
 import type { Keyring } from '../crypto/keyring.ts';
 import { DomainError } from '../domain/errors.ts';
@@ -12,7 +12,7 @@ export const API_KEY_PREFIX = '2fa_';
 /** 2fa_ + 192 random bits (base64url). Shown once; only its hash is stored. */
 export const generateApiKey = () => API_KEY_PREFIX + randomBytes(24).toString('base64url');
 /** API keys carry ≥128 bits of entropy, so a fast unsalted hash is enough to make the stored value useless. */
-export const hashApiKey = (key: string) => createHash('sha256').update(key).digest('hex');
+export const hashApiKey = (key: string) => hash('sha256', key, 'hex');
 export const generateWebhookSecret = () => 'whsec_' + randomBytes(32).toString('base64url');
 
 const newKey = (keyId: string, name: string, now: number): { record: ApiKeyRecord; apiKey: string } => {

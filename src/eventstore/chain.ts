@@ -5,7 +5,7 @@
 // verifyChain walks the global log and reports what it finds; events appended without the chain
 // are reported as "unchained", not as failures. (Deleting the LAST events of a stream leaves no
 // trace in a per-stream chain; that needs an external anchor, e.g. a published head hash.)
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { EventMetadata, EventStore, NewEvent, StoredEvent } from './port.ts';
 
 export const GENESIS_HASH = '0'.repeat(64);
@@ -98,7 +98,7 @@ export type ChainInput = { prevHash: string; stream: string; revision: number; t
 
 export const eventHash = (e: ChainInput): string => {
   const { hash: _omit, ...metadata } = e.metadata;
-  return createHash('sha256').update(canonicalJson([e.prevHash, e.stream, e.revision, e.type, e.data, metadata])).digest('hex');
+  return hash('sha256', canonicalJson([e.prevHash, e.stream, e.revision, e.type, e.data, metadata]), 'hex'); // one-shot: no Hash object per event
 };
 
 /** The hash that links the next event to `last` (the stream's current last event, if any). */
