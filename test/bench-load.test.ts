@@ -29,6 +29,11 @@ test('bench:load seeds TOTP users, drives gRPC verifies and the raw HTTP baselin
       assert.ok(s.requests - s.errors >= canSucceed, `${s.name}: ${s.errors} errors of ${s.requests} (${JSON.stringify(s.statuses)} ${s.sample})\n${output}`);
     }
     assert.match(output, /\| scenario +\| +req\/s \|/);
+    // The server's CPU by thread: its two named threads are found (proc.ts threadCpuSecondsOf).
+    const byThread = report.results.find((s) => s.name === 'grpc-totp-verify')!.threadCpuMsPerRequest!;
+    assert.deepEqual(['main', 'writer', 'read models'].filter((t) => !(byThread[t]! >= 0)), [], JSON.stringify(byThread));
+    assert.ok(byThread.main! > 0, JSON.stringify(byThread));
+    assert.match(output, /\| CPU ms\/req by thread +\| +main \| writer \| read models \|/);
     assert.match(readFileSync(join(out, 'load-latest.svg'), 'utf8'), /^<svg [^>]*>/);
   } finally {
     rmSync(out, { recursive: true, force: true });

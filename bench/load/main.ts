@@ -16,9 +16,9 @@ import { driveAutocannon } from './drive-autocannon.ts';
 import { driveGrpc } from './drive-grpc.ts';
 import { driveWrk } from './drive-wrk.ts';
 import { defaultHttpTool, errorsOf, type HttpTool, type LoadOptions, type LoadResult, type Workload } from './drivers.ts';
-import { cpuSecondsOf, freePort, memoryOf, runNodeForJson, startNode, untilHttpOk, type Proc } from './proc.ts';
+import { cpuSecondsOf, freePort, threadCpuSecondsOf, memoryOf, runNodeForJson, startNode, untilHttpOk, type Proc } from './proc.ts';
 import { formatProfile, summariseProfile } from './profile.ts';
-import { formatTable, formatWarnings, writeReport, type Report, type ScenarioResult } from './report.ts';
+import { formatTable, formatThreads, formatWarnings, writeReport, type Report, type ScenarioResult } from './report.ts';
 import { SCENARIOS, type BenchOptions, type Scenario, type ScenarioContext } from './scenarios.ts';
 import type { Seeded } from './seed.ts';
 import { delayP99Ms, sampleLag, serverEnv, startSecureKey, untilCaughtUp, type SecureKeyServer, type SmsChoice } from './server.ts';
@@ -119,10 +119,12 @@ const runPhases = async (s: Scenario, ctx: ScenarioContext, pid: number, server?
   log(`${s.name}: measuring for ${options.durationS} s`);
   const workload = s.workload(ctx, 'measure');
   const cpuBefore = cpuSecondsOf(pid);
-  const mainBefore = cpuSecondsOf(pid, 'main');
+  const threadsBefore = threadCpuSecondsOf(pid);
   const result = await drive(workload, { ...loadOptions, durationS: options.durationS });
-  const cpuMsPerRequest = ((cpuSecondsOf(pid) - cpuBefore) * 1000) / Math.max(1, result.requests);
-  const mainCpuMsPerRequest = ((cpuSecondsOf(pid, 'main') - mainBefore) * 1000) / Math.max(1, result.requests);
+  const perRequest = (seconds: number) => (seconds * 1000) / Math.max(1, result.requests);
+  const cpuMsPerRequest = perRequest(cpuSecondsOf(pid) - cpuBefore);
+  const threadCpuMsPerRequest = Object.fromEntries(Object.entries(threadCpuSecondsOf(pid)).map(([group, s]) => [group, perRequest(s - (threadsBefore[group] ?? 0))]));
+  const mainCpuMsPerRequest = threadCpuMsPerRequest.main ?? NaN;
   const maxLag = await sampler?.stop();
   const delayP99 = server ? delayP99Ms(delaysBefore!, await server.delays()) : NaN;
   const catchUpMs = server ? await untilCaughtUp(server) : 0;
@@ -136,7 +138,7 @@ const runPhases = async (s: Scenario, ctx: ScenarioContext, pid: number, server?
     half = { rps: r.rps, delayP99Ms: delayP99Ms(before, await server.delays()) };
     await untilCaughtUp(server);
   }
-  return { result, cpuMsPerRequest, mainCpuMsPerRequest, transport: workload.transport, warmupErrors, lag: server ? { maxEvents: maxLag ?? NaN, catchUpMs, delayP99Ms: delayP99, half } : null };
+  return { result, cpuMsPerRequest, mainCpuMsPerRequest, threadCpuMsPerRequest, transport: workload.transport, warmupErrors, lag: server ? { maxEvents: maxLag ?? NaN, catchUpMs, delayP99Ms: delayP99, half } : null };
 };
 
 const toRow = (s: Scenario, run: Awaited<ReturnType<typeof runPhases>>, memory: { rssMb: number; peakRssMb: number }): ScenarioResult => {
@@ -158,6 +160,7 @@ const toRow = (s: Scenario, run: Awaited<ReturnType<typeof runPhases>>, memory: 
     ratio: null,
     cpuMsPerRequest: run.cpuMsPerRequest,
     mainCpuMsPerRequest: run.mainCpuMsPerRequest,
+    threadCpuMsPerRequest: run.threadCpuMsPerRequest,
     ...memory,
     lag: run.lag,
     errors,
@@ -319,6 +322,8 @@ const main = async () => {
   console.log(`\nSecureKey load benchmark, ${report.startedAt} → ${report.finishedAt.slice(11, 19)}; ${report.machine.cpus} × ${report.machine.cpuModel}; node ${report.machine.node}; commit ${report.machine.commit}`);
   console.log(`${options.connections} connections (gRPC: calls in flight over ${grpcChannels ?? options.connections} connections, client ${grpcClient}), ${options.durationS} s after ${options.warmupS} s warmup; HTTP load: ${report.machine.httpTool}; load average before ${loadAvgBefore.join(' ')}, after ${report.machine.loadAvgAfter.join(' ')}\n`);
   console.log(formatTable(report));
+  const threads = formatThreads(report);
+  if (threads) console.log('\n' + threads);
   const warnings = formatWarnings(report);
   if (warnings) console.log('\n' + warnings);
   if (!raw) console.log('\n(no raw scenario in this run: no ratios)');

@@ -1,8 +1,10 @@
 // Child processes of the load benchmark: free ports, `node` children with their output in a log
 // file, readiness polling, a clean stop, and the resident memory of a process.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, readFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
+import { WRITER_THREAD_NAME } from '../../src/eventstore/sqlite/writer.ts';
+import { READ_MODELS_THREAD_NAME } from '../../projections/thread/index.ts';
 
 export const freePort = () =>
   new Promise<number>((resolve, reject) => {
@@ -80,11 +82,39 @@ export const runNodeForJson = async <T>(script: string, args: string[], opts: { 
   return JSON.parse(last) as T;
 };
 
+/** CPU time (seconds) used so far by each of the process's threads, by what they do: the main
+ * thread, the event store's writer and the read models' threads (named by the server: writer.ts,
+ * projections/thread), V8's helpers (garbage collection and compilation, shared by every isolate
+ * of the process), and the rest (libuv's pool, …). Threads that ended are not counted. {} where
+ * /proc is missing. */
+export const threadCpuSecondsOf = (pid: number): Record<string, number> => {
+  const out: Record<string, number> = {};
+  let tids: string[];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return out;
+  }
+  for (const tid of tids) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const group = tid === String(pid) ? 'main' : (THREAD_GROUPS[comm] ?? 'other');
+      out[group] = (out[group] ?? 0) + (Number(fields[11]) + Number(fields[12])) / 100;
+    } catch {
+      // the thread ended between the listing and the read
+    }
+  }
+  return out;
+};
+
+const THREAD_GROUPS: Record<string, string> = { [WRITER_THREAD_NAME]: 'writer', [READ_MODELS_THREAD_NAME]: 'read models', V8Worker: 'V8 helpers', DelayedTaskSche: 'V8 helpers' };
+
 /** CPU time (user + system, seconds) the process has used so far, from /proc (Linux): per
  * request, it says what a request costs the server whatever else the machine is doing. */
-export const cpuSecondsOf = (pid: number, thread?: 'main'): number => {
-  // /proc/PID/task/PID is the main thread alone: the event loop that parses and answers requests.
-  const stat = readFileSync(thread === 'main' ? `/proc/${pid}/task/${pid}/stat` : `/proc/${pid}/stat`, 'utf8');
+export const cpuSecondsOf = (pid: number): number => {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' '); // after "pid (comm) "
   return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
 };

@@ -23,6 +23,8 @@ export type ScenarioResult = {
   cpuMsPerRequest: number;
   /** Of it, the main thread's (the event loop that parses and answers requests). */
   mainCpuMsPerRequest?: number;
+  /** All of it by thread (proc.ts threadCpuSecondsOf: main, writer, read models, V8 helpers, other). */
+  threadCpuMsPerRequest?: Record<string, number>;
   /** Of the process that answered (the server, or the baseline process), after the load. */
   rssMb: number;
   peakRssMb: number;
@@ -76,6 +78,20 @@ export const formatTable = (r: Report): string => {
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
   const line = (cells: string[]) => '| ' + cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(' | ') + ' |';
   return [line(head), '|' + widths.map((w, i) => (i === 0 ? '-'.repeat(w + 1) + '-' : '-'.repeat(w + 1) + ':')).join('|') + '|', ...rows.map(line)].join('\n');
+};
+
+const THREAD_COLUMNS = ['main', 'writer', 'read models', 'V8 helpers', 'other'];
+
+/** Where each request's CPU went, by thread (ms per request): the rows of the scenarios that ran a
+ * SecureKey server, or '' when none was measured by thread. */
+export const formatThreads = (r: Report): string => {
+  const rows = r.results.filter((s) => s.threadCpuMsPerRequest && s.threadCpuMsPerRequest.writer !== undefined);
+  if (rows.length === 0) return '';
+  const head = ['CPU ms/req by thread', ...THREAD_COLUMNS];
+  const cells = rows.map((s) => [s.name, ...THREAD_COLUMNS.map((c) => n(s.threadCpuMsPerRequest![c] ?? 0, 3))]);
+  const widths = head.map((h, i) => Math.max(h.length, ...cells.map((row) => row[i]!.length)));
+  const line = (c: string[]) => '| ' + c.map((x, i) => (i === 0 ? x.padEnd(widths[i]!) : x.padStart(widths[i]!))).join(' | ') + ' |';
+  return [line(head), '|' + widths.map((w, i) => '-'.repeat(w + 1) + (i === 0 ? '-' : ':')).join('|') + '|', ...cells.map(line)].join('\n');
 };
 
 /** One paragraph per scenario whose numbers include errors (they measured the error path), and

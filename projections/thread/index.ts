@@ -65,6 +65,9 @@ export type ThreadOptions = {
 
 /** One runner proxy per spec, by id; the thread starts with the first start(). `kill` ends the
  * thread as a crash would (tests: it is started again after restartMs). */
+/** The thread's name, as `top -H` and /proc/PID/task/TID/comm show it (15 bytes at most). */
+export const READ_MODELS_THREAD_NAME = 'sk-read-models';
+
 export const startProjectionThread = <Id extends string>(o: ThreadOptions & { runners: (ThreadRunnerSpec & { id: Id })[] }): { runners: Record<Id, ProjectionRunner>; kill: () => Promise<void> } => {
   const setup: ThreadSetup = {
     eventsPath: o.eventsPath,
@@ -138,7 +141,7 @@ export const startProjectionThread = <Id extends string>(o: ThreadOptions & { ru
   };
 
   const spawn = () => {
-    const w = new Worker(new URL('./worker.ts', import.meta.url), { workerData: setup });
+    const w = new Worker(new URL('./worker.ts', import.meta.url), { name: READ_MODELS_THREAD_NAME, workerData: setup });
     w.on('message', onMessage);
     w.on('error', (err) => o.onThreadError?.(err));
     w.on('exit', () => {

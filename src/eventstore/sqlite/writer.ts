@@ -27,6 +27,9 @@ export type Writer = {
 
 type CommitInfo = { appends: number; events: number; ms: number };
 
+/** The writer thread's name, as `top -H` and /proc/PID/task/TID/comm show it (15 bytes at most). */
+export const WRITER_THREAD_NAME = 'sk-writer';
+
 export const createInlineWriter = (db: DatabaseSync, onCommit: (info: CommitInfo) => void): Writer => {
   const commit = createCommitter(db);
   return {
@@ -61,6 +64,7 @@ export const createWorkerWriter = (opts: {
 
   const start = () => {
     const w = new Worker(new URL('./writer-worker.ts', import.meta.url), {
+      name: WRITER_THREAD_NAME,
       workerData: { path: opts.path, durable: opts.durable, busyTimeoutMs: opts.busyTimeoutMs, maxAppendsPerCommit: opts.maxAppendsPerCommit, wake: opts.wake },
     });
     w.on('message', (reply: WriterReply) => {
