@@ -99,17 +99,39 @@ export const rememberFocus = () => {
   };
 };
 
-/** A modal dialog opened from the focused control, which gets the focus back when it closes. */
+/** A modal dialog opened from the focused control, which gets the focus back when it closes.
+ * Escape and the dialog's own buttons close it here, and the focus is put back in that same task:
+ * the browser puts it back on the opener by itself, but when the page was redrawn behind the
+ * dialog (a list reloaded) the opener is gone, and the browser leaves the focus on <body> until
+ * the 'close' event a task later — where a screen reader, or a keystroke, finds it. */
 const openModal = (dialog, onClose) => {
   const restore = rememberFocus();
-  dialog.addEventListener(
-    'close',
-    () => {
-      onClose();
-      restore({ force: true });
-    },
-    { once: true },
-  );
+  const form = dialog.querySelector('form[method="dialog"]');
+  let done = false;
+  const finish = () => {
+    if (done) return;
+    done = true;
+    dialog.removeEventListener('cancel', onCancel);
+    form?.removeEventListener('submit', onSubmit);
+    dialog.removeEventListener('close', finish);
+    onClose();
+    restore({ force: true });
+  };
+  const closeNow = (value) => {
+    dialog.close(value);
+    finish();
+  };
+  const onCancel = (e) => {
+    e.preventDefault();
+    closeNow('');
+  };
+  const onSubmit = (e) => {
+    e.preventDefault();
+    closeNow(e.submitter?.value ?? '');
+  };
+  dialog.addEventListener('cancel', onCancel);
+  form?.addEventListener('submit', onSubmit);
+  dialog.addEventListener('close', finish); // closed any other way
   dialog.showModal();
 };
 
