@@ -69,8 +69,9 @@ const inParallel = async (count: number, concurrency: number, task: (i: number) 
 };
 
 /** One user enrolled and confirmed 100 steps (50 minutes) ago, as the TOTP service records it (same
- * events, metadata and chain): the next verify is the everyday sign-in. */
-const enrolledTotpUser = (keyring: Keyring, personal: PersonalData, caller: CallerInfo, userId: string, secret: string, now: number) => {
+ * events, metadata and chain, in the stream of the user's key as the API finds it: `userKey`, from
+ * UserKeys.of): the next verify is the everyday sign-in. */
+const enrolledTotpUser = (keyring: Keyring, personal: PersonalData, caller: CallerInfo, user: { userId: string; userKey: string }, secret: string, now: number) => {
   const step = Math.floor(now / 30_000) - 100;
   const secretEnc = keyring.encrypt('totp', secret);
   const started = totpDecider.decide(
@@ -79,9 +80,8 @@ const enrolledTotpUser = (keyring: Keyring, personal: PersonalData, caller: Call
   );
   const pending = started.reduce(totpDecider.evolve, totpDecider.initialState());
   const confirmed = totpDecider.decide({ type: 'VerifyTotpCode', data: { secretEnc, matchedStep: step, now, requester: requesterOf(keyring, caller) } }, pending);
-  const userKey = keyring.hmac('user', userId);
-  const stream = totpStreamName(caller.tenantId, userKey);
-  const metadata = { ...callerMetadata(caller), userId, userKey };
+  const stream = totpStreamName(caller.tenantId, user.userKey);
+  const metadata = { ...callerMetadata(caller), ...user };
   const sealed = personal.seal([...started, ...confirmed].map((e) => ({ id: randomUUID(), type: e.type, data: e.data, metadata })));
   return { stream, events: chainEvents(stream, 0, GENESIS_HASH, sealed) };
 };
@@ -94,15 +94,17 @@ export const seedStore = async (o: { store: EventStore; privacy: Privacy; totpUs
   const tenant = await createTenantService({ store: o.store, keyring, now, webhookTargetProblem: async () => null }).create({ name: 'bench', settings: BENCH_TENANT_SETTINGS });
   const caller: CallerInfo = { tenantId: tenant.tenantId, keyId: tenant.keyId, requestId: 'bench-seed', clientIp: '127.0.0.1' };
 
+  // The API's own derivation of a user's stream key (src/app/user-keys.ts), not a copy of it.
+  const users = createUserKeys({ store: o.store, keyring });
   const secrets = secretsBase32(o.totpUsers);
   await inParallel(o.totpUsers, 500, async (i) => {
-    const { stream, events } = enrolledTotpUser(keyring, personal, caller, totpUserId(i), secrets[i]!, now());
+    const userId = totpUserId(i);
+    const { stream, events } = enrolledTotpUser(keyring, personal, caller, { userId, userKey: await users.of(caller.tenantId, userId) }, secrets[i]!, now());
     await o.store.appendToStream(stream, events, { expectedRevision: 'no_stream' });
   });
   writeFileSync(o.totpUsersFile, secrets.map((s, i) => `${totpUserId(i)}\t${s}\n`).join(''));
 
   const events = createEventLog(o.store, personal);
-  const users = createUserKeys({ store: o.store, keyring });
   const push = createPushService({ events, users, keyring, now, sender: await createPushSenderFromEnv({ SECUREKEY_PUSH_SENDER: 'console' }), log: console });
   await inParallel(o.pushUsers, 200, (i) => push.registerDevice(caller, { userId: pushUserId(i), fcmToken: `bench-fcm-token-${i}`, platform: 'android', deviceName: 'bench' }));
 
