@@ -76,7 +76,19 @@ describe('rate limiter: bounded memory under address rotation', () => {
     assert.equal(limiter.hit('admin|127.0.0.1', 20, 'admin').allowed, true, 'the operator still gets in');
   });
 
-  test('exhausted says whether a live key has used up its limit, and counts nothing', () => {
+  test("a full pool's Retry-After is until that pool's oldest window ends, not the oldest of all", () => {
+    const { clock, limiter } = limiterAt({ maxKeys: 100, poolMax: { anonymous: 2 } });
+    limiter.hit('global|t|198.51.100.1', 5);
+    clock.t += 20_000;
+    limiter.hit('anon|192.0.2.1', 5, 'anonymous');
+    limiter.hit('anon|192.0.2.2', 5, 'anonymous');
+    const d = limiter.hit('anon|192.0.2.3', 5, 'anonymous');
+    assert.equal(d.full, true);
+    assert.equal(d.resetSeconds, 60, 'the anonymous windows started 20 s after the other one');
+    assert.equal(limiter.exhausted('anon|192.0.2.1', 1, 'anonymous'), true, 'a key is looked up in its pool');
+  });
+
+    test('exhausted says whether a live key has used up its limit, and counts nothing', () => {
     const { clock, limiter } = limiterAt({ maxKeys: 10 });
     assert.equal(limiter.exhausted('key|k', 2), false);
     limiter.hit('key|k', 2);

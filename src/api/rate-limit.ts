@@ -1,12 +1,13 @@
 // Fixed-window counters, one per key (per node, in memory). Answers carry RateLimit-* headers
 // (IETF draft) and, when refused, Retry-After. Which keys and limits apply: admission.ts.
 //
-// Memory is bounded: the map holds only live windows (it is kept in the order windows started, so
-// the ended ones are dropped from its front as time passes) and at most `maxKeys` of them; a named
-// pool (the anonymous callers') may be held to fewer. When a new key finds no room, its hit is
-// refused (`full`) until the oldest window ends; an `unbounded` pool is never refused. A live counter is never evicted to make room:
-// eviction would reset it, and whoever can create keys (any address rotation) could then wipe
-// the counters of the clients it wants to go on guessing as, its own included (docs/security.md).
+// Memory is bounded: only live windows are held (each pool's map is kept in the order its windows
+// started, so the ended ones are dropped from its front as time passes), at most `maxKeys` of
+// them, and a named pool (the anonymous callers') may be held to fewer. When a new key finds no
+// room, its hit is refused (`full`) until the oldest window ends; an `unbounded` pool is never
+// refused. A live counter is never evicted to make room: eviction would reset it, and whoever can
+// create keys (any address rotation) could then wipe the counters of the clients it wants to go on
+// guessing as, its own included (docs/security.md).
 
 export type LimitDecision = {
   allowed: boolean;
@@ -18,7 +19,7 @@ export type LimitDecision = {
 };
 export type RateLimiter = ReturnType<typeof createRateLimiter>;
 
-type Window = { start: number; count: number; pool: string | undefined };
+type Window = { start: number; count: number };
 
 export type RateLimiterOptions = {
   windowSeconds: number;
@@ -34,66 +35,73 @@ export type RateLimiterOptions = {
 };
 
 export const createRateLimiter = (opts: RateLimiterOptions) => {
-  // In the order windows started: a renewed window moves to the end.
-  const windows = new Map<string, Window>();
-  const inPool = new Map<string, number>();
+  // One map per pool (a key always comes with the same pool), each in the order its windows
+  // started: a renewed window moves to the end. Keys without a pool are under `undefined`.
+  const pools = new Map<string | undefined, Map<string, Window>>();
+  let total = 0;
   const windowMs = opts.windowSeconds * 1000;
-  // Dropping ended windows is cheap (they are at the front) but not free: at most every 1/10 window,
-  // and whenever a new key would not fit.
+  // Dropping ended windows is cheap (they are at the fronts) but not free: at most every 1/10
+  // window, and whenever a new key would not fit.
   const expireEveryMs = Math.min(1000, windowMs / 10);
   let lastExpiry = opts.now();
 
+  const poolOf = (pool: string | undefined) => {
+    let m = pools.get(pool);
+    if (!m) pools.set(pool, (m = new Map()));
+    return m;
+  };
   const expire = (now: number) => {
     lastExpiry = now;
-    for (const [k, w] of windows) {
-      if (now - w.start < windowMs) break;
-      windows.delete(k);
-      if (w.pool !== undefined) inPool.set(w.pool, inPool.get(w.pool)! - 1);
+    for (const m of pools.values()) {
+      for (const [k, w] of m) {
+        if (now - w.start < windowMs) break;
+        m.delete(k);
+        total--;
+      }
     }
   };
-  const roomFor = (pool: string | undefined) =>
-    pool === undefined
-      ? windows.size < opts.maxKeys
-      : opts.unbounded?.includes(pool) || (windows.size < opts.maxKeys && (inPool.get(pool) ?? 0) < (opts.poolMax?.[pool] ?? Infinity));
+  const poolFull = (pool: string | undefined) => pool !== undefined && (pools.get(pool)?.size ?? 0) >= (opts.poolMax?.[pool] ?? Infinity);
+  const roomFor = (pool: string | undefined) => (pool !== undefined && opts.unbounded?.includes(pool)) || (total < opts.maxKeys && !poolFull(pool));
   const secondsUntil = (end: number, now: number) => Math.max(1, Math.ceil((end - now) / 1000));
-  /** Seconds until the oldest window (in the pool when it is the pool that is full) ends. */
+  /** Seconds until a window ends that makes room: the pool's oldest when the pool is full, else the oldest of all. */
   const untilRoom = (pool: string | undefined, now: number) => {
-    const poolFull = pool !== undefined && windows.size < opts.maxKeys;
-    for (const w of windows.values()) if (!poolFull || w.pool === pool) return secondsUntil(w.start + windowMs, now);
-    return 1;
+    const oldest = (m: Map<string, Window> | undefined) => m?.values().next().value?.start ?? Infinity;
+    const start = poolFull(pool) && total < opts.maxKeys ? oldest(pools.get(pool)) : Math.min(...[...pools.values()].map(oldest));
+    return Number.isFinite(start) ? secondsUntil(start + windowMs, now) : 1;
   };
 
   return {
     /** Counts one hit on `key` and says whether it is within `limit` for the current window.
-     * `pool`: the named pool (RateLimiterOptions.poolMax) a new key of this kind belongs to. */
+     * `pool`: the named pool (RateLimiterOptions.poolMax) a key of this kind belongs to. */
     hit: (key: string, limit: number, pool?: string): LimitDecision => {
       const now = opts.now();
       if (now - lastExpiry >= expireEveryMs) expire(now);
-      let w = windows.get(key);
+      const m = poolOf(pool);
+      let w = m.get(key);
       if (w && now - w.start >= windowMs) {
-        windows.delete(key); // renewed below, at the end
+        m.delete(key); // renewed below, at the end
         w.start = now;
         w.count = 0;
-        windows.set(key, w);
+        m.set(key, w);
       } else if (!w) {
         if (!roomFor(pool)) expire(now);
         if (!roomFor(pool)) {
           opts.onFull?.(pool);
           return { allowed: false, limit, remaining: 0, resetSeconds: untilRoom(pool, now), full: true };
         }
-        w = { start: now, count: 0, pool };
-        windows.set(key, w);
-        if (pool !== undefined) inPool.set(pool, (inPool.get(pool) ?? 0) + 1);
+        w = { start: now, count: 0 };
+        m.set(key, w);
+        total++;
       }
       w.count++;
       return { allowed: w.count <= limit, limit, remaining: Math.max(0, limit - w.count), resetSeconds: secondsUntil(w.start + windowMs, now) };
     },
-    /** Whether `key` has used up `limit` in its current window (counts nothing). */
-    exhausted: (key: string, limit: number): boolean => {
-      const w = windows.get(key);
+    /** Whether `key` (of `pool`) has used up `limit` in its current window (counts nothing). */
+    exhausted: (key: string, limit: number, pool?: string): boolean => {
+      const w = pools.get(pool)?.get(key);
       return w !== undefined && opts.now() - w.start < windowMs && w.count >= limit;
     },
     /** Keys currently held, in all and in a pool (a bound on memory, for tests and metrics). */
-    size: (pool?: string) => (pool === undefined ? windows.size : (inPool.get(pool) ?? 0)),
+    size: (pool?: string) => (pool === undefined ? total : (pools.get(pool)?.size ?? 0)),
   };
 };
