@@ -26,9 +26,10 @@ COPY package.json ./
 COPY src ./src
 COPY projections ./projections
 COPY --from=build /app/src/gen ./src/gen
-# The data directory (event store, read models, the generated master key) belongs to the
+# The data directory (event store, read models, the generated master key) and node's compile cache
+# of the stripped sources (src/compile-cache.ts; filled at the first start) belong to the
 # unprivileged user the server runs as.
-RUN mkdir -p /data && chown node:node /data
+RUN mkdir -p /data node_modules/.cache/securekey && chown node:node /data node_modules/.cache/securekey
 USER node
 VOLUME ["/data"]
 EXPOSE 8080

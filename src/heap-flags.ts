@@ -21,16 +21,17 @@ export const missingHeapFlags = (execArgv: readonly string[], nodeOptions = ''):
   return HEAP_FLAGS.filter((f) => !given.has(nameOf(f)));
 };
 
-/** Replaces this process by node with the missing heap flags added to the same command line
- * (process.execve: the same pid, environment and open descriptors, so signals and a container's
- * PID 1 are unaffected). Call it before anything else runs. Returns the flags it could not apply:
- * none when they were all given already; all missing ones where process.execve does not exist
- * (Windows) or fails, and the server then runs with V8's defaults. */
-export const relaunchWithHeapFlags = (): string[] => {
+/** Replaces this process by node with the missing heap flags added to the same command line and
+ * `addEnv` to its environment (process.execve: the same pid, environment and open descriptors, so
+ * signals and a container's PID 1 are unaffected); nothing to add, nothing done. Call it before
+ * anything else runs. Returns the flags it could not apply: none when they were all given already;
+ * all missing ones where process.execve does not exist (Windows) or fails, and the server then
+ * runs with V8's defaults. */
+export const relaunchWithHeapFlags = (addEnv: Readonly<Record<string, string>> = {}): string[] => {
   const missing = missingHeapFlags(process.execArgv, process.env.NODE_OPTIONS);
-  if (missing.length === 0 || typeof process.execve !== 'function') return missing;
+  if ((missing.length === 0 && Object.keys(addEnv).length === 0) || typeof process.execve !== 'function') return missing;
   try {
-    process.execve(process.execPath, [process.execPath, ...process.execArgv, ...missing, ...process.argv.slice(1)], process.env);
+    process.execve(process.execPath, [process.execPath, ...process.execArgv, ...missing, ...process.argv.slice(1)], { ...process.env, ...addEnv });
   } catch {
     // e.g. the node binary cannot be executed again: go on as started
   }

@@ -31,6 +31,7 @@ const LAYERS: Record<string, number> = {
   'src/main.ts': 8,
   'src/securekey.ts': 8,
   'src/heap-flags.ts': 8,
+  'src/compile-cache.ts': 8,
   'src/startup.ts': 8,
 };
 

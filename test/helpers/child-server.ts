@@ -3,7 +3,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 
-export type ChildServer = { child: ChildProcess; port: number; url: string; lines: string[]; exited: Promise<number | null>; stop: () => Promise<void> };
+export type ChildServer = { child: ChildProcess; port: number; url: string; lines: string[]; stderr: () => string; exited: Promise<number | null>; stop: () => Promise<void> };
 
 /** The admin token a child server gets unless the test sets its own. */
 export const CHILD_ADMIN_TOKEN = 'child-admin-token-0123456789';
@@ -42,6 +42,7 @@ export const startChildServer = async (env: Record<string, string>, command: str
     port,
     url: `http://127.0.0.1:${port}`,
     lines,
+    stderr: () => stderr,
     exited,
     stop: async () => {
       if (child.exitCode === null) child.kill('SIGTERM');
