@@ -47,7 +47,7 @@ const child = (...args: string[]): Child => {
   proc.stderr!.setEncoding('utf8').on('data', (c: string) => (stderr += c));
   const exited = once(proc, 'exit');
   exited.then(() => waiter());
-  const nextLine = (pred: (l: string) => boolean, ms = 10_000) =>
+  const nextLine = (pred: (l: string) => boolean, ms = 60_000) => // a guard, not a speed limit: a child starts slowly on a busy machine
     new Promise<string>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`child timed out; stderr: ${stderr}`)), ms);
       waiter = () => {
