@@ -10,32 +10,10 @@
 //                              old generation reach 150 MB of mostly garbage.
 // An operator's own value of either, on node's command line or in NODE_OPTIONS, wins; 0 is V8's
 // default. docs/operations.md, "Memory", has the measurements.
-import { setFlagsFromString } from 'node:v8';
-
 export const HEAP_FLAGS = ['--max-semi-space-size=16', '--heap-growing-percent=25'] as const;
-
-// The worker threads (the SQLite writer, the read models) each have a heap of their own, and the
-// read models' thread filled 2 × 16 MB of young generation under load as well. They get 4 MB
-// semi-spaces: V8 reads the flag when it makes a thread's heap, so main.ts sets it once the main
-// thread's heap exists, before any worker thread starts (a Worker's resourceLimits would not do:
-// the command line's flag overrides them).
-export const WORKER_SEMI_SPACE_FLAG = '--max-semi-space-size=4';
 
 /** "--max_semi_space_size=8" → "--max-semi-space-size" (V8 takes either spelling). */
 const nameOf = (arg: string) => arg.split('=')[0]!.replaceAll('_', '-');
-
-/** Whether the main thread runs with HEAP_FLAGS' semi-space size (an operator's own value on the
- * command line or in NODE_OPTIONS then holds for every thread). */
-export const workerSemiSpaceApplies = (execArgv: readonly string[], nodeOptions = ''): boolean => {
-  const given = [...execArgv, ...nodeOptions.split(/\s+/)].filter((a) => nameOf(a) === nameOf(HEAP_FLAGS[0]));
-  return given.length === 1 && given[0] === HEAP_FLAGS[0];
-};
-
-/** The heaps of the worker threads started from now on get WORKER_SEMI_SPACE_FLAG's semi-spaces,
- * when workerSemiSpaceApplies; the main thread's heap keeps its own. */
-export const useWorkerHeapFlags = (execArgv: readonly string[], nodeOptions?: string) => {
-  if (workerSemiSpaceApplies(execArgv, nodeOptions)) setFlagsFromString(WORKER_SEMI_SPACE_FLAG);
-};
 
 /** The flags of HEAP_FLAGS whose name neither node's command line nor NODE_OPTIONS sets. */
 export const missingHeapFlags = (execArgv: readonly string[], nodeOptions = ''): string[] => {

@@ -1,17 +1,15 @@
 // The server's entry point: `npm start`, the container's CMD and `node src/main.ts` all run this
 // file. It first makes sure the process runs with the V8 heap settings of heap-flags.ts and node's
 // compile cache for the stripped TypeScript (compile-cache.ts): it re-runs the process when they
-// are missing, before the server's modules are loaded; and the worker threads' heaps get their
-// smaller young generation (heap-flags.ts). Then it starts the server (securekey.ts,
+// are missing, before the server's modules are loaded. Then it starts the server (securekey.ts,
 // the composition root) and stops it on SIGTERM or SIGINT.
 import { compileCacheEnv, saveCompileCache, useCompileCacheFromNow } from './compile-cache.ts';
 import type { Config } from './config.ts';
-import { relaunchWithHeapFlags, useWorkerHeapFlags } from './heap-flags.ts';
+import { relaunchWithHeapFlags } from './heap-flags.ts';
 
 if (import.meta.main) {
   const notApplied = relaunchWithHeapFlags(compileCacheEnv(process.env));
   useCompileCacheFromNow();
-  useWorkerHeapFlags(process.execArgv, process.env.NODE_OPTIONS);
   const [{ loadConfig }, { startSecureKey }, { startFailure }] = await Promise.all([import('./config.ts'), import('./securekey.ts'), import('./startup.ts')]);
   let config: Config | undefined;
   try {

@@ -1,12 +1,11 @@
 // The server runs with the V8 heap settings of src/heap-flags.ts however it is started: src/main.ts
 // re-runs its own process with them (same pid) unless the operator set their own.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { HEAP_FLAGS, missingHeapFlags, workerSemiSpaceApplies } from '../src/heap-flags.ts';
+import { HEAP_FLAGS, missingHeapFlags } from '../src/heap-flags.ts';
 import { startChildServer } from './helpers/child-server.ts';
 
 describe('which heap flags are missing', () => {
@@ -20,32 +19,6 @@ describe('which heap flags are missing', () => {
     assert.deepEqual(missingHeapFlags(['--max_semi_space_size=32']), ['--heap-growing-percent=25']);
     assert.deepEqual(missingHeapFlags([], '--trace-gc  --max-semi-space-size=0'), ['--heap-growing-percent=25']);
     assert.deepEqual(missingHeapFlags(['--max-semi-space-size', '8', '--heap_growing_percent=50']), []);
-  });
-});
-
-describe("the worker threads' young generation", () => {
-  test('is made smaller when the main thread runs with our semi-space size, not with an operator\'s own', () => {
-    assert.equal(workerSemiSpaceApplies([...HEAP_FLAGS], ''), true);
-    assert.equal(workerSemiSpaceApplies(['--heap-growing-percent=25'], '--max-semi-space-size=16'), true);
-    assert.equal(workerSemiSpaceApplies(['--max-semi-space-size=32', '--heap-growing-percent=25']), false);
-    assert.equal(workerSemiSpaceApplies([...HEAP_FLAGS], '--max_semi_space_size=8'), false);
-    assert.equal(workerSemiSpaceApplies(['--max-semi-space-size', '16']), false);
-    assert.equal(workerSemiSpaceApplies([]), false);
-  });
-
-  /** The largest young generation (MB) the main thread and a worker thread reach under `flags`. */
-  const youngGenerations = (flags: string[]): { main: number; worker: number } =>
-    JSON.parse(execFileSync(process.execPath, [...flags, 'test/fixtures/young-generations.ts'], { encoding: 'utf8', timeout: 120_000, env: { ...process.env, NODE_OPTIONS: '' } }).trim().split('\n').pop()!);
-
-  test('a worker thread started after useWorkerHeapFlags fills at most 2 × 4 MB of young generation, the main thread still 2 × 16 MB', () => {
-    const { main, worker } = youngGenerations([...HEAP_FLAGS]);
-    assert.ok(main >= 24, `main thread: ${main} MB`);
-    assert.ok(worker <= 10, `worker thread: ${worker} MB`);
-  });
-
-  test("with an operator's own semi-space size, the worker threads have the same as the main thread", () => {
-    const { main, worker } = youngGenerations(['--max-semi-space-size=32']);
-    assert.ok(main >= 48 && worker >= 48, `main ${main} MB, worker ${worker} MB`);
   });
 });
 
