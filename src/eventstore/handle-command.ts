@@ -89,8 +89,16 @@ export const loadState = async <E extends Message, S>(store: EventStore, stream:
     lastHash: last ? linkHashOf(last) : (from?.lastHash ?? GENESIS_HASH),
     checkedAt: performance.now(),
   };
-  if (entry.revision >= 0) remember(store, stream, entry);
+  remember(store, stream, entry); // an absent stream too (-1): a later append expects no_stream
   return { state: entry.state as S, revision: entry.revision, lastHash: entry.lastHash, epoch };
+};
+
+/** The cached state of a stream for this decider, as last seen (maybe stale: see handleCommand). */
+const peek = <S>(store: EventStore, stream: string, decider: object, codec: EventCodec | undefined) => {
+  const c = aggregates.get(store)?.get(stream);
+  return c && c.decider === decider && c.codec === codec && c.epoch === (codec?.epoch() ?? 0)
+    ? { state: c.state as S, revision: c.revision, lastHash: c.lastHash, epoch: c.epoch, checkedAt: c.checkedAt }
+    : undefined;
 };
 
 /** loadState for a read that may lag the log by `maxAgeMs`: a state this process read from the
@@ -99,18 +107,9 @@ export const loadState = async <E extends Message, S>(store: EventStore, stream:
  * this process makes is seen at once (its append refreshes the cache), one made by another process
  * (the admin CLI, another node) within maxAgeMs. */
 export const loadRecent = async <E extends Message, S>(store: EventStore, stream: string, decider: Pick<Decider<Message, E, S>, 'initialState' | 'evolve'>, maxAgeMs: number) => {
-  const c = aggregates.get(store)?.get(stream);
-  if (c && c.decider === decider && c.codec === undefined && performance.now() - c.checkedAt < maxAgeMs) return { state: c.state as S, revision: c.revision };
-  const { state, revision } = await loadState(store, stream, decider);
-  // No stream yet (a tenant without policies): remembered too, or every call would read again.
-  if (revision === -1) remember(store, stream, { decider, codec: undefined, epoch: 0, state, revision, lastHash: GENESIS_HASH, checkedAt: performance.now() });
+  const c = peek<S>(store, stream, decider, undefined);
+  const { state, revision } = c && performance.now() - c.checkedAt < maxAgeMs ? c : await loadState(store, stream, decider);
   return { state, revision };
-};
-
-/** The cached state of a stream for this decider, as last seen (maybe stale: see handleCommand). */
-const peek = <S>(store: EventStore, stream: string, decider: object, codec: EventCodec | undefined) => {
-  const c = aggregates.get(store)?.get(stream);
-  return c && c.decider === decider && c.codec === codec && c.epoch === (codec?.epoch() ?? 0) ? { state: c.state as S, revision: c.revision, lastHash: c.lastHash, epoch: c.epoch } : undefined;
 };
 
 /** Decides on the cached state without reading the stream: the append's expected revision is the
@@ -125,7 +124,7 @@ export const handleCommand = async <C extends Message, E extends Message, S>(
   opts: { metadata?: EventMetadata; maxRetries?: number; codec?: EventCodec } = {},
 ): Promise<CommandResult<E, S>> => {
   const maxRetries = opts.maxRetries ?? 20;
-  let current = peek<S>(store, stream, decider, opts.codec);
+  let current: { state: S; revision: number; lastHash: string; epoch: number } | undefined = peek<S>(store, stream, decider, opts.codec);
   let checked = current === undefined; // read from the log just now (not only cached)
   current ??= await loadState(store, stream, decider, opts.codec);
   for (let attempt = 0; ; attempt++) {
