@@ -1,7 +1,9 @@
-// RFC 6238 Appendix B test vectors, through otplib (the library the TOTP service uses).
+// RFC 6238 Appendix B test vectors, through otplib (the library the TOTP service uses), with its
+// own HMACs and with the node:crypto ones the service gives it (src/crypto/otp-crypto.ts).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { generate, verify } from 'otplib';
+import { generate, verify, verifySync } from 'otplib';
+import { otpCrypto } from '../src/crypto/otp-crypto.ts';
 
 const seeds = {
   sha1: '12345678901234567890',
@@ -28,6 +30,10 @@ for (const [i, algorithm] of (['sha1', 'sha256', 'sha512'] as const).entries()) 
       assert.equal(await generate({ secret, algorithm, digits: 8, period: 30, epoch }), expected, `T=${epoch}`);
       const res = await verify({ secret, token: expected, algorithm, digits: 8, period: 30, epoch, epochTolerance: 30 });
       assert.ok(res.valid && 'timeStep' in res && res.timeStep === Math.floor(epoch / 30), `T=${epoch} verifies at its own step`);
+      const mine = verifySync({ secret, token: expected, algorithm, digits: 8, period: 30, epoch, epochTolerance: 30, crypto: otpCrypto });
+      assert.ok(mine.valid && 'timeStep' in mine && mine.timeStep === Math.floor(epoch / 30), `T=${epoch} verifies with node:crypto`);
+      const wrong = `${(Number(expected[0]) + 1) % 10}${expected.slice(1)}`;
+      assert.equal(verifySync({ secret, token: wrong, algorithm, digits: 8, period: 30, epoch, epochTolerance: 30, crypto: otpCrypto }).valid, false, `T=${epoch}: one digit off`);
     }
   });
 }

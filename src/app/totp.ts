@@ -1,6 +1,7 @@
 // TOTP application service: otplib does the crypto, the decider keeps the rules (confirm on first
 // code, no step accepted twice, growing delays after failures).
-import { generateSecret, generateURI, verify } from 'otplib';
+import { generateSecret, generateURI, verifySync } from 'otplib';
+import { otpCrypto } from '../crypto/otp-crypto.ts';
 import type { Keyring } from '../crypto/keyring.ts';
 import { type CallerInfo, callerMetadata } from './caller.ts';
 import { MAX_LENGTH, textField } from './input.ts';
@@ -94,7 +95,8 @@ export const createTotpService = (deps: { events: EventLog; users: UserKeys; key
         const e = state.enrollment;
         secretEnc = e.secretEnc;
         if (token.length === e.digits && /^[0-9]+$/.test(token)) {
-          const result = await verify({
+          const result = verifySync({
+            crypto: otpCrypto,
             secret: keyring.decrypt('totp', e.secretEnc),
             token,
             algorithm: e.algorithm,
