@@ -1,6 +1,7 @@
 // Every read model, where it lives: the server runs them, replay rebuilds them.
 import type { Keyring } from '../src/crypto/keyring.ts';
 import { auditProjection } from './audit/index.ts';
+import { erasuresProjection } from './erasures/index.ts';
 import { createMfaVerificationsProjection } from './mfa-verifications/index.ts';
 import { otpCountersProjection } from './otp-counters/index.ts';
 import { otpStatsProjection } from './otp-stats/index.ts';
@@ -17,6 +18,7 @@ export const nodeProjections = (keyring: Keyring): Projection[] => [
   otpStatsProjection,
   insightsProjection,
   createMfaVerificationsProjection({ userKeyOf: (userId) => keyring.hmac('user', userId) }),
+  erasuresProjection,
 ];
 
 /** The webhook outbox lives in one database shared by every node of a data directory, so that

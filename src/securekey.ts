@@ -66,7 +66,7 @@ import { createUsersService } from './app/users.ts';
 import { type NewId, randomId } from './app/ids.ts';
 import { createEventLog } from './app/event-log.ts';
 import { createUserKeys } from './app/user-keys.ts';
-import { createErasureFollower } from './app/erasure-follower.ts';
+import { createErasureFollower, learnErasures } from './app/erasure-follower.ts';
 import { openPrivacy } from './privacy/open.ts';
 import { createMfaGate } from './app/mfa-gate.ts';
 import { createReadYourWrites, type ReadModelName } from './app/read-models.ts';
@@ -208,6 +208,7 @@ export const composeSecureKey = async (config: Config, opts: StartOptions = {}) 
       logger.warn({ err: err.message }, 'event store unavailable at start-up; serving 503 until it is back');
     }
   }
+  if (!learnErasures({ users, status: runner.status(), readDb })) logger.warn('the erasures read model is not current: user keys are read from the log (slower) until the next start');
   const webhooks = startWebhookDelivery({ config, db: webhookDb, keyring, personal, now, logger, settle: (p) => webhookRunner.waitFor(p, 5000) });
 
   const readModels = createReadYourWrites({ headPosition: () => store.headPosition(), followers: [runner, webhookRunner], timeoutMs: config.readYourWritesTimeoutMs, log: logger });

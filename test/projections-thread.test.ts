@@ -65,7 +65,7 @@ test('the proxies mirror the thread: a wait resolves once the read model holds t
     assert.ok(seen.includes('changed tenants'), 'the key cache of this thread was dropped before the wait resolved');
     assert.ok(listTenants(readDb).some((t) => t.tenantId === created.tenantId), 'the read model, read over this thread\'s connection, holds the tenant');
 
-    const erased = await store.appendToStream('user-test', [{ type: 'UserErased', data: { erasedUserKey: 'k' } }]);
+    const erased = await store.appendToStream('user-test', [{ type: 'UserErased', data: { erasureId: 'ers_1', erasedUserKey: 'k', generation: 1, at: 0 } }]);
     await runners.node.waitFor(erased.position, 10_000);
     assert.ok(seen.includes(`relayed UserErased at ${erased.position}`), 'the relayed projection got its event before the wait resolved');
 

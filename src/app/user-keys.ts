@@ -3,59 +3,70 @@
 // owns the user's data key. Generation 0 is keyring.hmac('user', userId), as before erasures
 // existed; each erasure (UserErased in the user's stream) moves the user to a new key, so the same
 // external id starts from scratch in new streams while the old ones keep their (shredded) history.
-// Generations are cached (the hot path reads no stream); an erasure seen in the log evicts them.
+// The server knows every erased user's generation (the erasures read model at start-up, then each
+// erasure as it is made or seen in the log: src/app/erasure-follower.ts), so the hot path reads no
+// stream: a user it does not know was never erased. Until then (and in the admin CLI) each lookup
+// reads the user's stream.
 import type { Keyring } from '../crypto/keyring.ts';
 import { foldStream } from '../eventstore/handle-command.ts';
 import type { EventStore } from '../eventstore/port.ts';
 import { userDecider, userStream } from '../domain/user/index.ts';
 import { USER_HASH_PURPOSE } from '../domain/push/streams.ts';
-import { createLru } from '../privacy/lru.ts';
+import type { UserGeneration } from '../../projections/erasures/index.ts';
 
 export type UserKeys = {
   /** The keyed hash of generation 0 (names the user's own stream of erasures). */
   hashOf: (userId: string) => string;
   /** The user's current stream key. */
   of: (tenantId: string, userId: string) => Promise<string>;
-  /** The user's current generation and stream key, read from the log (not the cache). */
+  /** The user's current generation and stream key, read from the log. */
   fresh: (tenantId: string, userId: string) => Promise<{ generation: number; userKey: string }>;
   /** Every stream key the user has had, oldest first, the current one last. */
   all: (tenantId: string, userId: string) => Promise<string[]>;
-  /** Forgets the cached generation (after an erasure, here or in another process). */
-  forget: (tenantId: string, userHash: string) => void;
+  /** An erasure, made here or seen in the log: the user is at `generation` (or later) now. */
+  erased: (tenantId: string, userHash: string, generation: number) => void;
+  /** Every erasure so far (the erasures read model, current): from now on a user not known to be
+   * erased is at generation 0, and no lookup reads a stream. */
+  knowAll: (erasures: readonly UserGeneration[]) => void;
 };
 
-export const createUserKeys = (deps: { store: EventStore; keyring: Keyring; cacheSize?: number }): UserKeys => {
+export const createUserKeys = (deps: { store: EventStore; keyring: Keyring }): UserKeys => {
   const { store, keyring } = deps;
-  const generations = createLru<string, number>(deps.cacheSize ?? 100_000);
+  /** The generation of each erased user this process knows of ("tenant\nuserHash" → generation). */
+  const generations = new Map<string, number>();
+  let complete = false;
+  const erased = (tenantId: string, userHash: string, generation: number) => {
+    const id = `${tenantId}\n${userHash}`;
+    if (generation > (generations.get(id) ?? 0)) generations.set(id, generation);
+  };
   const hashOf = (userId: string) => keyring.hmac(USER_HASH_PURPOSE, userId);
   /** Generation 0's key is the user's hash itself (userHash, when the caller has it already). */
   const keyOf = (userId: string, generation: number, userHash?: string) =>
     generation === 0 ? (userHash ?? hashOf(userId)) : keyring.hmac(USER_HASH_PURPOSE, `${userId}\n${generation}`);
-  const read = async (tenantId: string, userHash: string) => foldStream(userDecider, await store.readStream(userStream(tenantId, userHash))).generation;
-  const generationOf = async (tenantId: string, userId: string, userHash = hashOf(userId)) => {
-    const id = `${tenantId}\n${userHash}`;
-    let g = generations.get(id);
-    if (g === undefined) {
-      g = await read(tenantId, userHash);
-      generations.set(id, g);
-    }
+  const read = async (tenantId: string, userHash: string) => {
+    const g = foldStream(userDecider, await store.readStream(userStream(tenantId, userHash))).generation;
+    erased(tenantId, userHash, g);
     return g;
   };
+  const generationOf = async (tenantId: string, userHash: string) => (complete ? (generations.get(`${tenantId}\n${userHash}`) ?? 0) : read(tenantId, userHash));
   return {
     hashOf,
     of: async (tenantId, userId) => {
       const userHash = hashOf(userId);
-      return keyOf(userId, await generationOf(tenantId, userId, userHash), userHash);
+      return keyOf(userId, await generationOf(tenantId, userHash), userHash);
     },
     fresh: async (tenantId, userId) => {
       const generation = await read(tenantId, hashOf(userId));
-      generations.set(`${tenantId}\n${hashOf(userId)}`, generation);
       return { generation, userKey: keyOf(userId, generation) };
     },
     all: async (tenantId, userId) => {
-      const g = await generationOf(tenantId, userId);
+      const g = await generationOf(tenantId, hashOf(userId));
       return Array.from({ length: g + 1 }, (_, i) => keyOf(userId, i));
     },
-    forget: (tenantId, userHash) => generations.delete(`${tenantId}\n${userHash}`),
+    erased,
+    knowAll: (erasures) => {
+      for (const e of erasures) erased(e.tenantId, e.userHash, e.generation);
+      complete = true;
+    },
   };
 };

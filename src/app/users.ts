@@ -98,12 +98,11 @@ export const createUsersService = (deps: {
       deps.vault.destroy(who.tenantId, 'user', userKey);
       const erasureId = `ers_${newId()}`;
       const userHash = users.hashOf(userId);
-      try {
-        const res = await events.handle(userStream(who.tenantId, userHash), userDecider, { type: 'EraseUser', data: { erasureId, erasedUserKey: userKey, generation, now: now() } }, { metadata: who.metadata });
-        return { erasureId, ...cancelled, position: res.position };
-      } finally {
-        users.forget(who.tenantId, userHash);
-      }
+      // A failure here changes no generation (a racing erasure that got there first reaches the
+      // user keys through the erasure follower).
+      const res = await events.handle(userStream(who.tenantId, userHash), userDecider, { type: 'EraseUser', data: { erasureId, erasedUserKey: userKey, generation, now: now() } }, { metadata: who.metadata });
+      users.erased(who.tenantId, userHash, res.state.generation);
+      return { erasureId, ...cancelled, position: res.position };
     },
 
     export: async (who: Pick<Requester, 'tenantId'>, rawUserId: string): Promise<UserExport> => {
