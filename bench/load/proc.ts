@@ -70,9 +70,9 @@ export const memoryOf = (pid: number): { rssMb: number; peakRssMb: number } => {
 };
 
 /** Runs `node script args` with env alone, its stderr to logFile, and returns the last JSON line it printed. */
-export const runNodeForJson = async <T>(script: string, args: string[], opts: { env: Record<string, string>; logFile: string }): Promise<T> => {
+export const runNodeForJson = async <T>(script: string, args: string[], opts: { env: Record<string, string>; logFile: string; nodeArgs?: readonly string[] }): Promise<T> => {
   const errFd = openSync(opts.logFile, 'a');
-  const child = spawn(process.execPath, [script, ...args], { env: opts.env, stdio: ['ignore', 'pipe', errFd] });
+  const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), script, ...args], { env: opts.env, stdio: ['ignore', 'pipe', errFd] });
   closeSync(errFd);
   let out = '';
   child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
