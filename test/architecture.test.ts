@@ -18,6 +18,8 @@ const LAYERS: Record<string, number> = {
   'src/sqlite': 0,
   'src/config.ts': 0,
   'src/log.ts': 0,
+  'src/heap-flags.ts': 0,
+  'src/compile-cache.ts': 0,
   'src/domain': 1,
   'src/eventstore': 2,
   'src/privacy': 2,
@@ -30,8 +32,6 @@ const LAYERS: Record<string, number> = {
   'src/cli': 7,
   'src/main.ts': 8,
   'src/securekey.ts': 8,
-  'src/heap-flags.ts': 8,
-  'src/compile-cache.ts': 8,
   'src/startup.ts': 8,
 };
 
