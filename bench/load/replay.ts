@@ -19,6 +19,7 @@ import { requesterOf } from '../../src/app/requester.ts';
 import { createTenantService } from '../../src/app/tenants.ts';
 import { loadConfig } from '../../src/config.ts';
 import { createKeyring, type Keyring } from '../../src/crypto/keyring.ts';
+import { USER_HASH_PURPOSE } from '../../src/domain/push/streams.ts';
 import { type OtpEvent, type OtpIssued, otpDecider, otpStream } from '../../src/domain/otp/index.ts';
 import { chainEvents, GENESIS_HASH } from '../../src/eventstore/chain.ts';
 import { openStore } from '../../src/eventstore/open.ts';
@@ -48,7 +49,11 @@ const otpCycle = (keyring: Keyring, caller: CallerInfo, i: number, now: number) 
   const destination = `+8210${String(10_000_000 + i)}`;
   const stream = otpStream(caller.tenantId, 'sms', keyring.hmac('destination', destination));
   const policy = { ttlSeconds: 3600, maxAttempts: 20, resendCooldownSeconds: 0 };
-  const issue = { otpId: `bench-otp-${i}`, channel: 'sms' as const, purpose: 'login', userId: `bench-user-${i % 50_000}`, masked: '+82 10-****-' + String(i % 10_000).padStart(4, '0'), country: 'KR' };
+  const userId = `bench-user-${i % 50_000}`;
+  // The user's stream key as the API records it (src/app/user-keys.ts, a user never erased): the
+  // read models find the user by it, with no keyed hash of the id per event.
+  const userKey = keyring.hmac(USER_HASH_PURPOSE, userId);
+  const issue = { otpId: `bench-otp-${i}`, channel: 'sms' as const, purpose: 'login', userId, userKey, masked: '+82 10-****-' + String(i % 10_000).padStart(4, '0'), country: 'KR' };
   let state = otpDecider.initialState();
   const events: OtpEvent[] = [];
   const run = (c: Parameters<typeof otpDecider.decide>[0]) => {
