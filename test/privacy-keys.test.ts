@@ -3,7 +3,7 @@
 // from the file and its WAL), sealed values bound to their event, opened as "[erased]" once a key
 // they need is gone, and the master key checked and rotated without touching anything else.
 import assert from 'node:assert/strict';
-import { randomBytes, randomUUID } from 'node:crypto';
+import { hkdfSync, randomBytes, randomUUID } from 'node:crypto';
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,7 +12,7 @@ import { createKeyring } from '../src/crypto/keyring.ts';
 import { PERSONAL_DATA } from '../src/domain/personal.ts';
 import { DOMAIN_EVENT_TYPES } from '../src/domain/events.ts';
 import { createSqliteKeyStore } from '../src/privacy/keystore-sqlite.ts';
-import { createPersonalData, dayOf, ERASED } from '../src/privacy/personal-data.ts';
+import { createPersonalData, dayOf, ERASED, userDayKey } from '../src/privacy/personal-data.ts';
 import { KeyDestroyedError, openVault, rotateMasterKey, WrongMasterKeyError } from '../src/privacy/vault.ts';
 import { credentialOwnerDecider } from '../src/domain/webauthn/discoverable.ts';
 import { createSqliteEventStore } from '../src/eventstore/sqlite/index.ts';
@@ -190,6 +190,14 @@ describe('sealing and opening personal data', () => {
     assert.deepEqual([personal.open(v2).data.userId, personal.open(e2).data.deviceName], [ERASED, "Bob's iPhone"]);
     // The same answer every time: a destroyed key never comes back.
     assert.deepEqual(personal.open(v1), personal.open(v1));
+  });
+
+  test("the user-and-day key is HKDF-SHA256 of both keys (RFC 5869), the key node's hkdfSync derives: values sealed before stay readable", () => {
+    for (let i = 0; i < 20; i++) {
+      const [user, day] = [randomBytes(32), randomBytes(32)];
+      const expected = Buffer.from(hkdfSync('sha256', Buffer.concat([user, day]), Buffer.alloc(0), 'securekey:personal-data:user-day', 32));
+      assert.deepEqual(userDayKey(user, day), expected);
+    }
   });
 
   test("sealing for an erased user is refused (CONFLICT): nothing is written under a destroyed key", () => {

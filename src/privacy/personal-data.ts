@@ -11,7 +11,7 @@
 //   The user is the event's `userKey` (data or metadata): a keyed hash, never the id.
 // open: the clear value, or "[erased]" once a key it needs is gone — the same answer on every
 //   read and every replay, since a destroyed key never comes back.
-import { type KeyObject, createCipheriv, createDecipheriv, createSecretKey, hkdfSync } from 'node:crypto';
+import { type KeyObject, createCipheriv, createDecipheriv, createHmac, createSecretKey } from 'node:crypto';
 import { randomChunk } from '../crypto/random.ts';
 import { PERSONAL_METADATA, personalSpecOf } from '../domain/personal.ts';
 import { DomainError } from '../domain/errors.ts';
@@ -50,6 +50,17 @@ export type PersonalData = {
 
 const str = (v: unknown) => (typeof v === 'string' && v !== '' ? v : undefined);
 
+/** HKDF-SHA256 (RFC 5869) of the user's key ‖ the day's key, empty salt, info
+ * "securekey:personal-data:user-day", 32 bytes (one block): what hkdfSync derives, on KeyObjects.
+ * Node 24's hkdfSync checks a raw key by throwing and catching an error inside, which under a
+ * request's deep stack cost several times the derivation itself (one per verification). */
+const NO_SALT = createSecretKey(Buffer.alloc(32)); // RFC 5869: an absent salt is HashLen zero bytes
+const USER_DAY_INFO = Buffer.from('securekey:personal-data:user-day\x01'); // T(1) = HMAC(PRK, info ‖ 0x01)
+export const userDayKey = (user: Buffer, day: Buffer): Buffer => {
+  const prk = createHmac('sha256', NO_SALT).update(user).update(day).digest();
+  return createHmac('sha256', createSecretKey(prk)).update(USER_DAY_INFO).digest();
+};
+
 export const createPersonalData = (o: { vault: Vault; now: () => number; cacheSize?: number }): PersonalData => {
   const { vault } = o;
   /** "userKeyId.dayKeyId" → the AES key (derived when both are set). */
@@ -59,7 +70,7 @@ export const createPersonalData = (o: { vault: Vault; now: () => number; cacheSi
     const id = `${userKeyId}.${dayKeyId}`;
     let k = aesKeys.get(id);
     if (!k) {
-      const raw = user && day ? Buffer.from(hkdfSync('sha256', Buffer.concat([user, day]), Buffer.alloc(0), 'securekey:personal-data:user-day', 32)) : (user ?? day)!;
+      const raw = user && day ? userDayKey(user, day) : (user ?? day)!;
       k = createSecretKey(raw);
       aesKeys.set(id, k);
     }
