@@ -6,6 +6,7 @@
 // events of relayed projections (whose effects live in the server's memory: index.ts).
 import { parentPort, workerData } from 'node:worker_threads';
 import { createKeyring } from '../../src/crypto/keyring.ts';
+import { commitTimes } from '../../src/eventstore/sqlite/commits.ts';
 import { createSqliteEventStore } from '../../src/eventstore/sqlite/index.ts';
 import { StoreUnavailableError, type StoredEvent } from '../../src/eventstore/port.ts';
 import { nodeProjections, sharedProjections } from '../index.ts';
@@ -17,6 +18,8 @@ const setup = workerData as ThreadSetup;
 const port = parentPort!;
 const post = (m: ThreadReply) => port.postMessage(m);
 const store = createSqliteEventStore({ path: setup.eventsPath, pollMs: setup.pollMs });
+// The commit → read model delay starts when the commit returned (commits.ts).
+const committed = commitTimes(setup.eventsPath);
 const keyring = createKeyring(Buffer.from(setup.root));
 
 type Running = { id: string; runner: ProjectionRunner; db: ReturnType<typeof openReadModelDb>; changed: Set<string> };
@@ -40,7 +43,7 @@ const open = (spec: ThreadSetup['runners'][number]): Running => {
     onRecovered: (name) => post({ type: 'recovered', runner: spec.id, name }),
     onApplied: (batch) => {
       const now = Date.now();
-      post({ type: 'progress', runner: spec.id, status: runner.status(), changed: take(changed), delays: spec.delays ? batch.map((e) => now - e.recordedAt.getTime()) : [] });
+      post({ type: 'progress', runner: spec.id, status: runner.status(), changed: take(changed), delays: spec.delays ? batch.map((e) => now - (committed.of(e.position) ?? e.recordedAt.getTime())) : [] });
     },
   });
   return { id: spec.id, runner, db, changed };
@@ -77,6 +80,7 @@ port.on('message', async (m: ThreadRequest) => {
   if (stopped.size < running.length) return;
   // Every runner stopped: the thread ends.
   await store.close();
+  committed.close();
   for (const x of running) x.db.close();
   port.close();
 });

@@ -17,7 +17,9 @@ export type AppendOutcome =
 
 export type FailedWrite = { message: string; unavailable: boolean };
 
-export type CommitResult = { outcomes: AppendOutcome[]; events: number; ms: number } | { failed: FailedWrite };
+/** `first`..`last`: the positions the commit wrote (0 when none); `committedAt`: when its COMMIT
+ * (and fsync) returned, the moment its events became visible and durable. */
+export type CommitResult = { outcomes: AppendOutcome[]; events: number; ms: number; first: number; last: number; committedAt: number } | { failed: FailedWrite };
 
 const conflicts = (expected: ExpectedRevision, actual: number) =>
   expected === 'no_stream' ? actual !== -1 : expected === 'stream_exists' ? actual === -1 : expected !== 'any' && expected !== actual;
@@ -54,6 +56,8 @@ export const createCommitter = (db: DatabaseSync) => {
     const started = performance.now();
     const outcomes: AppendOutcome[] = [];
     let events = 0;
+    let first = 0;
+    let last = 0;
     try {
       q.begin.run();
       try {
@@ -68,7 +72,12 @@ export const createCommitter = (db: DatabaseSync) => {
             o = { ok: false, error: failedWrite(error) };
           }
           if (!o.ok) q.rollbackTo.run();
-          else events += p.rows.length;
+          else if (p.rows.length > 0) {
+            // Positions are consecutive within the commit: it holds the file's write lock.
+            events += p.rows.length;
+            first ||= o.position - p.rows.length + 1;
+            last = o.position;
+          }
           q.release.run();
           outcomes.push(o);
         }
@@ -80,6 +89,6 @@ export const createCommitter = (db: DatabaseSync) => {
     } catch (err) {
       return { failed: failedWrite(err) };
     }
-    return { outcomes, events, ms: performance.now() - started };
+    return { outcomes, events, ms: performance.now() - started, first, last, committedAt: Date.now() };
   };
 };

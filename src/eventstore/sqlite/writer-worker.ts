@@ -3,6 +3,7 @@
 // while a commit is syncing are written together by the next one.
 import { BroadcastChannel, parentPort, workerData } from 'node:worker_threads';
 import { type AppendRequest, type CommitResult, createCommitter } from './commit.ts';
+import type { CommitNotice } from './commits.ts';
 import { openEventsDb } from './schema.ts';
 import type { WriterReply, WriterRequest } from './writer.ts';
 
@@ -38,7 +39,7 @@ const drain = () => {
           results: take.map((m) => ({ id: m.id, outcomes: r.outcomes.slice(offset, (offset += m.batch.length)) })),
         };
   port.postMessage(reply);
-  if (!('failed' in r) && r.events > 0) commits.postMessage(wake.writerId);
+  if (!('failed' in r) && r.events > 0) commits.postMessage({ writer: wake.writerId, first: r.first, last: r.last, at: r.committedAt } satisfies CommitNotice);
 };
 
 // setImmediate: the messages that arrived during the last commit are all in the inbox first.
