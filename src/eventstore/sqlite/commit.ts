@@ -63,7 +63,11 @@ export const createCommitter = (db: DatabaseSync) => {
       try {
         const now = Date.now();
         for (const p of batch) {
-          q.savepoint.run();
+          // An append of several events is undone alone if one of its inserts fails. One event
+          // needs no savepoint: a failed statement leaves nothing behind (SQLite undoes it), and
+          // a conflict is found before any insert.
+          const guarded = p.rows.length > 1;
+          if (guarded) q.savepoint.run();
           let o: AppendOutcome;
           try {
             o = appendOne(p, now);
@@ -71,14 +75,14 @@ export const createCommitter = (db: DatabaseSync) => {
             if (isUnavailable(error)) throw error; // the whole commit fails
             o = { ok: false, error: failedWrite(error) };
           }
-          if (!o.ok) q.rollbackTo.run();
-          else if (p.rows.length > 0) {
+          if (!o.ok && guarded) q.rollbackTo.run();
+          else if (o.ok && p.rows.length > 0) {
             // Positions are consecutive within the commit: it holds the file's write lock.
             events += p.rows.length;
             first ||= o.position - p.rows.length + 1;
             last = o.position;
           }
-          q.release.run();
+          if (guarded) q.release.run();
           outcomes.push(o);
         }
         q.commit.run();
