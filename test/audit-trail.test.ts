@@ -86,6 +86,19 @@ test('queries by user and by time range, paginated with page tokens', async () =
   assert.throws(() => queryAudit(env.db, { tenantId: t.tenantId, from: 10, to: 5 }), DomainError);
 });
 
+test("a user's records are found by stream key, and those of events older than sealing by the user id they hold in clear", async () => {
+  const t = await env.createTenant();
+  await env.otpVerified(t.tenantId, 'user_new');
+  // An event from before sealing and stream keys: the user id in clear, no userKey.
+  const legacy = await env.store.appendToStream(`legacyotp-${t.tenantId}.x`, [{ type: 'OtpVerified', data: { otpId: 'otp_old', channel: 'sms', purpose: 'login', userId: 'user_new', masked: '+82 10-****-5678', attempts: 0, attemptsRemaining: 5, verifiedAt: Date.now() }, metadata: { tenantId: t.tenantId } }]);
+  await env.runner.waitFor(legacy.position);
+  const found = queryAudit(env.db, { tenantId: t.tenantId, user: env.userFilter('user_new') }).records;
+  assert.equal(found.length, 3); // issued and verified (sealed, by key), and the old one (by id)
+  assert.equal(found.at(-1)!.position, legacy.position);
+  assert.equal(found.at(-1)!.userId, 'user_new');
+  assert.equal(queryAudit(env.db, { tenantId: t.tenantId, user: env.userFilter('someone_else') }).records.length, 0);
+});
+
 test('the JSONL export is one parseable record per line, in order, filterable', async () => {
   const t = await env.createTenant();
   await env.otpVerified(t.tenantId, 'user_x');
