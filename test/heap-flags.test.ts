@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { HEAP_FLAGS, missingHeapFlags } from '../src/heap-flags.ts';
+import { CLI_HEAP_FLAGS, HEAP_FLAGS, missingHeapFlags } from '../src/heap-flags.ts';
 import { startChildServer } from './helpers/child-server.ts';
 
 describe('which heap flags are missing', () => {
@@ -19,6 +19,11 @@ describe('which heap flags are missing', () => {
     assert.deepEqual(missingHeapFlags(['--max_semi_space_size=32']), ['--heap-growing-percent=25']);
     assert.deepEqual(missingHeapFlags([], '--trace-gc  --max-semi-space-size=0'), ['--heap-growing-percent=25']);
     assert.deepEqual(missingHeapFlags(['--max-semi-space-size', '8', '--heap_growing_percent=50']), []);
+  });
+
+  test('the admin CLI asks for the small young generation alone, unless node has one', () => {
+    assert.deepEqual(missingHeapFlags([], '', CLI_HEAP_FLAGS), ['--max-semi-space-size=16']);
+    assert.deepEqual(missingHeapFlags([], '--max_semi_space_size=8', CLI_HEAP_FLAGS), []);
   });
 });
 

@@ -26,7 +26,7 @@ import { formatGoals } from './goals.ts';
 import type { ReplayBenchResult } from './replay.ts';
 import type { StoreBenchResult } from './store.ts';
 import { compileCacheEnv } from '../../src/compile-cache.ts';
-import { HEAP_FLAGS } from '../../src/heap-flags.ts';
+import { CLI_HEAP_FLAGS } from '../../src/heap-flags.ts';
 
 /** Not load scenarios: durable appends against raw node:sqlite (store.ts), and the replay of a
  * large log with the server on it (replay.ts). */
@@ -223,10 +223,10 @@ const runReplay = async (base: Omit<ScenarioContext, 'server' | 'seeded'>, sms: 
     log(`replay: seeding ${replayEvents.toLocaleString('en-US')} events (OTP cycles)`);
     const seeded = await runNodeForJson<{ tenantId: string; apiKey: string; events: number; seconds: number }>(REPLAY_BENCH, ['seed', '--events', String(replayEvents)], { env, logFile: join(logDir, 'replay.seed.log') });
     log(`replay: seeded ${seeded.events.toLocaleString('en-US')} events in ${seeded.seconds.toFixed(1)} s; rebuilding every read model`);
-    // With the heap flags and compile cache the admin CLI runs with (src/cli/main.ts).
+    // With the heap flag and compile cache the admin CLI runs with (src/cli/main.ts).
     const r = await runNodeForJson<{ events: number; seconds: number; eventsPerSec: number; cpuSeconds: number; peakRssMb: number }>(REPLAY_BENCH, ['replay'], {
       env: { ...env, ...compileCacheEnv(env) },
-      nodeArgs: HEAP_FLAGS,
+      nodeArgs: CLI_HEAP_FLAGS,
       logFile: join(logDir, 'replay.log'),
     });
     log(`replay: ${r.eventsPerSec.toLocaleString('en-US')} events/s (${r.seconds.toFixed(1)} s, ${r.cpuSeconds.toFixed(1)} s of CPU); starting the server on that log`);
