@@ -3,12 +3,10 @@
 // start-up and the erasure follower keeps that copy current, so that a user's stream key is found
 // without reading their stream: a user who is not here was never erased (generation 0).
 import type { DatabaseSync } from 'node:sqlite';
+import { userHashOfStream } from '../../src/domain/user/index.ts';
 import { tenantOf } from '../../src/eventstore/recorded.ts';
 import { projection } from '../runtime.ts';
 import { prepared } from '../sql.ts';
-
-/** The keyed hash in a user stream's name (`user-<tenant>.<hash>`, src/domain/user). */
-export const userHashOfStream = (stream: string) => stream.slice(stream.lastIndexOf('.') + 1);
 
 export const erasuresProjection = projection({
   name: 'erasures',

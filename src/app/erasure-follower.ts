@@ -4,8 +4,9 @@
 // a backup older than the erasure, it destroys the key the backup brought back). A projection without a read
 // model: the server runs it beside its read models; replay has nothing to rebuild for it.
 import type { DatabaseSync } from 'node:sqlite';
-import { userGenerations, userHashOfStream } from '../../projections/erasures/index.ts';
+import { userGenerations } from '../../projections/erasures/index.ts';
 import { projection, type ProjectionStatus } from '../../projections/runtime.ts';
+import { userHashOfStream } from '../domain/user/index.ts';
 import { tenantOf } from '../eventstore/recorded.ts';
 import type { Vault } from '../privacy/vault.ts';
 import type { UserKeys } from './user-keys.ts';

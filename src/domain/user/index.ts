@@ -28,6 +28,9 @@ export type UserState = { generation: number };
 /** userHash: keyring.hmac('user', userId), the stream key of generation 0. */
 export const userStream = (tenantId: string, userHash: string) => `user-${tenantId}.${userHash}`;
 
+/** The userHash in a user stream's name (userStream's inverse). */
+export const userHashOfStream = (stream: string) => stream.slice(stream.lastIndexOf('.') + 1);
+
 export const userDecider: Decider<EraseUser, UserEvent, UserState> = {
   initialState: () => ({ generation: 0 }),
   evolve: (state, event) => (event.type === 'UserErased' ? { generation: event.data.generation } : state),
