@@ -25,6 +25,8 @@ export const erasuresProjection = projection({
 
 export type UserGeneration = { tenantId: string; userHash: string; generation: number };
 
-/** Every erased user and their generation. */
-export const userGenerations = (db: DatabaseSync): UserGeneration[] =>
-  (prepared(db, 'SELECT tenant_id, user_hash, generation FROM user_generations').all() as { tenant_id: string; user_hash: string; generation: number }[]).map((r) => ({ tenantId: r.tenant_id, userHash: r.user_hash, generation: r.generation }));
+/** Every erased user and their generation, one row at a time. */
+export function* userGenerations(db: DatabaseSync): Generator<UserGeneration> {
+  for (const r of prepared(db, 'SELECT tenant_id, user_hash, generation FROM user_generations').iterate() as Iterable<{ tenant_id: string; user_hash: string; generation: number }>)
+    yield { tenantId: r.tenant_id, userHash: r.user_hash, generation: r.generation };
+}

@@ -3,16 +3,17 @@
 // owns the user's data key. Generation 0 is keyring.hmac('user', userId), as before erasures
 // existed; each erasure (UserErased in the user's stream) moves the user to a new key, so the same
 // external id starts from scratch in new streams while the old ones keep their (shredded) history.
-// The server knows every erased user's generation (the erasures read model at start-up, then each
-// erasure as it is made or seen in the log: src/app/erasure-follower.ts), so the hot path reads no
-// stream: a user it does not know was never erased. Until then (and in the admin CLI) each lookup
-// reads the user's stream.
+// The server knows every erasure (the erasures read model at start-up, then each erasure as it is
+// made or seen in the log: src/app/erasure-follower.ts), in bounded memory (src/privacy/erased-users.ts), so
+// the hot path reads no stream for a user who was never erased, nor for most who were. Until then
+// (and in the admin CLI) each lookup reads the user's stream.
 import type { Keyring } from '../crypto/keyring.ts';
 import { foldStream } from '../eventstore/handle-command.ts';
 import type { EventStore } from '../eventstore/port.ts';
 import { userDecider, userStream } from '../domain/user/index.ts';
 import { USER_HASH_PURPOSE } from '../domain/push/streams.ts';
 import type { UserGeneration } from '../../projections/erasures/index.ts';
+import { createErasedUsers } from '../privacy/erased-users.ts';
 
 export type UserKeys = {
   /** The keyed hash of generation 0 (names the user's own stream of erasures). */
@@ -27,18 +28,15 @@ export type UserKeys = {
   erased: (tenantId: string, userHash: string, generation: number) => void;
   /** Every erasure so far (the erasures read model, current): from now on a user not known to be
    * erased is at generation 0, and no lookup reads a stream. */
-  knowAll: (erasures: readonly UserGeneration[]) => void;
+  knowAll: (erasures: Iterable<UserGeneration>) => void;
 };
 
-export const createUserKeys = (deps: { store: EventStore; keyring: Keyring }): UserKeys => {
+export const createUserKeys = (deps: { store: EventStore; keyring: Keyring; erased?: Parameters<typeof createErasedUsers>[0] }): UserKeys => {
   const { store, keyring } = deps;
-  /** The generation of each erased user this process knows of ("tenant\nuserHash" → generation). */
-  const generations = new Map<string, number>();
+  /** Each erased user this process knows of, by "tenant\nuserHash". */
+  const known = createErasedUsers(deps.erased);
   let complete = false;
-  const erased = (tenantId: string, userHash: string, generation: number) => {
-    const id = `${tenantId}\n${userHash}`;
-    if (generation > (generations.get(id) ?? 0)) generations.set(id, generation);
-  };
+  const erased = (tenantId: string, userHash: string, generation: number) => known.record(`${tenantId}\n${userHash}`, generation);
   const hashOf = (userId: string) => keyring.hmac(USER_HASH_PURPOSE, userId);
   /** Generation 0's key is the user's hash itself (userHash, when the caller has it already). */
   const keyOf = (userId: string, generation: number, userHash?: string) =>
@@ -48,7 +46,7 @@ export const createUserKeys = (deps: { store: EventStore; keyring: Keyring }): U
     erased(tenantId, userHash, g);
     return g;
   };
-  const generationOf = async (tenantId: string, userHash: string) => (complete ? (generations.get(`${tenantId}\n${userHash}`) ?? 0) : read(tenantId, userHash));
+  const generationOf = async (tenantId: string, userHash: string) => (complete ? (known.generation(`${tenantId}\n${userHash}`) ?? read(tenantId, userHash)) : read(tenantId, userHash));
   return {
     hashOf,
     of: async (tenantId, userId) => {
