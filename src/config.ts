@@ -67,6 +67,8 @@ export type Config = {
     windowSeconds: number;
     /** Counters held at once (memory bound, src/api/rate-limit.ts); anonymous callers may hold half. */
     maxKeys: number;
+    /** The share of maxKeys (1-100 %) one tenant's callers and keys may hold. */
+    tenantPercent: number;
   };
   /** Time a request waits for the read models to catch up with its own write. */
   readYourWritesTimeoutMs: number;
@@ -94,6 +96,14 @@ const int = (env: Record<string, string | undefined>, name: string, dflt: number
   if (raw === undefined || raw === '') return dflt;
   const n = Number(raw);
   if (!Number.isInteger(n) || n < min) throw new ConfigError(`${name} must be an integer >= ${min}, got "${raw}"`);
+  return n;
+};
+
+const percent = (env: Record<string, string | undefined>, name: string, dflt: number): number => {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return dflt;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1 || n > 100) throw new ConfigError(`${name} must be a whole percentage from 1 to 100, got "${raw}"`);
   return n;
 };
 
@@ -238,6 +248,7 @@ export const loadConfig = (env: Record<string, string | undefined> = process.env
       windowSeconds: int(env, 'SECUREKEY_RATE_LIMIT_WINDOW_SECONDS', 60, 1),
       // About 250 bytes each: the default bounds them near 60 MB (docs/operations.md#memory).
       maxKeys: int(env, 'SECUREKEY_RATE_LIMIT_MAX_KEYS', DEFAULT_RATE_LIMIT_MAX_KEYS, MIN_RATE_LIMIT_MAX_KEYS),
+      tenantPercent: percent(env, 'SECUREKEY_RATE_LIMIT_TENANT_PERCENT', 50),
     },
     readYourWritesTimeoutMs: int(env, 'SECUREKEY_RYW_TIMEOUT_MS', 5000, 0),
     shutdownGraceMs: int(env, 'SECUREKEY_SHUTDOWN_GRACE_MS', 10000, 0),

@@ -12,7 +12,7 @@ import { createApp } from './api/app.ts';
 import { serviceOf } from './api/registry.ts';
 import { createMetrics, instrumentStore, type Metrics } from './api/metrics.ts';
 import { createReadinessCheck, lagUnitOf } from './api/readiness.ts';
-import { ANONYMOUS_POOL, createAdmission, createAdmissionLimiter } from './api/admission.ts';
+import { createAdmission, createAdmissionLimiter, rateLimitKeys } from './api/admission.ts';
 import { startServer } from './api/server.ts';
 import type { PipelineDeps } from './api/pipeline.ts';
 import { createAdminImpl } from './api/services/admin.ts';
@@ -176,7 +176,7 @@ export const composeSecureKey = async (config: Config, opts: StartOptions = {}) 
     readModels: () => readModelsRef?.health() ?? Promise.resolve({}),
     lagUnit: lagUnitOf(config.eventStore),
     inFlight: () => inFlight(),
-    rateLimitKeys: () => ({ all: limiter.size(), [ANONYMOUS_POOL]: limiter.size(ANONYMOUS_POOL) }),
+    rateLimitKeys: () => rateLimitKeys(limiter),
   });
   const limiter = createAdmissionLimiter({ ...config.rateLimits, now, metrics, logger });
   privateDir(config.dataDir); // 0700: read models, webhook deliveries, the master key

@@ -1,7 +1,8 @@
 // The rate limiter's memory bound over real sockets (SECUREKEY_RATE_LIMIT_MAX_KEYS): callers
 // rotating addresses — anonymous ones (here through a trusted proxy's X-Forwarded-For) or a tenant
 // key claiming ever new end-user addresses — cannot grow it past the cap, cannot reset the counters
-// of the clients already counted, and cannot take the room of the tenants; those refused for want
+// of the clients already counted, and cannot take the room of the tenants (nor one tenant that of
+// the others); those refused for want
 // of room get 429 saying so, and the operator sees it in /metrics.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
@@ -73,7 +74,8 @@ describe('edge: the rate limiter holds a bounded number of counters', () => {
     assert.ok(made <= 2 * 30 + 1, `30 admitted sends make 2 counters each and the key 1, got ${made}`);
   });
 
-  test('when the whole is full, new callers get 429 saying why, counted ones go on, and room comes back as windows end', async () => {
+  test("a tenant whose key floods with new end users fills only its share: the other tenants' new end users are still served", async () => {
+    clock += 61_000; // the earlier tests' windows end
     const counted = await s.createTenant('counted-before');
     const server = from('198.51.100.4');
     assert.equal((await send(counted.apiKey, server)).status, 200);
@@ -83,16 +85,37 @@ describe('edge: the rate limiter holds a bounded number of counters', () => {
       const r = await send(t.apiKey, from('198.51.100.5', { [END_USER]: `2001:db8:${i}::1` }));
       if (r.status === 429) full = r;
     }
-    assert.ok(full, 'the flood reached the cap');
+    assert.ok(full, 'the flood reached its share');
+    assert.match(full.body.error, /too many clients at once/);
+    assert.equal(await metric('securekey_rate_limit_keys', 'largest_tenant'), 100, 'half of 200 (SECUREKEY_RATE_LIMIT_TENANT_PERCENT=50)');
+    assert.ok((await metric('securekey_rate_limit_full_total', 'tenant')) >= 1);
+    assert.ok(s.logs.some((l) => /rate limiter full/.test(l) && l.includes(t.tenantId)), 'the log names the tenant');
+    assert.equal((await send(counted.apiKey, server)).status, 200, 'a caller counted before the flood is served');
+    const other = await s.createTenant('other-tenant');
+    assert.equal((await send(other.apiKey, from('198.51.100.6', { [END_USER]: '2001:db8:eeee::1' }))).status, 200, "another tenant's new end user finds room");
+  });
+
+  test('when the whole is full, new callers get 429 saying why, counted ones go on, and room comes back as windows end', async () => {
+    const counted = await s.createTenant('counted-before-all');
+    const server = from('198.51.100.7');
+    assert.equal((await send(counted.apiKey, server)).status, 200);
+    const u = await s.createTenant('second-flood', { settings: { rateLimitPerKey: 100_000 } });
+    let full;
+    for (let i = 0; i < 200 && !full; i++) {
+      const r = await send(u.apiKey, from('198.51.100.8', { [END_USER]: `2001:db9:${i}::1` }));
+      if (r.status === 429) full = r;
+    }
+    assert.ok(full, 'the two floods reached the cap');
     assert.match(full.body.error, /too many clients at once/);
     assert.ok((await metric('securekey_rate_limit_keys', 'all')) <= 200);
     assert.ok((await metric('securekey_rate_limit_full_total', 'all')) >= 1);
     assert.equal((await send(counted.apiKey, server)).status, 200, 'a caller counted before the flood is served');
-    assert.equal((await send(t.apiKey, from('198.51.100.6', { [END_USER]: '2001:db8:ffff::1' }))).status, 429, 'a new one is not');
-    assert.equal((await s.admin('GET', `/api/v1/admin/tenants/${t.tenantId}`)).status, 200, 'the operator gets in');
+    const late = await s.createTenant('late');
+    assert.equal((await send(late.apiKey, from('198.51.100.9', { [END_USER]: '2001:db8:ffff::1' }))).status, 429, 'a new one is not');
+    assert.equal((await s.admin('GET', `/api/v1/admin/tenants/${u.tenantId}`)).status, 200, 'the operator gets in');
 
     clock += 61_000;
-    assert.equal((await send(t.apiKey, from('198.51.100.6', { [END_USER]: '2001:db8:ffff::1' }))).status, 200, 'the windows ended: room again');
+    assert.equal((await send(late.apiKey, from('198.51.100.9', { [END_USER]: '2001:db8:ffff::1' }))).status, 200, 'the windows ended: room again');
     assert.ok((await metric('securekey_rate_limit_keys', 'all')) < 10, 'ended windows were dropped');
   });
 });

@@ -3,13 +3,15 @@
 // let through or made room for by wiping another key's counter, and room comes back as windows end.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { createAdmissionLimiter, rateLimitKeys } from '../src/api/admission.ts';
 import { createRateLimiter } from '../src/api/rate-limit.ts';
 import { loadConfig } from '../src/config.ts';
 
 const limiterAt = (o: { maxKeys: number; poolMax?: Record<string, number>; unbounded?: string[] }) => {
   const clock = { t: 1_000_000 };
   const full: (string | undefined)[] = [];
-  const limiter = createRateLimiter({ windowSeconds: 60, now: () => clock.t, onFull: (p) => full.push(p), ...o });
+  const { poolMax } = o;
+  const limiter = createRateLimiter({ windowSeconds: 60, now: () => clock.t, onFull: (p) => full.push(p), ...o, poolMax: poolMax && ((p) => poolMax[p] ?? Infinity) });
   return { clock, limiter, full };
 };
 
@@ -97,6 +99,36 @@ describe('rate limiter: bounded memory under address rotation', () => {
     assert.equal(limiter.size(), 1);
     clock.t += 60_000;
     assert.equal(limiter.exhausted('key|k', 2), false, 'its window ended');
+  });
+
+  test('each tenant holds at most its percentage of the counters: one tenant flooding with new end users leaves room for the others', () => {
+    const clock = { t: 1_000_000 };
+    const full: string[] = [];
+    const logs: object[] = [];
+    const limiter = createAdmissionLimiter({
+      windowSeconds: 60, maxKeys: 100, tenantPercent: 30, now: () => clock.t,
+      metrics: { rateLimitFull: { inc: ({ pool }) => full.push(pool) } },
+      logger: { warn: (o) => logs.push(o) },
+    });
+    for (let i = 0; i < 50; i++) limiter.hit(`global|tn_flood|203.0.113.${i}`, 5, 'tn_flood');
+    assert.equal(limiter.size('tn_flood'), 30);
+    assert.deepEqual(new Set(full), new Set(['tenant']), 'a tenant id is no metric label');
+    assert.deepEqual(logs, [{ pool: 'tenant', tenantId: 'tn_flood', maxKeys: 100 }], 'logged once per window, naming the tenant');
+    assert.equal(limiter.hit('global|tn_flood|203.0.113.99', 5, 'tn_flood').resetSeconds, 60, "Retry-After: until the tenant's oldest window ends");
+    for (let i = 0; i < 30; i++) assert.equal(limiter.hit(`global|tn_other|198.51.100.${i}`, 5, 'tn_other').allowed, true, 'another tenant finds room');
+    assert.deepEqual(rateLimitKeys(limiter), { all: 60, anonymous: 0, largest_tenant: 30 });
+    clock.t += 60_000;
+    assert.equal(limiter.hit('global|tn_flood|203.0.113.99', 5, 'tn_flood').allowed, true, 'room again once its windows end');
+    assert.deepEqual(rateLimitKeys(limiter), { all: 1, anonymous: 0, largest_tenant: 1 });
+  });
+
+  test('SECUREKEY_RATE_LIMIT_TENANT_PERCENT: 50 by default; outside 1-100, or not a whole number, stops the server naming the setting', () => {
+    const env = { SECUREKEY_MASTER_KEY: 'k'.repeat(44) };
+    assert.equal(loadConfig(env).rateLimits.tenantPercent, 50);
+    assert.equal(loadConfig({ ...env, SECUREKEY_RATE_LIMIT_TENANT_PERCENT: '100' }).rateLimits.tenantPercent, 100);
+    for (const bad of ['0', '101', '12.5', 'half']) {
+      assert.throws(() => loadConfig({ ...env, SECUREKEY_RATE_LIMIT_TENANT_PERCENT: bad }), { name: 'ConfigError', message: `SECUREKEY_RATE_LIMIT_TENANT_PERCENT must be a whole percentage from 1 to 100, got "${bad}"` });
+    }
   });
 
   test('SECUREKEY_RATE_LIMIT_MAX_KEYS: 250000 by default; fewer than 100, or not an integer, stops the server naming the setting', () => {

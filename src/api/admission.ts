@@ -12,9 +12,11 @@
 // IPv6 addresses count per /64 (one host usually holds a whole /64). Counters live in this node's
 // memory: with several nodes each counts on its own. That memory is bounded (rate-limit.ts): at most
 // SECUREKEY_RATE_LIMIT_MAX_KEYS counters, of which anonymous callers may hold half, so that a flood
-// from many addresses cannot take the room of tenants' end users (the admin token's few per-address
-// counters are never refused, so the operator gets in during a flood); a key over its own limit makes no
-// new per-address counters, so a key cannot fill the room faster than its limit lets it. A request
+// from many addresses cannot take the room of tenants' end users, and one tenant at most
+// SECUREKEY_RATE_LIMIT_TENANT_PERCENT, so that one tenant's flood (its keys claiming ever new end-user
+// addresses) cannot take the room of the others' (the admin token's few per-address counters are
+// never refused, so the operator gets in during a flood); a key over its own limit makes no new
+// per-address counters, so a key cannot fill the room faster than its limit lets it. A request
 // that needs a new counter when there is no room is refused (RATE_LIMITED), never let through
 // uncounted and never by wiping someone else's counter.
 import { isIP } from 'node:net';
@@ -72,31 +74,49 @@ export const ANONYMOUS_SHARE = 0.5;
 /** The admin token's counters (per address): never refused for want of room, so that the operator
  * can reach the server during a flood; only the admin token makes them. */
 const ADMIN_POOL = 'admin';
+/** Every other pool is a tenant's, named by its id ("tn_…"): its keys' and its callers' counters. */
+const isTenantPool = (pool: string) => pool !== ANONYMOUS_POOL && pool !== ADMIN_POOL;
+/** The pool label of metrics and logs: a tenant's id is not a label (one series per tenant). */
+export const poolLabel = (pool: string | undefined) => (pool === undefined ? 'all' : isTenantPool(pool) ? 'tenant' : pool);
+
+/** securekey_rate_limit_keys: the counters held in all, by anonymous callers, and by the tenant holding the most. */
+export const rateLimitKeys = (limiter: RateLimiter): Record<string, number> => {
+  let largest = 0;
+  for (const [pool, n] of limiter.poolSizes()) if (isTenantPool(pool) && n > largest) largest = n;
+  return { all: limiter.size(), [ANONYMOUS_POOL]: limiter.size(ANONYMOUS_POOL), largest_tenant: largest };
+};
 
 const FULL_MESSAGE = 'this server is counting too many clients at once to admit a new one';
 
 /** The limiter admission counts with: at most `maxKeys` counters, ANONYMOUS_SHARE of them for
- * anonymous callers. A caller refused for want of room is counted (securekey_rate_limit_full_total)
- * and logged, once per window at most so that a flood does not flood the log too. */
+ * anonymous callers and `tenantPercent` % for each tenant. A caller refused for want of room is
+ * counted (securekey_rate_limit_full_total) and logged, once per window and pool at most so that a
+ * flood does not flood the log too. */
 export const createAdmissionLimiter = (o: {
   windowSeconds: number;
   maxKeys: number;
+  tenantPercent: number;
   now: () => number;
   metrics: { rateLimitFull: { inc: (labels: { pool: string }) => void } };
   logger: { warn: (obj: object, msg: string) => void };
 }): RateLimiter => {
-  let loggedAt = -Infinity;
+  const loggedAt = new Map<string, number>();
+  const anonymousMax = Math.floor(o.maxKeys * ANONYMOUS_SHARE);
+  const tenantMax = Math.max(1, Math.floor((o.maxKeys * o.tenantPercent) / 100));
   return createRateLimiter({
     windowSeconds: o.windowSeconds,
     now: o.now,
     maxKeys: o.maxKeys,
-    poolMax: { [ANONYMOUS_POOL]: Math.floor(o.maxKeys * ANONYMOUS_SHARE) },
+    poolMax: (pool) => (pool === ANONYMOUS_POOL ? anonymousMax : isTenantPool(pool) ? tenantMax : Infinity),
     unbounded: [ADMIN_POOL],
-    onFull: (pool = 'all') => {
+    onFull: (name, where) => {
+      const pool = where === 'all' ? 'all' : poolLabel(name);
       o.metrics.rateLimitFull.inc({ pool });
-      if (o.now() - loggedAt < o.windowSeconds * 1000) return;
-      loggedAt = o.now();
-      o.logger.warn({ pool, maxKeys: o.maxKeys }, 'rate limiter full: refusing callers that need a new counter (429) until windows end; see securekey_rate_limit_full_total');
+      // Once per window for the whole and for each pool; a tenant's is named by its id (not personal data).
+      const key = where === 'all' ? 'all' : (name ?? 'all');
+      if (o.now() - (loggedAt.get(key) ?? -Infinity) < o.windowSeconds * 1000) return;
+      loggedAt.set(key, o.now());
+      o.logger.warn({ pool, ...(pool === 'tenant' ? { tenantId: name } : {}), maxKeys: o.maxKeys }, 'rate limiter full: refusing callers that need a new counter (429) until windows end; see securekey_rate_limit_full_total');
     },
   });
 };
@@ -138,8 +158,8 @@ export const createAdmission = (deps: AdmissionDeps) => {
   };
 
   const anonKey = (clientIp: string) => `anon|${clientNetOf(clientIp)}`;
-  const poolOf = (key: string) => (key.startsWith('anon|') ? ANONYMOUS_POOL : key.startsWith('admin|') ? ADMIN_POOL : undefined);
-  const count = (key: string, limit: number): LimitDecision => deps.limiter.hit(key, limit, poolOf(key));
+  /** The pool a caller's counters belong to: anonymous, admin, or its tenant's (by id). */
+  const poolOf = (identity: Identity) => (identity.kind === 'tenant' ? identity.caller.tenantId : identity.kind === 'admin' ? ADMIN_POOL : ANONYMOUS_POOL);
   const refusal = (d: LimitDecision, message: string) =>
     new DomainError('RATE_LIMITED', `${d.full ? FULL_MESSAGE : message}; retry in ${d.resetSeconds} s`, { retryAfterSeconds: d.resetSeconds });
 
@@ -165,20 +185,21 @@ export const createAdmission = (deps: AdmissionDeps) => {
   return (headers: NodeHeaders, route: Route | undefined, info: Pick<RequestInfo, 'requestId' | 'clientIp'>): Admission => {
     const identity = identify(headers, route, info);
     if (identity instanceof DomainError) {
-      const counted = count(anonKey(info.clientIp), deps.limits.unauthenticated);
+      const counted = deps.limiter.hit(anonKey(info.clientIp), deps.limits.unauthenticated, ANONYMOUS_POOL);
       return { ok: false, error: identity, decision: counted };
     }
     const buckets = bucketsOf(identity, route, info.clientIp);
+    const pool = poolOf(identity);
     // A key over its own limit is refused before any per-address counter is made for it: claiming
     // ever new end-user addresses must not grow the limiter faster than the key's limit allows.
     const [perKey, perKeyLimit, perKeyMessage] = buckets.at(-1)!;
-    if (identity.kind === 'tenant' && deps.limiter.exhausted(perKey, perKeyLimit)) {
-      const d = count(perKey, perKeyLimit);
+    if (identity.kind === 'tenant' && deps.limiter.exhausted(perKey, perKeyLimit, pool)) {
+      const d = deps.limiter.hit(perKey, perKeyLimit, pool);
       return { ok: false, decision: d, error: refusal(d, perKeyMessage) };
     }
     let tightest: LimitDecision | undefined;
     for (const [key, limit, message] of buckets) {
-      const d = count(key, limit);
+      const d = deps.limiter.hit(key, limit, pool);
       if (!d.allowed) return { ok: false, decision: d, error: refusal(d, message) };
       if (!tightest || d.remaining < tightest.remaining) tightest = d;
     }

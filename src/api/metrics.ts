@@ -91,7 +91,7 @@ export const createMetrics = (
   });
   new Gauge({
     name: 'securekey_rate_limit_keys',
-    help: 'Rate-limit counters this node holds (live windows), in all and in the anonymous pool; bounded by SECUREKEY_RATE_LIMIT_MAX_KEYS',
+    help: 'Rate-limit counters this node holds (live windows): in all, in the anonymous pool, and by the tenant holding the most (largest_tenant); bounded by SECUREKEY_RATE_LIMIT_MAX_KEYS and SECUREKEY_RATE_LIMIT_TENANT_PERCENT',
     labelNames: ['pool'] as const,
     registers: [registry],
     collect: function () {
@@ -100,7 +100,7 @@ export const createMetrics = (
   });
   const rateLimitFull = new Counter({
     name: 'securekey_rate_limit_full_total',
-    help: 'Requests refused (429) because they needed a new rate-limit counter and the pool had no room (address rotation, or SECUREKEY_RATE_LIMIT_MAX_KEYS too low)',
+    help: 'Requests refused (429) because they needed a new rate-limit counter and there was no room: in all, in the anonymous pool, or in a tenant\'s share (address rotation, or SECUREKEY_RATE_LIMIT_MAX_KEYS too low)',
     labelNames: ['pool'] as const,
     registers: [registry],
   });

@@ -3,7 +3,7 @@
 //
 // Memory is bounded: only live windows are held (each pool's map is kept in the order its windows
 // started, so the ended ones are dropped from its front as time passes), at most `maxKeys` of
-// them, and a named pool (the anonymous callers') may be held to fewer. When a new key finds no
+// them, and a named pool (the anonymous callers', each tenant's) may be held to fewer. When a new key finds no
 // room, its hit is refused (`full`) until the oldest window ends; an `unbounded` pool is never
 // refused. A live counter is never evicted to make room: eviction would reset it, and whoever can
 // create keys (any address rotation) could then wipe the counters of the clients it wants to go on
@@ -26,12 +26,13 @@ export type RateLimiterOptions = {
   now: () => number;
   /** Keys counted at once, all pools together. */
   maxKeys: number;
-  /** Keys one named pool may hold at once (below maxKeys), so that it cannot take the others' room. */
-  poolMax?: Record<string, number>;
+  /** Keys a named pool may hold at once (below maxKeys), so that it cannot take the others' room. */
+  poolMax?: (pool: string) => number;
   /** Pools never refused for want of room (the operator's: few keys, and it must get in to act on a flood). */
   unbounded?: readonly string[];
-  /** Called when a new key was refused for want of room (for metrics and a log line). */
-  onFull?: (pool: string | undefined) => void;
+  /** Called when a new key was refused for want of room (for metrics and a log line): in its pool
+   * (`pool`: the pool held its share) or in all (`all`: the limiter held maxKeys). */
+  onFull?: (pool: string | undefined, where: 'pool' | 'all') => void;
 };
 
 export const createRateLimiter = (opts: RateLimiterOptions) => {
@@ -59,8 +60,9 @@ export const createRateLimiter = (opts: RateLimiterOptions) => {
         total--;
       }
     }
+    for (const [pool, m] of pools) if (m.size === 0) pools.delete(pool);
   };
-  const poolFull = (pool: string | undefined) => pool !== undefined && (pools.get(pool)?.size ?? 0) >= (opts.poolMax?.[pool] ?? Infinity);
+  const poolFull = (pool: string | undefined) => pool !== undefined && opts.poolMax !== undefined && (pools.get(pool)?.size ?? 0) >= opts.poolMax(pool);
   const roomFor = (pool: string | undefined) => (pool !== undefined && opts.unbounded?.includes(pool)) || (total < opts.maxKeys && !poolFull(pool));
   const secondsUntil = (end: number, now: number) => Math.max(1, Math.ceil((end - now) / 1000));
   /** Seconds until a window ends that makes room: the pool's oldest when the pool is full, else the oldest of all. */
@@ -86,11 +88,11 @@ export const createRateLimiter = (opts: RateLimiterOptions) => {
       } else if (!w) {
         if (!roomFor(pool)) expire(now);
         if (!roomFor(pool)) {
-          opts.onFull?.(pool);
+          opts.onFull?.(pool, total >= opts.maxKeys ? 'all' : 'pool');
           return { allowed: false, limit, remaining: 0, resetSeconds: untilRoom(pool, now), full: true };
         }
         w = { start: now, count: 0 };
-        m.set(key, w);
+        poolOf(pool).set(key, w); // not m: expire may have dropped that map, were it empty
         total++;
       }
       w.count++;
@@ -103,5 +105,7 @@ export const createRateLimiter = (opts: RateLimiterOptions) => {
     },
     /** Keys currently held, in all and in a pool (a bound on memory, for tests and metrics). */
     size: (pool?: string) => (pool === undefined ? total : (pools.get(pool)?.size ?? 0)),
+    /** Keys held by each named pool that holds any. */
+    poolSizes: (): [string, number][] => [...pools].flatMap(([pool, m]) => (pool === undefined || m.size === 0 ? [] : [[pool, m.size] as [string, number]])),
   };
 };
