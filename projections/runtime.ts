@@ -13,6 +13,7 @@ import { type Recorded, toRecorded } from '../src/eventstore/recorded.ts';
 import { StoreUnavailableError } from '../src/eventstore/port.ts';
 import { isSqliteUnavailable } from '../src/sqlite/errors.ts';
 import { immediate, prepared } from './sql.ts';
+import { type BulkCatchUp, startBulkCatchUp } from './bulk.ts';
 import { createProgress, progressQueries, type ProjectionFailure, type ProjectionHealth, type ProjectionStatus } from './progress.ts';
 
 /** What the runner runs: event types and an evolve over the log's records. Read models are
@@ -32,14 +33,14 @@ export type Projection = {
    * model exactly as evolve one event at a time would. When it throws, the runner takes the batch
    * again event by event through evolve, to stop at the event that fails. */
   evolveBatch?: (db: DatabaseSync, events: readonly StoredEvent[]) => void;
-  /** Names of indexes (created by init) that only queries use, never evolve: a rebuild into a fresh
-   * file (replay) drops them first and builds them once at the end, which costs far less than
-   * keeping them current row by row. */
+  /** Names of indexes (created by init) that only queries use, never evolve: a catch-up in bulk
+   * (bulk.ts: a replay, a start far behind the log) drops them first and builds them once at the
+   * end, which costs far less than keeping them current row by row. */
   queryIndexes?: readonly string[];
   /** Indexes (created by init) that evolve needs only for a few rare event types (an erasure, a
-   * reset): a rebuild into a fresh file drops them too, and builds each back before the first
-   * batch that holds one of its events (at the latest at the end). Kept current row by row, an
-   * index on random keys (a user's or destination's hash) costs more than the rest of the row. */
+   * reset): a catch-up in bulk drops them too, and builds each back before the first batch that
+   * holds one of its events (at the latest at the end). Kept current row by row, an index on
+   * random keys (a user's or destination's hash) costs more than the rest of the row. */
   rareIndexes?: readonly { name: string; neededBy: readonly string[] }[];
   /** Drops or clears its tables for a rebuild (init runs again afterwards). Default: nothing. */
   reset?: (db: DatabaseSync) => void;
@@ -103,6 +104,12 @@ export type ProjectionRunnerOptions = {
   /** Delay before a stopped projection tries its event again: baseMs, doubling per failed try,
    * up to maxMs. Default 1 s to 60 s. */
   retry?: { baseMs?: number; maxMs?: number };
+  /** The catch-up of start() for read models far behind the log: in bulk (bulk.ts), in
+   * transactions of batchSize events (default 2000), until it reaches the head; start() resolves
+   * once their indexes are built back. Far behind: at least minEvents (default 10,000) to apply,
+   * and at least a quarter of what it has applied already (so that building its indexes again
+   * over the whole table costs less than keeping them current). false: never. */
+  bulk?: { minEvents?: number; batchSize?: number } | false;
 };
 
 export type ProjectionRunner = {
@@ -140,6 +147,8 @@ const nextMacrotask = () => new Promise<void>((r) => setImmediate(r));
 export const createProjectionRunner = (opts: ProjectionRunnerOptions): ProjectionRunner => {
   const { store, db, projections } = opts;
   const batchSize = opts.batchSize ?? 500;
+  const bulkMinEvents = opts.bulk === false ? Infinity : (opts.bulk?.minEvents ?? 10_000);
+  const bulkBatchSize = (opts.bulk || undefined)?.batchSize ?? 2000;
   const report = (name: string, err: unknown, failure?: ProjectionFailure) => {
     try {
       opts.onError?.(name, err, failure);
@@ -218,6 +227,7 @@ export const createProjectionRunner = (opts: ProjectionRunnerOptions): Projectio
         if (stopped && !retrying.has(p.name)) continue;
         const from = Math.max(checkpoint[p.name], stored.get(p.name)?.position ?? 0);
         const types = handles.get(p.name)!;
+        bulk?.before(p, batch.filter((e) => e.position > from));
         // The whole batch under one savepoint; only when an event throws is the batch taken again
         // event by event (a savepoint each), to stop this projection exactly at that event.
         let cp = from;
@@ -307,6 +317,25 @@ export const createProjectionRunner = (opts: ProjectionRunnerOptions): Projectio
     return active.length ? Math.min(...active) : undefined;
   };
 
+  /** The catch-up in bulk under way (start() began it), until the head of the log. */
+  let bulk: BulkCatchUp | undefined;
+  let bulkEnded = () => {};
+  const endBulk = (build: boolean) => {
+    if (build && bulk) tx(bulk.finish);
+    bulk = undefined;
+    bulkEnded();
+  };
+  /** Starts a catch-up in bulk when some read model is far behind the head; resolves when it ends. */
+  const beginBulk = (head: number): Promise<void> => {
+    const behind = projections.filter((p) => {
+      const gap = head - checkpoint[p.name];
+      return gap >= bulkMinEvents && gap >= checkpoint[p.name] / 4;
+    });
+    if (behind.length === 0) return Promise.resolve();
+    bulk = tx(() => startBulkCatchUp(db, behind));
+    return new Promise((resolve) => (bulkEnded = resolve));
+  };
+
   // One subscription for all projections; restarts from the checkpoints after an error.
   const run = async (signal: AbortSignal) => {
     let backoff = 100;
@@ -315,7 +344,17 @@ export const createProjectionRunner = (opts: ProjectionRunnerOptions): Projectio
       restartSubscription = () => restart.abort();
       const from = lowestActiveCheckpoint();
       if (from === undefined) {
-        // Every projection is stopped at an error: wait for the first retry.
+        // Every projection is stopped at an error: nothing to catch up in bulk (its indexes are
+        // built back), wait for the first retry.
+        if (bulk) {
+          try {
+            endBulk(true);
+          } catch (err) {
+            report('*', err);
+            await sleep(backoff, signal);
+            continue;
+          }
+        }
         await new Promise<void>((resolve) => {
           restart.signal.addEventListener('abort', () => resolve(), { once: true });
           signal.addEventListener('abort', () => resolve(), { once: true });
@@ -341,19 +380,22 @@ export const createProjectionRunner = (opts: ProjectionRunnerOptions): Projectio
       try {
         // Catch-up: the log read a page at a time, each page applied in one transaction, until
         // the head; then the live subscription from there.
+        // In bulk (larger pages), the indexes are built back once at the head.
         let position = from;
         while (!subscription.aborted) {
-          const page = await store.readAll({ fromPosition: position, maxCount: batchSize });
+          const size = bulk ? bulkBatchSize : batchSize;
+          const page = await store.readAll({ fromPosition: position, maxCount: size });
           for (const e of page) batch.push(e);
           await flush();
           if (page.length > 0) position = page[page.length - 1].position;
-          if (page.length < batchSize) break;
+          if (page.length < size) break;
           await nextMacrotask(); // keep the process responsive during a long catch-up
         }
         if (subscription.aborted) {
           if (signal.aborted) return;
           continue;
         }
+        if (bulk) endBulk(true);
         const it = store.subscribeToAll({ fromPosition: position, signal: subscription })[Symbol.asyncIterator]();
         const pull = () => {
           const p = it.next();
@@ -409,6 +451,9 @@ export const createProjectionRunner = (opts: ProjectionRunnerOptions): Projectio
     loop = undefined;
     l.ac.abort();
     await l.done;
+    // Stopped in the middle of a catch-up in bulk: its indexes stay dropped until the next start,
+    // whose init creates them again (building them here would only delay the stop).
+    endBulk(false);
   };
 
   const { reach } = progress;
@@ -418,9 +463,22 @@ export const createProjectionRunner = (opts: ProjectionRunnerOptions): Projectio
     failed.clear(); // a (re)start gives a stopped projection another try from its checkpoint
     retrying.clear();
     prepare();
+    let head: number;
+    try {
+      head = await store.headPosition();
+    } catch (err) {
+      startLoop(); // it keeps trying (the store may come back)
+      throw err;
+    }
+    let bulkDone = Promise.resolve();
+    try {
+      bulkDone = beginBulk(head);
+    } catch (err) {
+      report('*', err); // then a catch-up as usual
+    }
     startLoop();
-    const head = await store.headPosition();
     await reach(head, [...names], Infinity, true);
+    await bulkDone;
   };
 
   return {

@@ -100,58 +100,15 @@ async function* quiet(signal: AbortSignal | undefined): AsyncGenerator<StoredEve
   await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }));
 }
 
-/** Page cache of a rebuild (KiB): the indexes evolve keeps current stay in memory. */
-const REBUILD_CACHE_KIB = 16 * 1024;
 /** Events per transaction of a rebuild. */
 const REBUILD_BATCH = 2000;
 
-/** Sets up a fresh file for a rebuild: no fsync and the rollback journal in memory (a rebuild
- * that does not finish leaves a file nobody uses, and the CLI removes it: src/cli/replay.ts), a larger page
- * cache, and the projections' query-only and rare indexes dropped after their init. A rare index
- * is built back before the projection gets a batch (or event) holding one of the events that need
- * it, so evolve always finds it; finish() builds the others once and puts the file back in the
- * read models' usual mode (WAL, synchronous=NORMAL). */
-const bulkLoad = (db: DatabaseSync, projections: Projection[]) => {
-  db.exec(`PRAGMA journal_mode = MEMORY; PRAGMA synchronous = OFF; PRAGMA cache_size = -${REBUILD_CACHE_KIB};`);
-  const deferred = new Map<string, string>();
-  const exists = (name: string) => db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = ?").get(name) !== undefined;
-  const drop = (names: readonly string[]) => {
-    for (const name of names) {
-      const row = db.prepare("SELECT sql FROM sqlite_master WHERE type = 'index' AND name = ?").get(name) as { sql: string } | undefined;
-      if (!row) continue;
-      deferred.set(name, row.sql);
-      db.exec(`DROP INDEX ${q(name)}`);
-    }
-  };
-  /** Builds the index unless it is there (built by an earlier batch, which a rollback may undo). */
-  const build = (name: string) => {
-    const sql = deferred.get(name);
-    if (sql !== undefined && !exists(name)) db.exec(sql);
-  };
-  const bulk = (p: Projection): Projection => {
-    const rare = p.rareIndexes ?? [];
-    const dropped = [...(p.queryIndexes ?? []), ...rare.map((r) => r.name)];
-    if (dropped.length === 0) return p;
-    const withInit: Projection = { ...p, init: (d) => (p.init(d), drop(dropped)) };
-    if (rare.length === 0) return withInit;
-    const needs = (events: readonly StoredEvent[]) => {
-      for (const r of rare) if (events.some((e) => r.neededBy.includes(e.type))) build(r.name);
-    };
-    return {
-      ...withInit,
-      evolve: (d, e) => (needs([e]), p.evolve(d, e)),
-      evolveBatch: p.evolveBatch && ((d, events) => (needs(events), p.evolveBatch!(d, events))),
-    };
-  };
-  return {
-    projections: projections.map(bulk),
-    finish: () => {
-      if (!db.isOpen) return;
-      for (const name of deferred.keys()) build(name);
-      db.exec('PRAGMA cache_size = -2000; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;');
-    },
-  };
-};
+/** A rebuild writes a fresh file with no fsync and the rollback journal in memory (a rebuild that
+ * does not finish leaves a file nobody uses, and the CLI removes it: src/cli/replay.ts); the
+ * runner catches up in bulk (projections/bulk.ts: indexes dropped and built back once), and the
+ * file is put back in the read models' usual mode (WAL, synchronous=NORMAL) at the end. */
+const REBUILD_MODE = 'PRAGMA journal_mode = MEMORY; PRAGMA synchronous = OFF;';
+const USUAL_MODE = 'PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;';
 
 export const replay = async (o: ReplayOptions): Promise<ReplayResult> => {
   const clock = o.clock ?? (() => performance.now());
@@ -175,7 +132,7 @@ export const replay = async (o: ReplayOptions): Promise<ReplayResult> => {
     }
   };
   const errors: ReplayResult['errors'] = [];
-  const bulk = bulkLoad(o.db, o.projections);
+  o.db.exec(REBUILD_MODE);
   // A failure of the runner itself ('*': the log could not be read, e.g. an event that does not
   // parse) ends the replay with that error: the server's runner would retry it forever, and a
   // replay that waits forever is no answer.
@@ -185,8 +142,9 @@ export const replay = async (o: ReplayOptions): Promise<ReplayResult> => {
   const runner = createProjectionRunner({
     store: boundedStore(o.store, to, seen),
     db: o.db,
-    projections: bulk.projections,
+    projections: o.projections,
     batchSize: REBUILD_BATCH,
+    bulk: { minEvents: 0, batchSize: REBUILD_BATCH },
     onError: (projection, err) =>
       projection === '*' ? runnerFailed(err) : errors.push({ projection, message: err instanceof Error ? err.message : String(err) }),
   });
@@ -194,7 +152,7 @@ export const replay = async (o: ReplayOptions): Promise<ReplayResult> => {
     await Promise.race([runner.start(), failure]);
   } finally {
     await runner.stop();
-    bulk.finish();
+    if (o.db.isOpen) o.db.exec(USUAL_MODE);
   }
   o.onProgress?.(progressOf(to, to, clock() - started));
   const result: ReplayResult = { position: to, events, durationMs: clock() - started, errors };
