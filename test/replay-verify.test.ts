@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { createProgressRenderer, formatProgress, replay } from '../src/app/replay.ts';
+import { StoreUnavailableError } from '../src/eventstore/port.ts';
 import { createWebhookWorker } from '../src/webhooks/worker.ts';
 import { handleCommand } from '../src/eventstore/handle-command.ts';
 import { createEnv, echoDecider, type Env, PROJECTIONS, LOCAL_RECEIVERS, silentLog } from './fixtures/webhook-env.ts';
@@ -116,4 +117,30 @@ test('the progress renderer redraws one line on a TTY and prints periodic lines 
   assert.ok(log.every((l) => l.endsWith('\n') && !l.includes('\r')));
   assert.equal(log.length, 4); // at 0.3 s, 1.5 s, 2.7 s, and the final state
   assert.match(log.at(-1)!, /100%/);
+});
+
+/** The store, unreadable (StoreUnavailableError, as a KurrentDB restart gives) for its first `failures` reads. */
+const flaky = (failures: number) => {
+  let reads = 0;
+  const store: typeof env.store = {
+    ...env.store,
+    readAll: (o) => (++reads <= failures ? Promise.reject(new StoreUnavailableError('event store unavailable: connection refused')) : env.store.readAll(o)),
+  };
+  return { store, reads: () => reads };
+};
+
+test('a replay rides out a store that is briefly unavailable: it retries from its checkpoints and rebuilds the same read models', async () => {
+  const { store, reads } = flaky(3);
+  const retries: string[] = [];
+  const res = await replay({ store, db: env.openDb('rebuilt-outage.db'), projections: PROJECTIONS, verify: env.db, onUnavailable: (e) => retries.push(e.message) });
+  assert.equal(retries.length, 3);
+  assert.ok(reads() > 3);
+  assert.deepEqual(res.errors, []);
+  assert.equal(res.events, await env.store.headPosition());
+  assert.equal(res.verify!.ok, true, JSON.stringify(res.verify!.tables, null, 1));
+});
+
+test('a replay gives up once the store has stayed unavailable for unavailableForMs, with the store\'s error', async () => {
+  const { store } = flaky(Infinity);
+  await assert.rejects(replay({ store, db: env.openDb('rebuilt-down.db'), projections: PROJECTIONS, unavailableForMs: 300 }), (err: unknown) => err instanceof StoreUnavailableError && /connection refused/.test(err.message));
 });

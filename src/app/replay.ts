@@ -5,7 +5,7 @@ import type { DatabaseSync } from 'node:sqlite';
 import { createProjectionRunner, type Projection } from '../../projections/runtime.ts';
 import { WEBHOOK_OPERATIONAL_TABLES } from '../webhooks/outbox.ts';
 import { type Progress, progressOf } from '../eventstore/chain.ts';
-import type { EventStore, StoredEvent } from '../eventstore/port.ts';
+import { StoreUnavailableError, type EventStore, type StoredEvent } from '../eventstore/port.ts';
 
 export type { Progress } from '../eventstore/chain.ts';
 
@@ -47,6 +47,11 @@ export type ReplayOptions = {
   toPosition?: number;
   ignoreTables?: string[];
   clock?: () => number;
+  /** How long the log may stay unreadable (StoreUnavailableError: a KurrentDB restart, a network
+   * blip) while the replay retries, before it gives up with that error. Default 30 s. */
+  unavailableForMs?: number;
+  /** Each time the log could not be read and the replay retries. */
+  onUnavailable?: (err: StoreUnavailableError) => void;
 };
 
 export type ReplayResult = {
@@ -122,7 +127,10 @@ export const replay = async (o: ReplayOptions): Promise<ReplayResult> => {
   let last = 0;
   let lastReport = started;
   const every = o.progressEveryMs ?? 250;
+  /** Since when the log has been unreadable (undefined: it is read). */
+  let unavailableSince: number | undefined;
   const seen = (e: StoredEvent) => {
+    unavailableSince = undefined;
     events++;
     last = e.position;
     const t = clock();
@@ -135,7 +143,8 @@ export const replay = async (o: ReplayOptions): Promise<ReplayResult> => {
   o.db.exec(REBUILD_MODE);
   // A failure of the runner itself ('*': the log could not be read, e.g. an event that does not
   // parse) ends the replay with that error: the server's runner would retry it forever, and a
-  // replay that waits forever is no answer.
+  // replay that waits forever is no answer. A store that is unavailable is retried (the runner
+  // starts again from its checkpoints) for up to unavailableForMs of no progress.
   let runnerFailed!: (err: unknown) => void;
   const failure = new Promise<never>((_, reject) => (runnerFailed = reject));
   failure.catch(() => {}); // raced below; never unhandled when the replay ends first
@@ -145,8 +154,14 @@ export const replay = async (o: ReplayOptions): Promise<ReplayResult> => {
     projections: o.projections,
     batchSize: REBUILD_BATCH,
     bulk: { minEvents: 0, batchSize: REBUILD_BATCH },
-    onError: (projection, err) =>
-      projection === '*' ? runnerFailed(err) : errors.push({ projection, message: err instanceof Error ? err.message : String(err) }),
+    onError: (projection, err) => {
+      if (projection !== '*') return void errors.push({ projection, message: err instanceof Error ? err.message : String(err) });
+      if (err instanceof StoreUnavailableError) {
+        unavailableSince ??= clock();
+        if (clock() - unavailableSince < (o.unavailableForMs ?? 30_000)) return o.onUnavailable?.(err);
+      }
+      runnerFailed(err);
+    },
   });
   try {
     await Promise.race([runner.start(), failure]);

@@ -185,7 +185,8 @@ export const runReplay = async (args: { verify?: boolean; out?: string }, ctx: C
     const toPosition = args.verify ? await livePosition(lives, notes) : await store.headPosition();
     const built = await intoOwnFile(out, async (db) => {
       const bar = createProgressRenderer(process.stderr, { label: 'replay' });
-      const result = await replay({ store, db, projections: groups.flatMap((g) => g.projections), toPosition, onProgress: bar.update });
+      const onUnavailable = (err: Error) => console.error(`\nthe event store is unavailable (${err.message.slice(0, 200)}); retrying for up to 30 s`);
+      const result = await replay({ store, db, projections: groups.flatMap((g) => g.projections), toPosition, onProgress: bar.update, onUnavailable });
       bar.done();
       let verify: VerifyReport | undefined;
       if (args.verify) {
