@@ -54,6 +54,24 @@ describe('the key store and the vault', () => {
     b.keyStore.close();
   });
 
+  test('a cached data key owns its 32 bytes: it keeps no shared Buffer pool (and what else was cut from it) alive', () => {
+    const path = freshPath();
+    const key = randomBytes(32);
+    const a = stack(path, key);
+    const made = a.vault.current('tn_a', 'user', 'uk1');
+    const b = stack(path, key); // another process: the key is unwrapped from keys.db
+    const read = b.vault.current('tn_a', 'user', 'uk1');
+    const byId = stack(path, key).vault.key(made.keyId)!;
+    for (const k of [made.key, read.key, byId]) {
+      assert.equal(k.length, 32);
+      assert.equal(k.buffer.byteLength, 32, 'not a slice of Buffer.poolSize bytes');
+    }
+    assert.deepEqual(read.key, made.key);
+    assert.deepEqual(byId, made.key);
+    a.keyStore.close();
+    b.keyStore.close();
+  });
+
   test("a destroyed key is gone for good: unknown to every process, never made again for its owner, its bytes out of keys.db and its WAL", () => {
     const path = freshPath();
     const key = randomBytes(32);

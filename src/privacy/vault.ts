@@ -76,7 +76,16 @@ const unwrap = (kek: KeyObject, name: string, wrapped: string): Buffer => {
   const d = createDecipheriv('aes-256-gcm', kek, Buffer.from(iv, 'base64url'));
   d.setAAD(Buffer.from(`securekey-key:${name}`));
   d.setAuthTag(Buffer.from(tag, 'base64url'));
-  return Buffer.concat([d.update(Buffer.from(ct, 'base64url')), d.final()]);
+  return unpooled(Buffer.concat([d.update(Buffer.from(ct, 'base64url')), d.final()]));
+};
+
+/** A copy with its own memory. An unwrapped key stays in the cache for long, and a small Buffer
+ * (Buffer.concat, Buffer.from) is a slice of Node's shared 64 KiB pool: one cached key would keep
+ * its whole pool alive, with whatever else was cut from it, for as long as it is cached. */
+export const unpooled = (b: Buffer): Buffer => {
+  const own = Buffer.alloc(b.length);
+  b.copy(own);
+  return own;
 };
 
 const newKeyId = () => randomBytes(16).toString('base64url');
