@@ -235,7 +235,7 @@ export const composeSecureKey = async (config: Config, opts: StartOptions = {}) 
     logger,
     smsSender: createSmsSenderFromEnv(config.env, { log: (line) => logger.info({ sender: 'console-sms' }, line) }),
     emailSender: await createEmailSenderFromEnv(config.env, { log: (line) => logger.info({ sender: 'console-email' }, line) }),
-    counters: { tenantSends: (q) => readModels.countBelow('otp-counters', q.limit, () => countersDb.tenantSends(q)) },
+    counters: { tenantSends: (q) => readModels.countBelow('otp-counters', q.limit, () => countersDb.tenantSends(q), `${q.tenantId}\n${q.channel}\n${q.sinceMs}`) },
   });
   const nodes = createNodeRegistry({ db: webhookDb, nodeId: config.nodeId || 'node', version: pkg.version, now });
   const history = createMetricsHistory({ calls: metrics.calls, lag: () => readModelsRef!.health(), now, intervalMs: opts.metricsSampleMs });

@@ -47,3 +47,39 @@ test('a stopped read model is not trusted for a bound: the call answers UNAVAILA
   const { ryw } = setup({ head: 120, checkpoint: 119, failing: true });
   await assert.rejects(ryw.countBelow('otp-counters', 1000, () => 0), (e: unknown) => e instanceof DomainError && e.code === 'UNAVAILABLE');
 });
+
+test('a count read earlier for the same key answers again, plus every event appended since its checkpoint, without reading the read model', async () => {
+  const { state, ryw } = setup({ head: 120, checkpoint: 100 });
+  let reads = 0;
+  const read = (n: number) => () => (reads++, n);
+  assert.equal(await ryw.countBelow('otp-counters', 1000, read(7), 'tn_a/sms/day'), 27);
+  state.head = 150;
+  state.checkpoint = 140;
+  assert.equal(await ryw.countBelow('otp-counters', 1000, read(9), 'tn_a/sms/day'), 57, '7 + the 50 events since checkpoint 100');
+  assert.equal(reads, 1);
+  assert.equal(await ryw.countBelow('otp-counters', 1000, read(3), 'tn_b/sms/day'), 3 + 10, 'another key is read');
+  assert.equal(reads, 2);
+  assert.equal(await ryw.countBelow('otp-counters', 1000, read(3)), 13, 'without a key, always read');
+  assert.equal(reads, 3);
+  assert.equal(state.waits, 0);
+});
+
+test('once the remembered count plus the events since could reach the limit, the read model is read again (and remembered)', async () => {
+  const { state, ryw } = setup({ head: 120, checkpoint: 100 });
+  let reads = 0;
+  assert.equal(await ryw.countBelow('otp-counters', 1000, () => (reads++, 7), 'k'), 27);
+  state.head = 1200;
+  state.checkpoint = 1190;
+  assert.equal(await ryw.countBelow('otp-counters', 1000, () => (reads++, 300), 'k'), 310, 'a bound of 7 + 1100 would not do: 300 read at checkpoint 1190');
+  assert.equal(reads, 2);
+  state.head = 1250;
+  assert.equal(await ryw.countBelow('otp-counters', 1000, () => (reads++, 999), 'k'), 360, 'the new count is remembered');
+  assert.equal(reads, 2);
+});
+
+test('a remembered count is not trusted once the read model is stopped at an error', async () => {
+  const { state, ryw } = setup({ head: 120, checkpoint: 100 });
+  assert.equal(await ryw.countBelow('otp-counters', 1000, () => 7, 'k'), 27);
+  state.failing = true;
+  await assert.rejects(ryw.countBelow('otp-counters', 1000, () => 7, 'k'), (e: unknown) => e instanceof DomainError && e.code === 'UNAVAILABLE');
+});

@@ -29,9 +29,15 @@ export type ReadYourWrites = {
    * today), checked against `limit` without waiting when it can be: read as it is, plus every event
    * of the log it has not applied yet, is below `limit`, then that upper bound is the answer (the
    * true count is below the limit too). Otherwise — near the limit, or the read model stopped — the
-   * exact count once it is current (as `current`: UNAVAILABLE when it cannot be). */
-  countBelow: (name: ReadModelName, limit: number, read: () => number) => Promise<number>;
+   * exact count once it is current (as `current`: UNAVAILABLE when it cannot be).
+   * With a `key` naming what `read` counts (e.g. tenant, channel and day), a count read earlier
+   * answers again, plus every event appended since its checkpoint: still an upper bound, with no
+   * read of the read model (only of the log's head) while it stays below `limit`. */
+  countBelow: (name: ReadModelName, limit: number, read: () => number, key?: string) => Promise<number>;
 };
+
+/** Counts countBelow remembers (tenants × channels × days): past it, it starts again. */
+const MAX_COUNTED = 10_000;
 
 export const createReadYourWrites = (deps: {
   headPosition: () => Promise<number>;
@@ -72,13 +78,26 @@ export const createReadYourWrites = (deps: {
     }
   };
 
-  const countBelow: ReadYourWrites['countBelow'] = async (name, limit, read) => {
+  /** Per read model and key, a count and a checkpoint it includes every event up to. */
+  const counted = new Map<string, { count: number; checkpoint: number }>();
+  const countBelow: ReadYourWrites['countBelow'] = async (name, limit, read, key) => {
     const f = followerOf.get(name);
     const status = f?.status()[name];
     if (status && status.failure === undefined) {
+      const id = key === undefined ? undefined : `${name}\n${key}`;
+      const earlier = id === undefined ? undefined : counted.get(id);
+      if (earlier) {
+        // No event raises the count by more than one: what it was, plus every event since.
+        const bound = earlier.count + Math.max(0, (await deps.headPosition()) - earlier.checkpoint);
+        if (bound < limit) return bound;
+      }
       // The checkpoint before the read: what is read includes at least every event up to it.
       const count = read();
       const head = await deps.headPosition();
+      if (id !== undefined) {
+        if (counted.size >= MAX_COUNTED) counted.clear();
+        counted.set(id, { count, checkpoint: status.checkpoint });
+      }
       const bound = count + Math.max(0, head - status.checkpoint);
       if (bound < limit) return bound;
     }
