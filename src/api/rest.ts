@@ -8,7 +8,7 @@ import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import { DomainError } from '../domain/errors.ts';
 import { requestInfoKey, unknownFieldsKey, type RequestInfo } from './context.ts';
 import { ERROR_MAP, errorEnvelope, toDomainError } from './errors.ts';
-import { matchPath, type Route } from './routes.ts';
+import { hasParams, matchPath, routeFinder, type Route } from './routes.ts';
 import { lazyHandlerContext } from './handler-context.ts';
 
 export type AnyRequest = IncomingMessage | Http2ServerRequest;
@@ -132,71 +132,81 @@ export type RestDeps = {
   onInternal: (info: RequestInfo, err: unknown) => void;
 };
 
-export const createRestHandler = (deps: RestDeps) => async (req: AnyRequest, res: AnyResponse) => {
-  const info = deps.requestInfo(req);
-  const baseHeaders = { 'x-request-id': info.requestId };
-  const url = new URL(req.url ?? '/', 'http://localhost');
-  try {
-    if (url.pathname === `${REST_PREFIX}/openapi.json` && req.method === 'GET') {
-      send(res, 200, deps.openapi(), baseHeaders);
-      return;
-    }
-    const parts = url.pathname.split('/').filter(Boolean);
-    const candidates: ((typeof deps.routes)[number] & { params: Record<string, string> })[] = [];
-    for (const r of deps.routes) {
-      const params = matchPath(r.route, parts);
-      if (params) candidates.push({ ...r, params });
-    }
-    if (candidates.length === 0) throw new DomainError('ROUTE_NOT_FOUND', `no route ${url.pathname}; see ${REST_PREFIX}/openapi.json`);
-    const hit = candidates.find((c) => c.route.verb === req.method);
-    if (!hit) {
-      const allow = [...new Set(candidates.map((c) => c.route.verb))].join(', ');
-      sendError(res, new DomainError('METHOD_NOT_ALLOWED', `${req.method} is not allowed on ${url.pathname}; use ${allow}`), { ...baseHeaders, allow });
-      deps.onRejected(info, 'METHOD_NOT_ALLOWED');
-      return;
-    }
-    const { route, handler } = hit;
-    const json = route.verb === 'GET' ? queryToJson(route, url.searchParams) : parseBody(await readBody(req, deps.bodyLimitBytes));
-    for (const [field, value] of Object.entries(hit.params)) {
-      const f = route.method.input.fields.find((x) => x.name === field)!;
-      json[f.jsonName] = value;
-      if (f.name !== f.jsonName) delete json[f.name];
-    }
-    let input;
+/** A request target that `new URL` would give back as its path unchanged: segments of letters,
+ * digits, "_" and "-" (no query, no dot segments, no escapes, no "//"). */
+const PLAIN_TARGET = /^(?:\/[\w-]+)+$/;
+
+
+export const createRestHandler = (deps: RestDeps) => {
+  const routes = deps.routes.map((r) => r.route);
+  const findRoute = routeFinder(routes);
+  const handlers = new Map(deps.routes.map((r) => [r.route, r.handler]));
+  return async (req: AnyRequest, res: AnyResponse) => {
+    const info = deps.requestInfo(req);
+    const baseHeaders = { 'x-request-id': info.requestId };
+    // Every API call's target is a plain path: read as `new URL` would read it, without parsing one.
+    const target = req.url ?? '/';
+    const url = PLAIN_TARGET.test(target) ? { pathname: target, searchParams: undefined } : new URL(target, 'http://localhost');
     try {
-      input = fromJson(route.method.input, json, { ignoreUnknownFields: true });
+      if (url.pathname === `${REST_PREFIX}/openapi.json` && req.method === 'GET') {
+        send(res, 200, deps.openapi(), baseHeaders);
+        return;
+      }
+      // The first route in table order for this path and verb; if none, the verbs the path takes.
+      const route = findRoute(req.method, url.pathname);
+      if (!route) {
+        const parts = url.pathname.split('/').filter(Boolean);
+        const verbs = new Set(routes.filter((r) => matchPath(r, parts)).map((r) => r.verb));
+        if (verbs.size === 0) throw new DomainError('ROUTE_NOT_FOUND', `no route ${url.pathname}; see ${REST_PREFIX}/openapi.json`);
+        const allow = [...verbs].join(', ');
+        sendError(res, new DomainError('METHOD_NOT_ALLOWED', `${req.method} is not allowed on ${url.pathname}; use ${allow}`), { ...baseHeaders, allow });
+        deps.onRejected(info, 'METHOD_NOT_ALLOWED');
+        return;
+      }
+      const handler = handlers.get(route)!;
+      const json = route.verb === 'GET' ? queryToJson(route, url.searchParams ?? new URLSearchParams()) : parseBody(await readBody(req, deps.bodyLimitBytes));
+      const params = hasParams(route) ? matchPath(route, url.pathname.split('/').filter(Boolean))! : {};
+      for (const field in params) {
+        const f = route.method.input.fields.find((x) => x.name === field)!;
+        json[f.jsonName] = params[field]!;
+        if (f.name !== f.jsonName) delete json[f.name];
+      }
+      let input;
+      try {
+        input = fromJson(route.method.input, json, { ignoreUnknownFields: true });
+      } catch (err) {
+        throw new DomainError('INVALID_ARGUMENT', describeDecodeError(err));
+      }
+      const contextValues = createContextValues().set(requestInfoKey, info).set(unknownFieldsKey, unknownFieldPaths(route.method.input, json));
+      const call = lazyHandlerContext({ req, route, protocolName: 'rest', values: contextValues });
+      const ctx = call.ctx;
+      const responseHeaders = () => {
+        const set = call.headers();
+        return set ? { ...Object.fromEntries(set), ...baseHeaders } : baseHeaders;
+      };
+      let out: MessageInitShape<DescMessage>;
+      try {
+        out = await handler(input, ctx);
+        call.done();
+      } catch (err) {
+        call.done();
+        sendError(res, toDomainError(err).error, responseHeaders()); // the pipeline logged and counted it
+        return;
+      }
+      let data;
+      try {
+        data = toJson(route.method.output, create(route.method.output, out), { alwaysEmitImplicit: true });
+      } catch (err) {
+        deps.onInternal(info, err);
+        sendError(res, new DomainError('INTERNAL', 'internal error'), responseHeaders());
+        return;
+      }
+      send(res, 200, { success: true, message: route.option.message || 'OK', data }, responseHeaders());
     } catch (err) {
-      throw new DomainError('INVALID_ARGUMENT', describeDecodeError(err));
+      // Failures before the call (route, body, JSON): the pipeline never saw them, so count them here.
+      const { error } = toDomainError(err);
+      deps.onRejected(info, error.code);
+      sendError(res, error, baseHeaders);
     }
-    const contextValues = createContextValues().set(requestInfoKey, info).set(unknownFieldsKey, unknownFieldPaths(route.method.input, json));
-    const call = lazyHandlerContext({ req, route, protocolName: 'rest', values: contextValues });
-    const ctx = call.ctx;
-    const responseHeaders = () => {
-      const set = call.headers();
-      return set ? { ...Object.fromEntries(set), ...baseHeaders } : baseHeaders;
-    };
-    let out: MessageInitShape<DescMessage>;
-    try {
-      out = await handler(input, ctx);
-      call.done();
-    } catch (err) {
-      call.done();
-      sendError(res, toDomainError(err).error, responseHeaders()); // the pipeline logged and counted it
-      return;
-    }
-    let data;
-    try {
-      data = toJson(route.method.output, create(route.method.output, out), { alwaysEmitImplicit: true });
-    } catch (err) {
-      deps.onInternal(info, err);
-      sendError(res, new DomainError('INTERNAL', 'internal error'), responseHeaders());
-      return;
-    }
-    send(res, 200, { success: true, message: route.option.message || 'OK', data }, responseHeaders());
-  } catch (err) {
-    // Failures before the call (route, body, JSON): the pipeline never saw them, so count them here.
-    const { error } = toDomainError(err);
-    deps.onRejected(info, error.code);
-    sendError(res, error, baseHeaders);
-  }
+  };
 };
