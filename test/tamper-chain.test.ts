@@ -42,6 +42,10 @@ test('canonical JSON gives, for every kind of value, the text the hashes of stor
     { b: 1, a: 2, 10: 'ten', 2: 'two', '01': 'x', '4294967295': 'big', '4294967294': 'max', '-1': 'neg', ' ': 'sp', B: 'upper', é: 'e' },
     { nested: { z: [{ y: 1, x: [1, { k: null }] }], a: new Date(0) } }, { d: new Date(86_400_000), boxed: Object(1), s: Object('x') },
     { toJSON: () => ({ b: 1, a: 2 }) }, JSON.parse('{"__proto__": {"x": 1}, "a": 1}'), Object.create(null), [[[[]]]],
+    // Code-unit order: surrogate pairs sort before U+E000..U+FFFF; more keys than the insertion sort takes.
+    { '\uffff': 1, '\ud83d\ude00': 2, '\ue000': 3, é: 4, Z: 5, z: 6, '': 7, aa: 8, a: 9, 'a\u0000': 10 },
+    Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`k${(i * 7919) % 40}`, i])),
+    Object.fromEntries(Array.from({ length: 32 }, (_, i) => [String.fromCharCode(122 - i), i])),
   ];
   let seed = 7;
   const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
