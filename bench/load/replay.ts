@@ -18,11 +18,12 @@ import { replay } from '../../src/app/replay.ts';
 import { requesterOf } from '../../src/app/requester.ts';
 import { createTenantService } from '../../src/app/tenants.ts';
 import { loadConfig } from '../../src/config.ts';
-import { createKeyring, type Keyring } from '../../src/crypto/keyring.ts';
+import type { Keyring } from '../../src/crypto/keyring.ts';
 import { USER_HASH_PURPOSE } from '../../src/domain/push/streams.ts';
 import { type OtpEvent, type OtpIssued, otpDecider, otpStream } from '../../src/domain/otp/index.ts';
 import { chainEvents, GENESIS_HASH } from '../../src/eventstore/chain.ts';
 import { openStore } from '../../src/eventstore/open.ts';
+import { openPrivacy } from '../../src/privacy/open.ts';
 import { nodeProjections, sharedProjections } from '../../projections/index.ts';
 import { openReadModelDb } from '../../projections/sql.ts';
 import { BENCH_TENANT_SETTINGS } from './seed.ts';
@@ -77,8 +78,11 @@ const peakRssMb = () => Math.round(process.resourceUsage().maxRSS / 1024);
 if (import.meta.main) {
   const { positionals, values } = parseArgs({ allowPositionals: true, options: { events: { type: 'string', default: '1000000' } } });
   const config = loadConfig();
-  const keyring = createKeyring(config.masterKey);
   const store = await openStore(config);
+  // The key store as the server opens it (bench/load/seed.ts alike): a server started on this
+  // log then finds its root key, as it would on a log it wrote itself.
+  const privacy = await openPrivacy(config, store, Date.now);
+  const { keyring } = privacy;
   try {
     if (positionals[0] === 'seed') {
       const started = performance.now();
@@ -112,6 +116,7 @@ if (import.meta.main) {
       }
     } else throw new Error('usage: replay.ts seed --events N | replay');
   } finally {
+    privacy.close();
     await store.close();
   }
 }
