@@ -14,6 +14,7 @@
 import type { DatabaseSync } from 'node:sqlite';
 import type { StoredEvent } from '../src/eventstore/port.ts';
 import type { Projection } from './runtime.ts';
+import { quoteIdent } from './sql.ts';
 
 /** Page cache (KiB) of a connection catching up in bulk: the indexes evolve keeps current stay in memory. */
 export const BULK_CACHE_KIB = 16 * 1024;
@@ -26,8 +27,6 @@ export type BulkCatchUp = {
   finish: () => void;
 };
 
-const q = (name: string) => `"${name.replaceAll('"', '""')}"`;
-
 /** Drops the query-only and rare indexes of `behind` (their init has run) and enlarges the page cache. */
 export const startBulkCatchUp = (db: DatabaseSync, behind: readonly Projection[]): BulkCatchUp => {
   const cache = (db.prepare('PRAGMA cache_size').get() as { cache_size: number }).cache_size;
@@ -39,7 +38,7 @@ export const startBulkCatchUp = (db: DatabaseSync, behind: readonly Projection[]
       const row = db.prepare("SELECT sql FROM sqlite_master WHERE type = 'index' AND name = ?").get(name) as { sql: string } | undefined;
       if (!row) continue;
       deferred.set(name, row.sql);
-      db.exec(`DROP INDEX ${q(name)}`);
+      db.exec(`DROP INDEX ${quoteIdent(name)}`);
     }
   }
   /** Builds the index unless it is there (built by an earlier batch, which a rollback may undo). */

@@ -13,6 +13,9 @@ export const openReadModelDb = (path: string): DatabaseSync => {
   return db;
 };
 
+/** An SQL identifier (a table or index name), quoted. */
+export const quoteIdent = (name: string) => `"${name.replaceAll('"', '""')}"`;
+
 const statements = new WeakMap<DatabaseSync, Map<string, StatementSync>>();
 
 /** A prepared statement, compiled once per database and SQL text (node:sqlite has no statement

@@ -77,7 +77,7 @@ const ADMIN_POOL = 'admin';
 /** Every other pool is a tenant's, named by its id ("tn_…"): its keys' and its callers' counters. */
 const isTenantPool = (pool: string) => pool !== ANONYMOUS_POOL && pool !== ADMIN_POOL;
 /** The pool label of metrics and logs: a tenant's id is not a label (one series per tenant). */
-export const poolLabel = (pool: string | undefined) => (pool === undefined ? 'all' : isTenantPool(pool) ? 'tenant' : pool);
+const poolLabel = (pool: string | undefined) => (pool === undefined ? 'all' : isTenantPool(pool) ? 'tenant' : pool);
 
 /** securekey_rate_limit_keys: the counters held in all, by anonymous callers, and by the tenant holding the most. */
 export const rateLimitKeys = (limiter: RateLimiter): Record<string, number> => {

@@ -3,6 +3,7 @@
 // the rebuilt tables with the live ones, table by table.
 import type { DatabaseSync } from 'node:sqlite';
 import { createProjectionRunner, type Projection } from '../../projections/runtime.ts';
+import { quoteIdent as q } from '../../projections/sql.ts';
 import { WEBHOOK_OPERATIONAL_TABLES } from '../webhooks/outbox.ts';
 import { type Progress, progressOf } from '../eventstore/chain.ts';
 import { StoreUnavailableError, type EventStore, type StoredEvent } from '../eventstore/port.ts';
@@ -174,8 +175,6 @@ export const replay = async (o: ReplayOptions): Promise<ReplayResult> => {
   if (o.verify) result.verify = compareReadModels(o.db, o.verify, { ignoreTables: o.ignoreTables ?? DEFAULT_VERIFY_IGNORE, liveCheckpoints });
   return result;
 };
-
-const q = (name: string) => `"${name.replaceAll('"', '""')}"`;
 
 /** Compares every table of `rebuilt` (except checkpoints and ignored ones) with the same table in
  * `live`, as multisets of whole rows, in SQL (the live file is attached for the comparison). */

@@ -31,10 +31,10 @@ export type UserKeys = {
   knowAll: (erasures: Iterable<UserGeneration>) => void;
 };
 
-export const createUserKeys = (deps: { store: EventStore; keyring: Keyring; erased?: Parameters<typeof createErasedUsers>[0] }): UserKeys => {
+export const createUserKeys = (deps: { store: EventStore; keyring: Keyring }): UserKeys => {
   const { store, keyring } = deps;
   /** Each erased user this process knows of, by "tenant\nuserHash". */
-  const known = createErasedUsers(deps.erased);
+  const known = createErasedUsers();
   let complete = false;
   const erased = (tenantId: string, userHash: string, generation: number) => known.record(`${tenantId}\n${userHash}`, generation);
   const hashOf = (userId: string) => keyring.hmac(USER_HASH_PURPOSE, userId);
