@@ -74,17 +74,22 @@ describe('edge: the rate limiter holds a bounded number of counters', () => {
     assert.ok(made <= 2 * 30 + 1, `30 admitted sends make 2 counters each and the key 1, got ${made}`);
   });
 
+  /** Sends with the key for ever new end users (`${prefix}:i::1`) until one is refused (at most 200). */
+  const floodUntilRefused = async (apiKey: string, server: string, prefix: string) => {
+    for (let i = 0; i < 200; i++) {
+      const r = await send(apiKey, from(server, { [END_USER]: `${prefix}:${i}::1` }));
+      if (r.status === 429) return r;
+    }
+    return undefined;
+  };
+
   test("a tenant whose key floods with new end users fills only its share: the other tenants' new end users are still served", async () => {
     clock += 61_000; // the earlier tests' windows end
     const counted = await s.createTenant('counted-before');
     const server = from('198.51.100.4');
     assert.equal((await send(counted.apiKey, server)).status, 200);
     const t = await s.createTenant('raised-per-key', { settings: { rateLimitPerKey: 100_000 } });
-    let full;
-    for (let i = 0; i < 200 && !full; i++) {
-      const r = await send(t.apiKey, from('198.51.100.5', { [END_USER]: `2001:db8:${i}::1` }));
-      if (r.status === 429) full = r;
-    }
+    const full = await floodUntilRefused(t.apiKey, '198.51.100.5', '2001:db8');
     assert.ok(full, 'the flood reached its share');
     assert.match(full.body.error, /too many clients at once/);
     assert.equal(await metric('securekey_rate_limit_keys', 'largest_tenant'), 100, 'half of 200 (SECUREKEY_RATE_LIMIT_TENANT_PERCENT=50)');
@@ -100,11 +105,7 @@ describe('edge: the rate limiter holds a bounded number of counters', () => {
     const server = from('198.51.100.7');
     assert.equal((await send(counted.apiKey, server)).status, 200);
     const u = await s.createTenant('second-flood', { settings: { rateLimitPerKey: 100_000 } });
-    let full;
-    for (let i = 0; i < 200 && !full; i++) {
-      const r = await send(u.apiKey, from('198.51.100.8', { [END_USER]: `2001:db9:${i}::1` }));
-      if (r.status === 429) full = r;
-    }
+    const full = await floodUntilRefused(u.apiKey, '198.51.100.8', '2001:db9');
     assert.ok(full, 'the two floods reached the cap');
     assert.match(full.body.error, /too many clients at once/);
     assert.ok((await metric('securekey_rate_limit_keys', 'all')) <= 200);
