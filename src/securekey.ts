@@ -199,14 +199,14 @@ export const composeSecureKey = async (config: Config, opts: StartOptions = {}) 
     if (!runners[where].names().includes(name)) throw new Error(`the ${where} runner does not run the read model ${name}`);
   }
   readModelsRef = { health: async () => ({ ...(await runner.health()), ...(await webhookRunner.health()) }) };
-  for (const r of [runner, webhookRunner]) {
-    try {
-      await r.start(); // catch up before serving, so that keys and settings are current
-    } catch (err) {
-      if (!(err instanceof StoreUnavailableError)) throw err;
-      // Start anyway: /readyz says not ready, calls answer 503, and the runner keeps retrying.
-      logger.warn({ err: err.message }, 'event store unavailable at start-up; serving 503 until it is back');
-    }
+  // Catch up before serving, so that keys and settings are current. Both at once: on their thread
+  // they then read each page of the log once between them (projections/shared-pages.ts).
+  const started = await Promise.allSettled([runner.start(), webhookRunner.start()]);
+  for (const r of started) {
+    if (r.status === 'fulfilled') continue;
+    if (!(r.reason instanceof StoreUnavailableError)) throw r.reason;
+    // Start anyway: /readyz says not ready, calls answer 503, and the runner keeps retrying.
+    logger.warn({ err: r.reason.message }, 'event store unavailable at start-up; serving 503 until it is back');
   }
   if (!learnErasures({ users, status: runner.status(), readDb })) logger.warn('the erasures read model is not current: user keys are read from the log (slower) until the next start');
   const webhooks = startWebhookDelivery({ config, db: webhookDb, keyring, personal, now, logger, settle: (p) => webhookRunner.waitFor(p, 5000) });

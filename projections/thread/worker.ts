@@ -11,6 +11,7 @@ import { createSqliteEventStore } from '../../src/eventstore/sqlite/index.ts';
 import { StoreUnavailableError, type StoredEvent } from '../../src/eventstore/port.ts';
 import { nodeProjections, sharedProjections } from '../index.ts';
 import { createProjectionRunner, type Projection, type ProjectionRunner } from '../runtime.ts';
+import { sharePages } from '../shared-pages.ts';
 import { openReadModelDb } from '../sql.ts';
 import type { ThreadReply, ThreadRequest, ThreadSetup } from './index.ts';
 
@@ -21,6 +22,8 @@ const store = createSqliteEventStore({ path: setup.eventsPath, pollMs: setup.pol
 // The commit → read model delay starts when the commit returned (commits.ts).
 const committed = commitTimes(setup.eventsPath);
 const keyring = createKeyring(Buffer.from(setup.root));
+// The runners started together read each page of their catch-up once (shared-pages.ts).
+const log = sharePages(store, { readers: setup.runners.length });
 
 type Running = { id: string; runner: ProjectionRunner; db: ReturnType<typeof openReadModelDb>; changed: Set<string> };
 
@@ -35,7 +38,7 @@ const open = (spec: ThreadSetup['runners'][number]): Running => {
     projections.push({ name: r.name, canHandle: r.canHandle, init: () => {}, evolve: (_db, event: StoredEvent) => post({ type: 'relay', runner: spec.id, name: r.name, event }) });
   }
   const runner = createProjectionRunner({
-    store,
+    store: log,
     db,
     projections,
     retry: setup.retry,
