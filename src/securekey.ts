@@ -180,7 +180,7 @@ export const composeSecureKey = async (config: Config, opts: StartOptions = {}) 
   });
   const limiter = createAdmissionLimiter({ ...config.rateLimits, now, metrics, logger });
   privateDir(config.dataDir); // 0700: read models, webhook deliveries, the master key
-  const rawStore = await openStore(config);
+  const rawStore = await openStore(config, { serving: true });
   const store = instrumentStore(opts.wrapStore ? opts.wrapStore(rawStore) : rawStore, metrics);
   // Personal data: sealed with per-user data keys held in the key store (keys.db), never in the log.
   const privacy = await openPrivacy(config, store, now);

@@ -10,10 +10,11 @@ const KURRENTDB = /^(kurrentdb|kurrent|kdb|esdb)(\+discover)?:\/\//i;
 /** The embedded store's file. */
 export const sqliteEventsPath = (config: Pick<Config, 'dataDir'>) => join(config.dataDir, 'events.db');
 
-export const openStore = async (config: Pick<Config, 'eventStore' | 'dataDir'>): Promise<EventStore> => {
+/** `serving`: the server's own store, read by requests (SQLite: reads of a turn share a snapshot). */
+export const openStore = async (config: Pick<Config, 'eventStore' | 'dataDir'>, o: { serving?: boolean } = {}): Promise<EventStore> => {
   if (config.eventStore === 'sqlite') {
     privateDir(config.dataDir);
-    return createSqliteEventStore({ path: sqliteEventsPath(config) });
+    return createSqliteEventStore({ path: sqliteEventsPath(config), readSnapshots: o.serving === true });
   }
   if (KURRENTDB.test(config.eventStore)) {
     // Loaded only when used: the client library takes a second to load on a busy machine, which

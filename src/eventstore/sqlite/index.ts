@@ -20,6 +20,7 @@ import type { AppendRequest } from './commit.ts';
 import { toStoreError } from './errors.ts';
 import { createNotifier } from './notifier.ts';
 import { listenForCommits } from './commits.ts';
+import { createReadSnapshot } from './snapshot.ts';
 import { COLUMNS, openEventsDb } from './schema.ts';
 import { type WriteResult, createInlineWriter, createWorkerWriter, writeError } from './writer.ts';
 
@@ -35,6 +36,11 @@ export type SqliteEventStoreOptions = {
   /** 'worker' (default for a file): commits on a worker thread; 'inline': on the caller's thread
    * (always for ':memory:'). */
   writer?: 'worker' | 'inline';
+  /** Reads of one event-loop turn share one read transaction (snapshot.ts): for the server's
+   * request path, where a commit lands between almost any two reads. Not for a reader that works
+   * long on what it read (a rebuild): its snapshot would hold back the WAL's checkpoints. Default
+   * false; always false with the inline writer (that connection also writes). */
+  readSnapshots?: boolean;
   /** Called after each group commit (for metrics). */
   onCommit?: (info: { appends: number; events: number; ms: number }) => void;
 };
@@ -76,9 +82,16 @@ export const createSqliteEventStore = (opts: SqliteEventStoreOptions): EventStor
   const durable = opts.durable ?? true;
   const busyTimeoutMs = opts.busyTimeoutMs ?? 5000;
   const db = openEventsDb(opts.path, durable, busyTimeoutMs);
-  const notifier = createNotifier(db, opts.pollMs ?? 50);
-  const commits = listenForCommits(opts.path, () => notifier.notify());
+  const inline = opts.path === ':memory:' || opts.writer === 'inline';
+  const snapshot = createReadSnapshot(db, !inline && opts.readSnapshots === true);
+  const reading = snapshot.read;
+  const notifier = createNotifier(db, opts.pollMs ?? 50, snapshot.end);
+  const commits = listenForCommits(opts.path, () => {
+    snapshot.end();
+    notifier.notify();
+  });
   const onCommit = (info: { appends: number; events: number; ms: number }) => {
+    snapshot.end();
     if (info.events > 0) notifier.notify();
     try {
       opts.onCommit?.(info);
@@ -86,8 +99,7 @@ export const createSqliteEventStore = (opts: SqliteEventStoreOptions): EventStor
       // a metrics hook must not break the writer
     }
   };
-  const writer =
-    opts.path === ':memory:' || opts.writer === 'inline'
+  const writer = inline
       ? createInlineWriter(db, onCommit)
       : createWorkerWriter({ path: opts.path, durable, busyTimeoutMs, maxAppendsPerCommit: MAX_APPENDS_PER_COMMIT, wake: { channel: commits.channel, writerId: commits.writerId }, onCommit });
 
@@ -96,7 +108,7 @@ export const createSqliteEventStore = (opts: SqliteEventStoreOptions): EventStor
     readAll: rowsQuery(db.prepare(`SELECT ${COLUMNS} FROM events WHERE position > ? ORDER BY position LIMIT ?`)),
     head: db.prepare('SELECT COALESCE(MAX(position), 0) AS p FROM events'),
   };
-  const head = () => (q.head.get() as { p: number }).p;
+  const head = () => reading(() => (q.head.get() as { p: number }).p);
 
   const queue: Pending[] = [];
   let scheduled = false;
@@ -108,6 +120,7 @@ export const createSqliteEventStore = (opts: SqliteEventStoreOptions): EventStor
   const closedError = () => new StoreUnavailableError('event store is closed');
 
   const settle = (batch: Pending[], r: WriteResult) => {
+    snapshot.end(); // what the caller reads next includes what it wrote
     if ('failed' in r) {
       const error = writeError(r.failed);
       for (const p of batch) p.reject(error);
@@ -167,7 +180,7 @@ export const createSqliteEventStore = (opts: SqliteEventStoreOptions): EventStor
         let upTo: number;
         try {
           upTo = head();
-          rows = page(position, upTo, ...filterArgs, PAGE_SIZE);
+          rows = reading(() => page(position, upTo, ...filterArgs, PAGE_SIZE));
         } catch (err) {
           throw toStoreError(err);
         }
@@ -206,9 +219,9 @@ export const createSqliteEventStore = (opts: SqliteEventStoreOptions): EventStor
     },
 
     readStream: (stream, { fromRevision = 0, maxCount = -1 } = {}) =>
-      guard(() => q.readStream(stream, fromRevision, maxCount).map(toEvent)),
+      guard(() => reading(() => q.readStream(stream, fromRevision, maxCount)).map(toEvent)),
 
-    readAll: ({ fromPosition = 0, maxCount = -1 } = {}) => guard(() => q.readAll(fromPosition, maxCount).map(toEvent)),
+    readAll: ({ fromPosition = 0, maxCount = -1 } = {}) => guard(() => reading(() => q.readAll(fromPosition, maxCount)).map(toEvent)),
 
     subscribeToAll: (o) => subscribe(o),
 
@@ -224,6 +237,7 @@ export const createSqliteEventStore = (opts: SqliteEventStoreOptions): EventStor
         if (queue.length > 0 || writing > 0) await new Promise<void>((r) => (drained = r));
         await writer.close();
         closed = true;
+        snapshot.end();
         notifier.close();
         commits.close();
         db.close();

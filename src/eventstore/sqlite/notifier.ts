@@ -16,14 +16,18 @@ export type Notifier = {
   close: () => void;
 };
 
-export const createNotifier = (db: DatabaseSync, pollMs: number): Notifier => {
+/** `beforeRead`: called before each poll (it ends the connection's read snapshot, snapshot.ts). */
+export const createNotifier = (db: DatabaseSync, pollMs: number, beforeRead: () => void = () => {}): Notifier => {
   let seq = 0;
   let waiters = new Set<() => void>();
   let openCount = 0;
   let timer: NodeJS.Timeout | undefined;
   let lastVersion = 0;
   const dataVersion = db.prepare('PRAGMA data_version');
-  const readVersion = () => Number((dataVersion.get() as { data_version: number }).data_version);
+  const readVersion = () => {
+    beforeRead();
+    return Number((dataVersion.get() as { data_version: number }).data_version);
+  };
 
   const notify = () => {
     seq++;
