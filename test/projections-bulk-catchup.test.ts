@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import type { DatabaseSync } from 'node:sqlite';
 import { type TestContext, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { nodeProjections } from '../projections/index.ts';
+import { nodeProjections, sharedProjections } from '../projections/index.ts';
 import { createProjectionRunner, type Projection } from '../projections/runtime.ts';
 import { openReadModelDb } from '../projections/sql.ts';
 import { compareReadModels, replay } from '../src/app/replay.ts';
@@ -155,4 +155,12 @@ test('a SIGKILL in the middle of a bulk catch-up leaves every read model at its 
   assert.deepEqual(indexesOf(nodeProjections(w.keyring)).filter((n) => !hasIndex(w.db, n)), []);
   const report = await w.sameAsReplay(w.db);
   assert.ok(report.ok, JSON.stringify(report.tables));
+});
+
+test('the shared webhook outbox keeps its tenant index through a bulk catch-up: the other nodes of the data directory query it meanwhile', async (t) => {
+  const w = await setup(t);
+  const { runner, batches } = w.runnerOf(sharedProjections, { minEvents: 100, batchSize: 100 }, ['webhook_deliveries_tenant']);
+  await runner.start();
+  assert.ok(batches.length >= 5, `in batches of the bulk size: ${batches.length}`);
+  for (const b of batches) assert.deepEqual(b.indexes, ['webhook_deliveries_tenant']);
 });

@@ -16,7 +16,9 @@ export const webhooksProjection = projection({
   version: 1,
   canHandle: [...TENANT_EVENTS, ...WEBHOOK_EVENT_TYPES],
   init: ensureWebhookSchema,
-  queryIndexes: ['webhook_deliveries_tenant'],
+  // No index dropped in a bulk catch-up (bulk.ts): the outbox is one file for every node of the
+  // data directory, and the others query it meanwhile. Its deliveries are only those of tenants
+  // with a URL, each appended to its tenant's end of the index.
   reset: resetDerivedTables,
   evolve: (db, e) => apply(db, e),
   // Outcome events of tenants without a webhook URL (most of a log) are passed over after one
