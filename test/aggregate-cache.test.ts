@@ -12,11 +12,15 @@ import { createSqliteEventStore } from '../src/eventstore/sqlite/index.ts';
 // Two stores on one file stand for two server processes: each has its own aggregate cache.
 const dirs: string[] = [];
 after(() => Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true }))));
-const twoProcesses = async () => {
+const processes = async (n: number) => {
   const dir = await mkdtemp(join(tmpdir(), 'securekey-cache-'));
   dirs.push(dir);
   const path = join(dir, 'events.db');
-  return [createSqliteEventStore({ path }), createSqliteEventStore({ path })] as const;
+  return Array.from({ length: n }, () => createSqliteEventStore({ path }));
+};
+const twoProcesses = async () => {
+  const [a, b] = await processes(2);
+  return [a!, b!] as const;
 };
 
 const STREAM = 'otp-tn_cache.sms.destinationhash';
@@ -67,5 +71,40 @@ test('a read through the cache includes what another process appended since', as
     assert.notDeepEqual(now.state, before.state);
   } finally {
     await Promise.all([a.close(), b.close()]);
+  }
+});
+
+/** The store, counting its stream reads. */
+const counting = (store: EventStore) => {
+  let reads = 0;
+  return { store: { ...store, readStream: (...a: Parameters<EventStore['readStream']>) => (reads++, store.readStream(...a)) }, reads: () => reads };
+};
+
+test('a command on a new stream (named after an id just drawn) is decided without reading it', async () => {
+  const [a, b] = await twoProcesses();
+  try {
+    const { store, reads } = counting(a);
+    const r = await handleCommand(store, STREAM, otpDecider, issue('right'), { newStream: true });
+    assert.equal(r.revision, 0);
+    assert.equal(reads(), 0);
+    assert.deepEqual(await types(b), ['OtpIssued']);
+  } finally {
+    await Promise.all([a.close(), b.close()]);
+  }
+});
+
+test('a command told its stream is new, when the stream exists after all, reads it and decides on what is there', async () => {
+  const [a, b, c] = (await processes(3)) as [EventStore, EventStore, EventStore];
+  try {
+    await run(b, issue('first'));
+    // An issue decided on the assumed empty stream: its append conflicts, then it is decided on the log.
+    const issued = await handleCommand(a, STREAM, otpDecider, issue('second', 'otp-2'), { newStream: true });
+    assert.equal(issued.revision, 1);
+    // A refusal decided on the assumed empty stream ("no code is pending") is checked against the log.
+    const verified = await handleCommand(c, STREAM, otpDecider, verify('second'), { newStream: true });
+    assert.ok(verified.events.some((e) => e.type === 'OtpVerified'));
+    assert.deepEqual(await types(a), ['OtpIssued', 'OtpIssued', 'OtpVerified']);
+  } finally {
+    await Promise.all([a.close(), b.close(), c.close()]);
   }
 });

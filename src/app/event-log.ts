@@ -11,7 +11,8 @@ export type EventLog = {
     stream: string,
     decider: Decider<C, E, S>,
     command: C,
-    opts?: { metadata?: EventMetadata; maxRetries?: number },
+    /** newStream: named after an id just drawn at random, so not read first (handleCommand). */
+    opts?: { metadata?: EventMetadata; maxRetries?: number; newStream?: boolean },
   ) => Promise<CommandResult<E, S>>;
   /** The stream folded by the decider (personal fields opened). */
   load: <E extends Message, S>(stream: string, decider: Pick<Decider<Message, E, S>, 'initialState' | 'evolve'>) => Promise<{ state: S; revision: number }>;

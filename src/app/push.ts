@@ -199,7 +199,7 @@ export const createPushService = (deps: { events: EventLog; users: UserKeys; key
         pushRequestStream(caller.tenantId, requestId),
         pushRequestDecider,
         { type: 'RequestPush', data: { requestId, userId, userIdHash: hash, title, body, purpose, expiresAt, ...(challenge ?? {}), at } },
-        meta(caller, hash),
+        { ...meta(caller, hash), newStream: true },
       );
 
       const data: Record<string, string> = { type: 'securekey.push', requestId, title, body, purpose, expiresAt: String(expiresAt) };

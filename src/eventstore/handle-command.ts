@@ -121,10 +121,14 @@ export const handleCommand = async <C extends Message, E extends Message, S>(
   stream: string,
   decider: Decider<C, E, S>,
   command: C,
-  opts: { metadata?: EventMetadata; maxRetries?: number; codec?: EventCodec } = {},
+  opts: { metadata?: EventMetadata; maxRetries?: number; codec?: EventCodec; newStream?: boolean } = {},
 ): Promise<CommandResult<E, S>> => {
   const maxRetries = opts.maxRetries ?? 20;
-  let current: { state: S; revision: number; lastHash: string; epoch: number } | undefined = peek<S>(store, stream, decider, opts.codec);
+  // newStream: the stream is named after an id the caller has just drawn at random (a push
+  // request, a sign-in challenge), so it cannot exist yet: it is decided on as empty without a
+  // read, like a cached state. Should it exist after all, its append conflicts and it is read.
+  const assumed = opts.newStream ? { state: decider.initialState(), revision: -1, lastHash: GENESIS_HASH, epoch: opts.codec?.epoch() ?? 0 } : undefined;
+  let current: { state: S; revision: number; lastHash: string; epoch: number } | undefined = peek<S>(store, stream, decider, opts.codec) ?? assumed;
   let checked = current === undefined; // read from the log just now (not only cached)
   current ??= await loadState(store, stream, decider, opts.codec);
   for (let attempt = 0; ; attempt++) {

@@ -21,7 +21,7 @@ export const createDiscoverableSignIn = (ctx: WebAuthnContext) => {
         ctx.challengeStream(caller.tenantId, publicKey.challenge),
         discoverableChallengeDecider,
         { type: 'IssueDiscoverableChallenge', data: { challenge: publicKey.challenge, now: ctx.now() } },
-        { metadata: callerMetadata(caller) },
+        { metadata: callerMetadata(caller), newStream: true },
       );
       return { publicKey, position: res.position };
     },
