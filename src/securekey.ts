@@ -1,6 +1,7 @@
 // Composition root: wires the store, projections, services and the server from the config.
 // src/main.ts is the entry point that starts it.
 import { readFileSync } from 'node:fs';
+import { basename } from 'node:path';
 import type { Logger } from 'pino';
 import { createTenantService } from './app/tenants.ts';
 import { readModelsPath, webhooksDbPath, type Config } from './config.ts';
@@ -28,6 +29,7 @@ import { createProjectionRunner, type Projection, type ProjectionFailure, type P
 import type { DatabaseSync } from 'node:sqlite';
 import type { Keyring } from './crypto/keyring.ts';
 import { openReadModelDb } from '../projections/sql.ts';
+import { DEFERRED_AUTOCHECKPOINT_PAGES, deferCheckpoints, startCheckpointer } from './sqlite/checkpoints.ts';
 import { startProjectionThread } from '../projections/thread/index.ts';
 import { StoreUnavailableError, type EventStore } from './eventstore/port.ts';
 import { channelsVerifiedSince } from '../projections/mfa-verifications/index.ts';
@@ -140,6 +142,7 @@ const createRunners = (o: {
         eventsPath: sqliteEventsPath(config),
         root,
         retry: opts.projectionRetry,
+        walAutocheckpoint: DEFERRED_AUTOCHECKPOINT_PAGES,
         runners: [
           { id: 'node', dbPath: readModelsPath(config), set: 'node', db: readDb, projections: nodeProjections(keyring), relayed: [follower], delays: true },
           { id: 'shared', dbPath: webhooksDbPath(config), set: 'shared', db: webhookDb, projections: sharedProjections, relayed: [] },
@@ -180,7 +183,9 @@ export const composeSecureKey = async (config: Config, opts: StartOptions = {}) 
   });
   const limiter = createAdmissionLimiter({ ...config.rateLimits, now, metrics, logger });
   privateDir(config.dataDir); // 0700: read models, webhook deliveries, the master key
-  const rawStore = await openStore(config, { serving: true });
+  // The SQLite files' checkpoints run on a thread of their own (src/sqlite/checkpoints.ts), never
+  // inside a group commit of appends or a read-model batch: their connections defer them to it.
+  const rawStore = await openStore(config, { serving: true, walAutocheckpoint: DEFERRED_AUTOCHECKPOINT_PAGES });
   const store = instrumentStore(opts.wrapStore ? opts.wrapStore(rawStore) : rawStore, metrics);
   // Personal data: sealed with per-user data keys held in the key store (keys.db), never in the log.
   const privacy = await openPrivacy(config, store, now);
@@ -193,6 +198,18 @@ export const composeSecureKey = async (config: Config, opts: StartOptions = {}) 
   // A projection that throws stops alone at that event and tries it again with backoff; the
   // others, and every command that does not name it, go on.
   const webhookDb = openReadModelDb(webhooksDbPath(config));
+  for (const db of [readDb, webhookDb]) deferCheckpoints(db);
+  const checkpointer = startCheckpointer({
+    files: [
+      ...(config.eventStore === 'sqlite' ? [{ path: sqliteEventsPath(config), synchronous: 'FULL' as const }] : []),
+      { path: readModelsPath(config), synchronous: 'NORMAL' },
+      { path: webhooksDbPath(config), synchronous: 'NORMAL' },
+    ],
+    onError: (path, message) =>
+      path
+        ? logger.warn({ file: basename(path), err: message }, 'WAL checkpoints of this file fail; trying again')
+        : logger.error({ err: message }, 'the checkpoint thread stopped; SQLite checkpoints each file itself past 10,000 pages of WAL'),
+  });
   const { node: runner, shared: webhookRunner } = createRunners({ config, opts, store, logger, metrics, keyring, readDb, webhookDb, root: privacy.vault.root, follower: createErasureFollower({ users, vault: privacy.vault }) });
   const runners = { node: runner, shared: webhookRunner };
   for (const [name, where] of Object.entries(FOLLOWED_BY)) {
@@ -325,6 +342,7 @@ export const composeSecureKey = async (config: Config, opts: StartOptions = {}) 
       await runner.stop();
       await pushSender.close();
       await store.close();
+      await checkpointer.close();
       readDb.close();
       webhookDb.close();
       privacy.close();

@@ -5,6 +5,7 @@ import { closeSync, openSync, readdirSync, readFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { WRITER_THREAD_NAME } from '../../src/eventstore/sqlite/writer.ts';
 import { READ_MODELS_THREAD_NAME } from '../../projections/thread/index.ts';
+import { CHECKPOINT_THREAD_NAME } from '../../src/sqlite/checkpoints.ts';
 
 export const freePort = () =>
   new Promise<number>((resolve, reject) => {
@@ -83,8 +84,8 @@ export const runNodeForJson = async <T>(script: string, args: string[], opts: { 
 };
 
 /** CPU time (seconds) used so far by each of the process's threads, by what they do: the main
- * thread, the event store's writer and the read models' threads (named by the server: writer.ts,
- * projections/thread), V8's helpers (garbage collection and compilation, shared by every isolate
+ * thread, the event store's writer, the read models' and the checkpoints' threads (named by the
+ * server: writer.ts, projections/thread, src/sqlite/checkpoints.ts), V8's helpers (garbage collection and compilation, shared by every isolate
  * of the process), and the rest (libuv's pool, …). Threads that ended are not counted. {} where
  * /proc is missing. */
 export const threadCpuSecondsOf = (pid: number): Record<string, number> => {
@@ -109,7 +110,7 @@ export const threadCpuSecondsOf = (pid: number): Record<string, number> => {
   return out;
 };
 
-const THREAD_GROUPS: Record<string, string> = { [WRITER_THREAD_NAME]: 'writer', [READ_MODELS_THREAD_NAME]: 'read models', V8Worker: 'V8 helpers', DelayedTaskSche: 'V8 helpers' };
+const THREAD_GROUPS: Record<string, string> = { [WRITER_THREAD_NAME]: 'writer', [READ_MODELS_THREAD_NAME]: 'read models', [CHECKPOINT_THREAD_NAME]: 'checkpoints', V8Worker: 'V8 helpers', DelayedTaskSche: 'V8 helpers' };
 
 /** CPU time (user + system, seconds) the process has used so far, from /proc (Linux): per
  * request, it says what a request costs the server whatever else the machine is doing. */

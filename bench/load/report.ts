@@ -23,7 +23,7 @@ export type ScenarioResult = {
   cpuMsPerRequest: number;
   /** Of it, the main thread's (the event loop that parses and answers requests). */
   mainCpuMsPerRequest?: number;
-  /** All of it by thread (proc.ts threadCpuSecondsOf: main, writer, read models, V8 helpers, other). */
+  /** All of it by thread (proc.ts threadCpuSecondsOf: main, writer, read models, checkpoints, V8 helpers, other). */
   threadCpuMsPerRequest?: Record<string, number>;
   /** Of the process that answered (the server, or the baseline process), after the load. */
   rssMb: number;
@@ -80,7 +80,7 @@ export const formatTable = (r: Report): string => {
   return [line(head), '|' + widths.map((w, i) => (i === 0 ? '-'.repeat(w + 1) + '-' : '-'.repeat(w + 1) + ':')).join('|') + '|', ...rows.map(line)].join('\n');
 };
 
-const THREAD_COLUMNS = ['main', 'writer', 'read models', 'V8 helpers', 'other'];
+const THREAD_COLUMNS = ['main', 'writer', 'read models', 'checkpoints', 'V8 helpers', 'other'];
 
 /** Where each request's CPU went, by thread (ms per request): the rows of the scenarios that ran a
  * SecureKey server, or '' when none was measured by thread. */

@@ -20,6 +20,8 @@ export type ThreadSetup = {
   /** The keyring's root secret (the mfa-verifications read model keys user ids with it). */
   root: Uint8Array;
   retry?: { baseMs?: number; maxMs?: number };
+  /** The runners' wal_autocheckpoint (pages), when the server's checkpoint thread checkpoints their files. */
+  walAutocheckpoint?: number;
   runners: { id: string; dbPath: string; set: 'node' | 'shared'; relayed: { name: string; canHandle: readonly string[] }[]; delays: boolean }[];
 };
 
@@ -52,6 +54,7 @@ export type ThreadOptions = {
   pollMs?: number;
   root: Uint8Array;
   retry?: { baseMs?: number; maxMs?: number };
+  walAutocheckpoint?: number;
   runners: ThreadRunnerSpec[];
   headPosition: () => Promise<number>;
   onError?: (name: string, err: unknown, failure?: ProjectionFailure) => void;
@@ -74,6 +77,7 @@ export const startProjectionThread = <Id extends string>(o: ThreadOptions & { ru
     pollMs: o.pollMs,
     root: o.root,
     retry: o.retry,
+    walAutocheckpoint: o.walAutocheckpoint,
     runners: o.runners.map((r) => ({ id: r.id, dbPath: r.dbPath, set: r.set, relayed: r.relayed.map((p) => ({ name: p.name, canHandle: p.canHandle })), delays: r.delays ?? false })),
   };
   type Side = {

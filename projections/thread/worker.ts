@@ -13,6 +13,7 @@ import { nodeProjections, sharedProjections } from '../index.ts';
 import { createProjectionRunner, type Projection, type ProjectionRunner } from '../runtime.ts';
 import { sharePages } from '../shared-pages.ts';
 import { openReadModelDb } from '../sql.ts';
+import { deferCheckpoints } from '../../src/sqlite/checkpoints.ts';
 import type { ThreadReply, ThreadRequest, ThreadSetup } from './index.ts';
 
 const setup = workerData as ThreadSetup;
@@ -29,6 +30,8 @@ type Running = { id: string; runner: ProjectionRunner; db: ReturnType<typeof ope
 
 const open = (spec: ThreadSetup['runners'][number]): Running => {
   const db = openReadModelDb(spec.dbPath);
+  // A batch's commit never runs a checkpoint: the server's checkpoint thread does (src/sqlite/checkpoints.ts).
+  if (setup.walAutocheckpoint !== undefined) deferCheckpoints(db, setup.walAutocheckpoint);
   const changed = new Set<string>();
   const own = spec.set === 'node' ? nodeProjections(keyring) : sharedProjections;
   // A read model's in-memory view lives on the server's thread: its `changed` is relayed there.

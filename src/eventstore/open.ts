@@ -10,11 +10,13 @@ const KURRENTDB = /^(kurrentdb|kurrent|kdb|esdb)(\+discover)?:\/\//i;
 /** The embedded store's file. */
 export const sqliteEventsPath = (config: Pick<Config, 'dataDir'>) => join(config.dataDir, 'events.db');
 
-/** `serving`: the server's own store, read by requests (SQLite: reads of a turn share a snapshot). */
-export const openStore = async (config: Pick<Config, 'eventStore' | 'dataDir'>, o: { serving?: boolean } = {}): Promise<EventStore> => {
+/** `serving`: the server's own store, read by requests (SQLite: reads of a turn share a snapshot).
+ * `walAutocheckpoint`: the embedded store's writer hands its checkpoints to the server's
+ * checkpoint thread (src/sqlite/checkpoints.ts) up to that many pages of WAL. */
+export const openStore = async (config: Pick<Config, 'eventStore' | 'dataDir'>, o: { serving?: boolean; walAutocheckpoint?: number } = {}): Promise<EventStore> => {
   if (config.eventStore === 'sqlite') {
     privateDir(config.dataDir);
-    return createSqliteEventStore({ path: sqliteEventsPath(config), readSnapshots: o.serving === true });
+    return createSqliteEventStore({ path: sqliteEventsPath(config), readSnapshots: o.serving === true, walAutocheckpoint: o.walAutocheckpoint });
   }
   if (KURRENTDB.test(config.eventStore)) {
     // Loaded only when used: the client library takes a second to load on a busy machine, which

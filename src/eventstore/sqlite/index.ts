@@ -41,6 +41,9 @@ export type SqliteEventStoreOptions = {
    * long on what it read (a rebuild): its snapshot would hold back the WAL's checkpoints. Default
    * false; always false with the inline writer (that connection also writes). */
   readSnapshots?: boolean;
+  /** The writer thread's wal_autocheckpoint (pages; SQLite's default 1000): the server raises it
+   * to a backstop when its checkpoint thread checkpoints the file (src/sqlite/checkpoints.ts). */
+  walAutocheckpoint?: number;
   /** Called after each group commit (for metrics). */
   onCommit?: (info: { appends: number; events: number; ms: number }) => void;
 };
@@ -101,7 +104,7 @@ export const createSqliteEventStore = (opts: SqliteEventStoreOptions): EventStor
   };
   const writer = inline
       ? createInlineWriter(db, onCommit)
-      : createWorkerWriter({ path: opts.path, durable, busyTimeoutMs, maxAppendsPerCommit: MAX_APPENDS_PER_COMMIT, wake: { channel: commits.channel, writerId: commits.writerId }, onCommit });
+      : createWorkerWriter({ path: opts.path, durable, busyTimeoutMs, walAutocheckpoint: opts.walAutocheckpoint, maxAppendsPerCommit: MAX_APPENDS_PER_COMMIT, wake: { channel: commits.channel, writerId: commits.writerId }, onCommit });
 
   const q = {
     readStream: rowsQuery(db.prepare(`SELECT ${COLUMNS} FROM events WHERE stream = ? AND revision >= ? ORDER BY revision LIMIT ?`)),

@@ -5,11 +5,14 @@ import { BroadcastChannel, parentPort, workerData } from 'node:worker_threads';
 import { type AppendRequest, type CommitResult, createCommitter } from './commit.ts';
 import type { CommitNotice } from './commits.ts';
 import { openEventsDb } from './schema.ts';
-import type { WriterReply, WriterRequest } from './writer.ts';
+import { deferCheckpoints } from '../../sqlite/checkpoints.ts';
+import type { WriterReply, WriterRequest, WriterSetup } from './writer.ts';
 
-const { path, durable, busyTimeoutMs, maxAppendsPerCommit, wake } = workerData as { path: string; durable: boolean; busyTimeoutMs: number; maxAppendsPerCommit: number; wake: { channel: string; writerId: string } };
+const { path, durable, busyTimeoutMs, walAutocheckpoint, maxAppendsPerCommit, wake } = workerData as WriterSetup;
 const port = parentPort!;
 const db = openEventsDb(path, durable, busyTimeoutMs);
+// Deferred to the server's checkpoint thread: a group commit then never runs a checkpoint's fsyncs.
+if (walAutocheckpoint !== undefined) deferCheckpoints(db, walAutocheckpoint);
 const commit = createCommitter(db);
 // Readers of this file on other threads of the process (the projections' thread) hear of each
 // commit at once, not at their next poll (commits.ts).

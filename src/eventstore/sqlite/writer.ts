@@ -43,15 +43,19 @@ export const createInlineWriter = (db: DatabaseSync, onCommit: (info: CommitInfo
   };
 };
 
-export const createWorkerWriter = (opts: {
+/** What the writer thread is started with. */
+export type WriterSetup = {
   path: string;
   durable: boolean;
   busyTimeoutMs: number;
+  /** Its connection's wal_autocheckpoint, when the server's checkpoint thread checkpoints the file. */
+  walAutocheckpoint?: number;
   maxAppendsPerCommit: number;
   /** The channel the worker announces each commit on (commits.ts), and this writer's id there. */
   wake: { channel: string; writerId: string };
-  onCommit: (info: CommitInfo) => void;
-}): Writer => {
+};
+
+export const createWorkerWriter = (opts: WriterSetup & { onCommit: (info: CommitInfo) => void }): Writer => {
   let worker: Worker | undefined;
   let nextId = 1;
   const inFlight = new Map<number, (r: WriteResult) => void>();
@@ -65,7 +69,7 @@ export const createWorkerWriter = (opts: {
   const start = () => {
     const w = new Worker(new URL('./writer-worker.ts', import.meta.url), {
       name: WRITER_THREAD_NAME,
-      workerData: { path: opts.path, durable: opts.durable, busyTimeoutMs: opts.busyTimeoutMs, maxAppendsPerCommit: opts.maxAppendsPerCommit, wake: opts.wake },
+      workerData: { path: opts.path, durable: opts.durable, busyTimeoutMs: opts.busyTimeoutMs, walAutocheckpoint: opts.walAutocheckpoint, maxAppendsPerCommit: opts.maxAppendsPerCommit, wake: opts.wake } satisfies WriterSetup,
     });
     w.on('message', (reply: WriterReply) => {
       if (reply.commit) opts.onCommit(reply.commit);
