@@ -212,6 +212,8 @@ export const readModelsPath = (config: Pick<Config, 'dataDir' | 'nodeId'>) => jo
 export const webhooksDbPath = (config: Pick<Config, 'dataDir'>) => join(config.dataDir, 'webhooks.db');
 /** The key store: the data keys of personal data and the root key, wrapped by the master key (docs/privacy.md). */
 export const keyStorePath = (config: Pick<Config, 'dataDir'>) => join(config.dataDir, 'keys.db');
+/** Snapshots of long streams (a sealed cache, checked against the log): each node its own. */
+export const streamSnapshotsPath = (config: Pick<Config, 'dataDir' | 'nodeId'>) => join(config.dataDir, config.nodeId ? `snapshots-${config.nodeId}.db` : 'snapshots.db');
 
 export const loadConfig = (env: Record<string, string | undefined> = process.env): Config => {
   const dataDir = resolve(env.SECUREKEY_DATA_DIR || './data');

@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import type { Logger } from 'pino';
 import { createTenantService } from './app/tenants.ts';
-import { readModelsPath, webhooksDbPath, type Config } from './config.ts';
+import { readModelsPath, streamSnapshotsPath, webhooksDbPath, type Config } from './config.ts';
 import { createLogger } from './log.ts';
 import { listeningLine } from './startup.ts';
 import { privateDir } from './fs/private.ts';
@@ -70,6 +70,8 @@ import { createEventLog } from './app/event-log.ts';
 import { createUserKeys } from './app/user-keys.ts';
 import { createErasureFollower, learnErasures } from './app/erasure-follower.ts';
 import { openPrivacy } from './privacy/open.ts';
+import { createSnapshotSeal } from './privacy/snapshot-seal.ts';
+import { openStreamSnapshots } from './stream-snapshots/sqlite.ts';
 import { createMfaGate } from './app/mfa-gate.ts';
 import { createReadYourWrites, type ReadModelName } from './app/read-models.ts';
 
@@ -93,6 +95,8 @@ export type StartOptions = {
   retentionEveryMs?: number;
   /** How often this node samples its own metrics for the console (default 10 s). */
   metricsSampleMs?: number;
+  /** Events a cold load folds before it leaves a snapshot of the stream (default 100). */
+  snapshotMinEvents?: number;
 };
 
 /** Which runner follows each read model a call may name: tsc checks that every name has one. */
@@ -190,7 +194,15 @@ export const composeSecureKey = async (config: Config, opts: StartOptions = {}) 
   // Personal data: sealed with per-user data keys held in the key store (keys.db), never in the log.
   const privacy = await openPrivacy(config, store, now);
   const { keyring, personal } = privacy;
-  const events = createEventLog(store, personal);
+  // Long streams' folded states, sealed with the data keys they were opened with (src/stream-snapshots).
+  const snapshots = openStreamSnapshots({
+    path: streamSnapshotsPath(config),
+    seal: createSnapshotSeal(privacy.vault),
+    minEvents: opts.snapshotMinEvents,
+    walAutocheckpoint: DEFERRED_AUTOCHECKPOINT_PAGES,
+    onError: (err) => logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'a stream snapshot could not be read or written; folding from the log'),
+  });
+  const events = createEventLog(store, personal, snapshots);
   const users = createUserKeys({ store, keyring });
 
   // Each node builds its own read models (SECUREKEY_NODE_ID names the file when several share a data dir).
@@ -204,13 +216,14 @@ export const composeSecureKey = async (config: Config, opts: StartOptions = {}) 
       ...(config.eventStore === 'sqlite' ? [{ path: sqliteEventsPath(config), synchronous: 'FULL' as const }] : []),
       { path: readModelsPath(config), synchronous: 'NORMAL' },
       { path: webhooksDbPath(config), synchronous: 'NORMAL' },
+      { path: streamSnapshotsPath(config), synchronous: 'NORMAL' },
     ],
     onError: (path, message) =>
       path
         ? logger.warn({ file: basename(path), err: message }, 'WAL checkpoints of this file fail; trying again')
         : logger.error({ err: message }, 'the checkpoint thread stopped; SQLite checkpoints each file itself past 10,000 pages of WAL'),
   });
-  const { node: runner, shared: webhookRunner } = createRunners({ config, opts, store, logger, metrics, keyring, readDb, webhookDb, root: privacy.vault.root, follower: createErasureFollower({ users, vault: privacy.vault }) });
+  const { node: runner, shared: webhookRunner } = createRunners({ config, opts, store, logger, metrics, keyring, readDb, webhookDb, root: privacy.vault.root, follower: createErasureFollower({ users, vault: privacy.vault, snapshots }) });
   const runners = { node: runner, shared: webhookRunner };
   for (const [name, where] of Object.entries(FOLLOWED_BY)) {
     if (!runners[where].names().includes(name)) throw new Error(`the ${where} runner does not run the read model ${name}`);
@@ -345,6 +358,7 @@ export const composeSecureKey = async (config: Config, opts: StartOptions = {}) 
       await checkpointer.close();
       readDb.close();
       webhookDb.close();
+      snapshots.close();
       privacy.close();
     },
   };

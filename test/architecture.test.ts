@@ -25,6 +25,7 @@ const LAYERS: Record<string, number> = {
   'src/privacy': 2,
   'src/senders': 2,
   projections: 3, // runtime.ts and sql.ts: the runner and the SQL helpers
+  'src/stream-snapshots': 3, // snapshots of long streams: the event store's port, sealed by privacy
   'src/webhooks': 4,
   'projections/*': 5, // each read model, and projections/index.ts (the list of them)
   'src/app': 6,

@@ -14,7 +14,7 @@ const modeOf = (p: string) => statSync(p).mode & 0o777;
 const assertPrivate = (dataDir: string) => {
   assert.equal(modeOf(dataDir).toString(8), '700', 'the data directory');
   const files = readdirSync(dataDir);
-  for (const name of ['events.db', 'readmodels.db', 'webhooks.db', 'keys.db', 'master.key']) assert.ok(files.includes(name), `${name} exists`);
+  for (const name of ['events.db', 'readmodels.db', 'webhooks.db', 'keys.db', 'snapshots.db', 'master.key']) assert.ok(files.includes(name), `${name} exists`);
   for (const name of files) assert.equal(modeOf(join(dataDir, name)).toString(8), '600', name);
 };
 

@@ -10,7 +10,9 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { DatabaseSync } from 'node:sqlite';
 import { type Person, type PrivacyWorld, startPrivacyWorld } from './fixtures/privacy-world.ts';
+import { startTestServer } from './helpers/server.ts';
 import { until } from './helpers/until.ts';
 
 const tag = randomBytes(4).toString('hex');
@@ -53,11 +55,12 @@ const findings = (dir: string, logs: readonly string[]) => {
 
 describe('the scan: no personal data in clear in the data directory or the log', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'securekey-scan-'));
+  const masterKey = randomBytes(32).toString('base64');
   let w: PrivacyWorld;
   let stopped = false;
 
   before(async () => {
-    w = await startPrivacyWorld({ dataDir });
+    w = await startPrivacyWorld({ dataDir, env: { SECUREKEY_MASTER_KEY: masterKey } });
     await w.fullFlow(person);
     // The webhooks of the flow delivered: the outbox and its attempts are written too.
     await until('webhooks delivered', () => w.receiver.accepted.some((a) => a.event === 'push.approved' && a.data.externalUserId === person.userId));
@@ -85,5 +88,21 @@ describe('the scan: no personal data in clear in the data directory or the log',
     await w.stop();
     stopped = true;
     assert.deepEqual(findings(dataDir, w.s.logs), []);
+  });
+
+  test('after a restart, cold loads of every stream of the user leave snapshots (src/stream-snapshots): still nothing', async () => {
+    const s = await startTestServer({ SECUREKEY_MASTER_KEY: masterKey }, { dataDir, snapshotMinEvents: 1 });
+    try {
+      const exported = await fetch(`${s.url}/api/v1/users/${encodeURIComponent(person.userId)}/export`, { headers: { 'x-api-key': w.tenant.apiKey } });
+      assert.equal(exported.status, 200); // folds the user's TOTP, recovery, passkey and push device streams
+      await s.post('/api/v1/otp/verify', { phone: person.phone, code: '000000' }, { 'x-api-key': w.tenant.apiKey });
+    } finally {
+      await s.stop();
+    }
+    const db = new DatabaseSync(join(dataDir, 'snapshots.db'), { readOnly: true });
+    const streams = (db.prepare('SELECT stream FROM stream_snapshots').all() as { stream: string }[]).map((r) => r.stream.split('-')[0]);
+    db.close();
+    for (const category of ['totp', 'recovery', 'webauthn']) assert.ok(streams.includes(category), `a snapshot of the ${category} stream: ${streams.join(', ')}`);
+    assert.deepEqual(findings(dataDir, [...w.s.logs, ...s.logs]), []);
   });
 });

@@ -1,7 +1,8 @@
 // Keeps a process's caches true to erasures made elsewhere (the admin CLI, another node): when a
 // UserErased event reaches it, the user's new generation is recorded (user-keys.ts) and their data key
 // destroyed (again: a no-op when the eraser shares this key store; after a key store restored from
-// a backup older than the erasure, it destroys the key the backup brought back). A projection without a read
+// a backup older than the erasure, it destroys the key the backup brought back), and the user's stream
+// snapshots deleted (src/stream-snapshots). A projection without a read
 // model: the server runs it beside its read models; replay has nothing to rebuild for it.
 import type { DatabaseSync } from 'node:sqlite';
 import { userGenerations } from '../../projections/erasures/index.ts';
@@ -11,7 +12,7 @@ import { tenantOf } from '../eventstore/recorded.ts';
 import type { Vault } from '../privacy/vault.ts';
 import type { UserKeys } from './user-keys.ts';
 
-export const createErasureFollower = (o: { users: UserKeys; vault: Pick<Vault, 'destroy'> }) =>
+export const createErasureFollower = (o: { users: UserKeys; vault: Pick<Vault, 'destroy'>; snapshots?: { forgetUser: (tenantId: string, userKey: string) => unknown } }) =>
   projection({
     name: 'erasure-follower',
     canHandle: ['UserErased'],
@@ -21,6 +22,7 @@ export const createErasureFollower = (o: { users: UserKeys; vault: Pick<Vault, '
       if (!tenantId) return;
       o.users.erased(tenantId, userHashOfStream(e.streamName), e.data.generation);
       o.vault.destroy(tenantId, 'user', e.data.erasedUserKey);
+      o.snapshots?.forgetUser(tenantId, e.data.erasedUserKey); // unreadable already (their key is gone): deleted too
     },
   });
 

@@ -9,6 +9,7 @@ import { DomainError } from '../domain/errors.ts';
 import { chainEvents, GENESIS_HASH, linkHashOf } from './chain.ts';
 import { toRecorded } from './recorded.ts';
 import { type EventData, type EventMetadata, type EventStore, type NewEvent, type StoredEvent, WrongExpectedRevisionError } from './port.ts';
+import type { StreamSnapshot, StreamSnapshots } from './stream-snapshots.ts';
 
 /** Seals events about to be appended (each has its id: the seal is bound to it), opens stored ones. */
 export type EventCodec = {
@@ -67,18 +68,46 @@ const remember = (store: EventStore, stream: string, entry: Cached) => {
   if (m.size > MAX_CACHED_STREAMS) m.delete(m.keys().next().value!);
 };
 
+/** Where a load starts: the cached state, a snapshot, or nothing (the whole stream). */
+type Base = { state: unknown; revision: number; lastHash: string };
+
+/** The events to fold and the state to fold them on. Without a cached state, a snapshot of the
+ * stream (stream-snapshots.ts) is tried: the events from its revision are read, and the first one
+ * must still carry the snapshot's link hash; otherwise, the whole stream. */
+const readFrom = async (store: EventStore, stream: string, cached: Base | undefined, snapshot: StreamSnapshot | undefined, snapshots: StreamSnapshots | undefined) => {
+  if (cached) {
+    const events = await store.readStream(stream, { fromRevision: cached.revision + 1 });
+    // Not a continuation (cannot happen in an append-only log): fold it all.
+    if (events.length === 0 || events[0]!.revision === cached.revision + 1) return { events, from: cached, snapshot: undefined };
+  } else if (snapshot) {
+    const events = await store.readStream(stream, { fromRevision: snapshot.revision });
+    const at = events[0];
+    if (at && at.revision === snapshot.revision && linkHashOf(at) === snapshot.linkHash) {
+      return { events: events.slice(1), from: { state: snapshot.state, revision: snapshot.revision, lastHash: snapshot.linkHash }, snapshot };
+    }
+    snapshots?.drop(stream); // the log differs from what it was folded from
+  }
+  return { events: await store.readStream(stream), from: undefined, snapshot: undefined };
+};
+
 /** The stream folded by its decider: the cached state brought up to date with the events appended
- * since, or the whole stream. `lastHash` links the next event to the chain (chain.ts). */
-export const loadState = async <E extends Message, S>(store: EventStore, stream: string, decider: Pick<Decider<Message, E, S>, 'initialState' | 'evolve'>, codec?: EventCodec) => {
+ * since, or the stream's snapshot brought up to date, or the whole stream. A load that folded at
+ * least `snapshots.minEvents` events leaves a snapshot (for deciders with a snapshotVersion, and
+ * with the codec only: snapshots are sealed with the data keys the codec opened values with).
+ * `lastHash` links the next event to the chain (chain.ts). */
+export const loadState = async <E extends Message, S>(
+  store: EventStore,
+  stream: string,
+  decider: Pick<Decider<Message, E, S>, 'initialState' | 'evolve' | 'snapshotVersion'>,
+  codec?: EventCodec,
+  snapshots?: StreamSnapshots,
+) => {
   const cached = cacheOf(store).get(stream);
   const epoch = codec?.epoch() ?? 0;
   const base = cached?.decider === decider && cached.codec === codec && cached.epoch === epoch ? cached : undefined;
-  let events = await store.readStream(stream, base ? { fromRevision: base.revision + 1 } : undefined);
-  let from = base;
-  if (base && events.length > 0 && events[0].revision !== base.revision + 1) {
-    events = await store.readStream(stream); // not a continuation (cannot happen in an append-only log): fold it all
-    from = undefined;
-  }
+  const version = decider.snapshotVersion;
+  const snapshotsOf = codec && version !== undefined ? snapshots : undefined;
+  const { events, from, snapshot } = await readFrom(store, stream, base, base ? undefined : snapshotsOf?.get(stream, version!), snapshotsOf);
   const last = events[events.length - 1];
   const entry: Cached = {
     decider,
@@ -90,6 +119,9 @@ export const loadState = async <E extends Message, S>(store: EventStore, stream:
     checkedAt: performance.now(),
   };
   remember(store, stream, entry); // an absent stream too (-1): a later append expects no_stream
+  if (snapshotsOf && events.length >= snapshotsOf.minEvents && entry.lastHash !== GENESIS_HASH) {
+    snapshotsOf.put(stream, version!, { revision: entry.revision, linkHash: entry.lastHash, state: entry.state, epoch }, events, snapshot);
+  }
   return { state: entry.state as S, revision: entry.revision, lastHash: entry.lastHash, epoch };
 };
 
@@ -121,7 +153,7 @@ export const handleCommand = async <C extends Message, E extends Message, S>(
   stream: string,
   decider: Decider<C, E, S>,
   command: C,
-  opts: { metadata?: EventMetadata; maxRetries?: number; codec?: EventCodec; newStream?: boolean } = {},
+  opts: { metadata?: EventMetadata; maxRetries?: number; codec?: EventCodec; newStream?: boolean; snapshots?: StreamSnapshots } = {},
 ): Promise<CommandResult<E, S>> => {
   const maxRetries = opts.maxRetries ?? 20;
   // newStream: the stream is named after an id the caller has just drawn at random (a push
@@ -130,7 +162,7 @@ export const handleCommand = async <C extends Message, E extends Message, S>(
   const assumed = opts.newStream ? { state: decider.initialState(), revision: -1, lastHash: GENESIS_HASH, epoch: opts.codec?.epoch() ?? 0 } : undefined;
   let current: { state: S; revision: number; lastHash: string; epoch: number } | undefined = peek<S>(store, stream, decider, opts.codec) ?? assumed;
   let checked = current === undefined; // read from the log just now (not only cached)
-  current ??= await loadState(store, stream, decider, opts.codec);
+  current ??= await loadState(store, stream, decider, opts.codec, opts.snapshots);
   for (let attempt = 0; ; attempt++) {
     const { state, revision, lastHash, epoch } = current;
     let events: E[];
@@ -138,13 +170,13 @@ export const handleCommand = async <C extends Message, E extends Message, S>(
       events = decider.decide(command, state);
     } catch (err) {
       if (checked) throw err;
-      current = await loadState(store, stream, decider, opts.codec);
+      current = await loadState(store, stream, decider, opts.codec, opts.snapshots);
       checked = true;
       continue;
     }
     if (events.length === 0) {
       if (checked) return { events, state, revision, position: 0 };
-      current = await loadState(store, stream, decider, opts.codec);
+      current = await loadState(store, stream, decider, opts.codec, opts.snapshots);
       checked = true;
       continue;
     }
@@ -163,7 +195,7 @@ export const handleCommand = async <C extends Message, E extends Message, S>(
       // A racer: back off a little, with jitter, so a crowd of racers does not retry in lockstep.
       // (A cached state that was merely behind is read again at once.)
       if (checked) await new Promise((r) => setTimeout(r, Math.random() * Math.min(50, 2 ** attempt)));
-      current = await loadState(store, stream, decider, opts.codec);
+      current = await loadState(store, stream, decider, opts.codec, opts.snapshots);
       checked = true;
     }
   }

@@ -13,7 +13,7 @@ export const ADMIN_TOKEN = 'test-admin-token-0123456789';
 
 export type TestServer = Awaited<ReturnType<typeof startTestServer>>;
 
-export type TestServerOptions = Pick<StartOptions, 'wrapStore' | 'now' | 'newId' | 'wrapProjection' | 'projectionRetry' | 'retentionEveryMs' | 'metricsSampleMs'> & { dataDir?: string; keepData?: boolean; logLevel?: string };
+export type TestServerOptions = Pick<StartOptions, 'wrapStore' | 'now' | 'newId' | 'wrapProjection' | 'projectionRetry' | 'retentionEveryMs' | 'metricsSampleMs' | 'snapshotMinEvents'> & { dataDir?: string; keepData?: boolean; logLevel?: string };
 
 export const startTestServer = async (env: Record<string, string> = {}, opts: TestServerOptions = {}) => {
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'securekey-test-'));

@@ -244,4 +244,5 @@ export const otpDecider: Decider<OtpCommand, OtpEvent, OtpState> = {
   initialState: initialOtpState,
   evolve: evolveOtp,
   decide: decideOtp,
+  snapshotVersion: 1,
 };

@@ -50,6 +50,7 @@ const parsePlatform = (p: string): Platform => {
 };
 
 export const deviceDecider: Decider<DeviceCommand, DeviceEvent, DevicesState> = {
+  snapshotVersion: 1,
   initialState: () => ({ status: 'empty' }),
   evolve: (state, event) => {
     switch (event.type) {

@@ -35,6 +35,7 @@ export const pendingAt = (state: InboxState, now: number) => state.entries.filte
 const secondsUntil = (t: number, now: number) => Math.max(1, Math.ceil((t - now) / 1000));
 
 export const inboxDecider: Decider<InboxCommand, InboxEvent, InboxState> = {
+  snapshotVersion: 1,
   initialState: () => ({ entries: [] }),
   evolve: (state, event) => {
     switch (event.type) {

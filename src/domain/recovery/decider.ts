@@ -84,4 +84,4 @@ const decide = (command: RecoveryCommand, state: RecoveryState): RecoveryEvent[]
   }
 };
 
-export const recoveryDecider: Decider<RecoveryCommand, RecoveryEvent, RecoveryState> = { initialState, evolve, decide };
+export const recoveryDecider: Decider<RecoveryCommand, RecoveryEvent, RecoveryState> = { initialState, evolve, decide, snapshotVersion: 1 };

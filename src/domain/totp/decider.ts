@@ -107,4 +107,4 @@ const decide = (command: TotpCommand, state: TotpState): TotpEvent[] => {
   }
 };
 
-export const totpDecider: Decider<TotpCommand, TotpEvent, TotpState> = { initialState, evolve, decide };
+export const totpDecider: Decider<TotpCommand, TotpEvent, TotpState> = { initialState, evolve, decide, snapshotVersion: 1 };

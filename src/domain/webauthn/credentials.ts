@@ -94,4 +94,4 @@ const decide = (command: WebAuthnCommand, state: WebAuthnState): WebAuthnEvent[]
   }
 };
 
-export const webauthnDecider: Decider<WebAuthnCommand, WebAuthnEvent, WebAuthnState> = { initialState, evolve, decide };
+export const webauthnDecider: Decider<WebAuthnCommand, WebAuthnEvent, WebAuthnState> = { initialState, evolve, decide, snapshotVersion: 1 };
