@@ -20,6 +20,7 @@ const LAYERS: Record<string, number> = {
   'src/log.ts': 0,
   'src/heap-flags.ts': 0,
   'src/compile-cache.ts': 0,
+  'src/lru.ts': 0,
   'src/domain': 1,
   'src/eventstore': 2,
   'src/privacy': 2,

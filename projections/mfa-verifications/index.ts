@@ -18,7 +18,7 @@ import type { Channel } from '../../src/domain/channel.ts';
 import type { StoredEvent } from '../../src/eventstore/port.ts';
 import { type Recorded, toRecorded } from '../../src/eventstore/recorded.ts';
 import type { EventOfType } from '../../src/domain/events.ts';
-import { createLru } from '../../src/privacy/lru.ts';
+import { createLru } from '../../src/lru.ts';
 import { isSealed } from '../../src/privacy/personal-data.ts';
 import { projection } from '../runtime.ts';
 import { prepared } from '../sql.ts';

@@ -8,6 +8,7 @@ import type { Decider, Message } from '../domain/decider.ts';
 import { DomainError } from '../domain/errors.ts';
 import { chainEvents, GENESIS_HASH, linkHashOf } from './chain.ts';
 import { toRecorded } from './recorded.ts';
+import { createLru, type Lru } from '../lru.ts';
 import { type EventData, type EventMetadata, type EventStore, type NewEvent, type StoredEvent, WrongExpectedRevisionError } from './port.ts';
 import type { StreamSnapshot, StreamSnapshots } from './stream-snapshots.ts';
 
@@ -50,22 +51,20 @@ export const foldStream = <E extends Message, S>(decider: Pick<Decider<Message, 
  * folded from opened events, so it holds personal values in clear: once a key is destroyed (the
  * codec's epoch moves) every state is folded again from the log, where they now read [erased]. */
 type Cached = { decider: object; codec: EventCodec | undefined; epoch: number; state: unknown; revision: number; lastHash: string; checkedAt: number };
-const aggregates = new WeakMap<EventStore, Map<string, Cached>>();
+const aggregates = new WeakMap<EventStore, Lru<string, Cached>>();
 const MAX_CACHED_STREAMS = 10_000;
 
 const cacheOf = (store: EventStore) => {
   let m = aggregates.get(store);
-  if (!m) aggregates.set(store, (m = new Map()));
+  if (!m) aggregates.set(store, (m = createLru(MAX_CACHED_STREAMS)));
   return m;
 };
 
 const remember = (store: EventStore, stream: string, entry: Cached) => {
   const m = cacheOf(store);
-  const current = m.get(stream);
+  const current = m.peek(stream);
   if (current && current.decider === entry.decider && current.codec === entry.codec && current.epoch === entry.epoch && current.revision > entry.revision) return; // a later write got there first
-  m.delete(stream); // re-inserted last: most recently used
-  m.set(stream, entry);
-  if (m.size > MAX_CACHED_STREAMS) m.delete(m.keys().next().value!);
+  m.set(stream, entry); // the most recently used
 };
 
 /** Where a load starts: the cached state, a snapshot, or nothing (the whole stream). */
@@ -102,7 +101,7 @@ export const loadState = async <E extends Message, S>(
   codec?: EventCodec,
   snapshots?: StreamSnapshots,
 ) => {
-  const cached = cacheOf(store).get(stream);
+  const cached = cacheOf(store).peek(stream);
   const epoch = codec?.epoch() ?? 0;
   const base = cached?.decider === decider && cached.codec === codec && cached.epoch === epoch ? cached : undefined;
   const version = decider.snapshotVersion;
@@ -127,7 +126,7 @@ export const loadState = async <E extends Message, S>(
 
 /** The cached state of a stream for this decider, as last seen (maybe stale: see handleCommand). */
 const peek = <S>(store: EventStore, stream: string, decider: object, codec: EventCodec | undefined) => {
-  const c = aggregates.get(store)?.get(stream);
+  const c = aggregates.get(store)?.peek(stream);
   return c && c.decider === decider && c.codec === codec && c.epoch === (codec?.epoch() ?? 0)
     ? { state: c.state as S, revision: c.revision, lastHash: c.lastHash, epoch: c.epoch, checkedAt: c.checkedAt }
     : undefined;

@@ -5,7 +5,7 @@
 // stream, which the caller then records here. At the default size (2 MiB, 7 probes) the false
 // positives stay under 0.1 % up to a million erasures and grow slowly past that: the cost of more
 // erasures is more reads, never more memory or a wrong key.
-import { createLru } from './lru.ts';
+import { createLru } from '../lru.ts';
 
 export type ErasedUsers = {
   /** The user ("tenant\nuserHash") is at `generation` or later (an erasure, or a read of their stream). */

@@ -15,7 +15,7 @@ import { type KeyObject, createCipheriv, createDecipheriv, createHmac, createSec
 import { randomChunk } from '../crypto/random.ts';
 import { PERSONAL_METADATA, personalSpecOf } from '../domain/personal.ts';
 import { DomainError } from '../domain/errors.ts';
-import { createLru } from './lru.ts';
+import { createLru } from '../lru.ts';
 import { KeyDestroyedError, type Vault } from './vault.ts';
 
 /** What a personal value reads as once its key was destroyed (erasure or retention). */

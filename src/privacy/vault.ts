@@ -11,7 +11,7 @@
 //   Unwrapped keys sit in bounded LRU caches, so the hot path reads nothing from disk after first use.
 import { createCipheriv, createDecipheriv, createHmac, createSecretKey, hkdfSync, type KeyObject, randomBytes } from 'node:crypto';
 import type { KeyKind, KeyStore } from './keystore.ts';
-import { createLru } from './lru.ts';
+import { createLru } from '../lru.ts';
 
 export type Vault = {
   /** The root secret of the keyring (keyring.ts). */
