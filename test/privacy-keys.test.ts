@@ -24,9 +24,9 @@ let n = 0;
 const freshPath = () => join(dir, `keys-${++n}.db`);
 const T = Date.UTC(2026, 10, 2, 12);
 
-const stack = (path: string, masterKey: Buffer, now = () => T) => {
+const stack = (path: string, masterKey: Buffer, cacheSize?: number, now = () => T) => {
   const keyStore = createSqliteKeyStore(path);
-  const vault = openVault({ keyStore, masterKey, now, logHasEvents: false });
+  const vault = openVault({ keyStore, masterKey, now, logHasEvents: false, cacheSize });
   return { keyStore, vault, personal: createPersonalData({ vault, now }) };
 };
 
@@ -54,20 +54,22 @@ describe('the key store and the vault', () => {
     b.keyStore.close();
   });
 
-  test('a cached data key owns its 32 bytes: it keeps no shared Buffer pool (and what else was cut from it) alive', () => {
+  test('a data key handed out is a copy: wiping it leaves the cache whole, and keys stay right as the cache evicts and reuses its slots', () => {
     const path = freshPath();
     const key = randomBytes(32);
     const a = stack(path, key);
     const made = a.vault.current('tn_a', 'user', 'uk1');
-    const b = stack(path, key); // another process: the key is unwrapped from keys.db
-    const read = b.vault.current('tn_a', 'user', 'uk1');
-    const byId = stack(path, key).vault.key(made.keyId)!;
-    for (const k of [made.key, read.key, byId]) {
-      assert.equal(k.length, 32);
-      assert.equal(k.buffer.byteLength, 32, 'not a slice of Buffer.poolSize bytes');
-    }
-    assert.deepEqual(read.key, made.key);
-    assert.deepEqual(byId, made.key);
+    const expected = Buffer.from(made.key);
+    made.key.fill(0);
+    assert.deepEqual(a.vault.current('tn_a', 'user', 'uk1').key, expected);
+    const b = stack(path, key, 3); // another process with room for three keys: the key is unwrapped from keys.db
+    const byId = b.vault.key(made.keyId)!;
+    assert.deepEqual(byId, expected);
+    byId.fill(0);
+    assert.deepEqual(b.vault.key(made.keyId), expected);
+    // Ten owners through three slots, twice round: each key read back is its own.
+    const ids = Array.from({ length: 10 }, (_, i) => a.vault.current('tn_a', 'user', `u${i}`));
+    for (let round = 0; round < 2; round++) for (const { keyId, key: k } of ids) assert.deepEqual(b.vault.key(keyId), k);
     a.keyStore.close();
     b.keyStore.close();
   });

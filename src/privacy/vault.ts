@@ -76,10 +76,10 @@ const unwrap = (kek: KeyObject, name: string, wrapped: string): Buffer => {
   const d = createDecipheriv('aes-256-gcm', kek, Buffer.from(iv, 'base64url'));
   d.setAAD(Buffer.from(`securekey-key:${name}`));
   d.setAuthTag(Buffer.from(tag, 'base64url'));
-  return unpooled(Buffer.concat([d.update(Buffer.from(ct, 'base64url')), d.final()]));
+  return Buffer.concat([d.update(Buffer.from(ct, 'base64url')), d.final()]);
 };
 
-/** A copy with its own memory. An unwrapped key stays in the cache for long, and a small Buffer
+/** A copy with its own memory. The root key stays for the process's life, and a small Buffer
  * (Buffer.concat, Buffer.from) is a slice of Node's shared 64 KiB pool: one cached key would keep
  * its whole pool alive, with whatever else was cut from it, for as long as it is cached. */
 export const unpooled = (b: Buffer): Buffer => {
@@ -87,6 +87,9 @@ export const unpooled = (b: Buffer): Buffer => {
   b.copy(own);
   return own;
 };
+
+const KEY_BYTES = 32;
+const NO_KEY = -1;
 
 const newKeyId = () => randomBytes(16).toString('base64url');
 
@@ -112,15 +115,49 @@ export const openVault = (o: {
   const kek = kekOf(o.masterKey);
   checkMasterKey(store, kek);
   const rootWrapped = store.meta('root') ?? store.initMeta('root', wrap(kek, 'root', o.logHasEvents ? o.masterKey : randomBytes(32)));
-  const root = unwrap(kek, 'root', rootWrapped);
+  const root = unpooled(unwrap(kek, 'root', rootWrapped));
 
-  const size = o.cacheSize ?? 10_000;
-  /** keyId → key, or null: destroyed or unknown (ids are random and never reused, so that stays true). */
-  const keys = createLru<string, { key: Buffer; tenantId: string; kind: KeyKind; owner: string } | null>(size);
+  // The unwrapped keys sit in one buffer of 32-byte slots (~230 bytes per cached key with the two
+  // maps, against ~800 for a Buffer and an object each), zeroed when they leave the cache, so the
+  // cache can hold the keys of many more users than the aggregates' 10,000 streams in less memory.
+  const size = o.cacheSize ?? 50_000;
+  const slots = Buffer.alloc((size + 1) * KEY_BYTES); // a set may hold one more until its eviction
+  const freeSlots: number[] = [];
+  let usedSlots = 0;
+  const release = (slot: number) => {
+    slots.fill(0, slot * KEY_BYTES, (slot + 1) * KEY_BYTES);
+    freeSlots.push(slot);
+  };
+  /** Day keys' tenant and day, for the retention cutoff (a few per tenant). */
+  const days = new Map<string, { tenantId: string; day: number }>();
+  /** keyId → its slot, or NO_KEY: destroyed or unknown (ids are random and never reused, so that stays true). */
+  const keys = createLru<string, number>(size, (keyId, slot) => {
+    if (slot !== NO_KEY) release(slot);
+    days.delete(keyId);
+  });
+  const cache = (keyId: string, k: { key: Buffer; tenantId: string; kind: KeyKind; owner: string } | null) => {
+    const old = keys.peek(keyId);
+    if (old !== undefined && old !== NO_KEY) release(old);
+    if (!k) {
+      keys.set(keyId, NO_KEY);
+      days.delete(keyId);
+      return;
+    }
+    if (k.key.length !== KEY_BYTES) throw new Error(`the key store holds a data key of ${k.key.length} bytes (${keyId}), not ${KEY_BYTES}`);
+    const slot = freeSlots.pop() ?? usedSlots++;
+    k.key.copy(slots, slot * KEY_BYTES);
+    if (k.kind === 'day') days.set(keyId, { tenantId: k.tenantId, day: Number(k.owner) });
+    keys.set(keyId, slot);
+  };
+  /** A copy of the slot: the slot itself may hold another key after the next eviction. */
+  const slotKey = (slot: number) => Buffer.from(slots.subarray(slot * KEY_BYTES, (slot + 1) * KEY_BYTES));
   /** Per tenant, the first day whose key retention keeps (set by every process's retention run,
    * so a day key another process destroyed is not used from this cache either). */
   const cutoffs = new Map<string, number>();
-  const retired = (k: { tenantId: string; kind: KeyKind; owner: string }) => k.kind === 'day' && Number(k.owner) < (cutoffs.get(k.tenantId) ?? -Infinity);
+  const retired = (keyId: string) => {
+    const d = days.get(keyId);
+    return d !== undefined && d.day < (cutoffs.get(d.tenantId) ?? -Infinity);
+  };
   /** tenant/kind/owner → keyId of the live key. */
   const owners = createLru<string, string>(size);
   const ownerKey = (tenantId: string, kind: KeyKind, owner: string) => `${tenantId}\n${kind}\n${owner}`;
@@ -128,14 +165,18 @@ export const openVault = (o: {
   let epoch = 0;
 
   const key = (keyId: string): Buffer | undefined => {
-    const cached = keys.get(keyId);
-    if (cached && !retired(cached)) return cached.key;
-    if (cached === null) return undefined;
+    const slot = keys.get(keyId);
+    if (slot === NO_KEY) return undefined;
+    if (slot !== undefined && !retired(keyId)) return slotKey(slot);
     const row = store.byId(keyId);
-    const k = row ? { key: unwrap(kek, row.keyId, row.wrapped), tenantId: row.tenantId, kind: row.kind, owner: row.owner } : null;
-    keys.set(keyId, k);
-    if (row) owners.set(ownerKey(row.tenantId, row.kind, row.owner), row.keyId); // so that forgetOwner finds it
-    return k?.key;
+    if (!row) {
+      cache(keyId, null);
+      return undefined;
+    }
+    const k = unwrap(kek, row.keyId, row.wrapped);
+    cache(keyId, { key: k, tenantId: row.tenantId, kind: row.kind, owner: row.owner });
+    owners.set(ownerKey(row.tenantId, row.kind, row.owner), row.keyId); // so that forgetOwner finds it
+    return k;
   };
 
   return {
@@ -152,14 +193,14 @@ export const openVault = (o: {
       }
       if (row === 'destroyed') throw new KeyDestroyedError(kind);
       const k = unwrap(kek, row.keyId, row.wrapped);
-      keys.set(row.keyId, { key: k, tenantId, kind, owner });
+      cache(row.keyId, { key: k, tenantId, kind, owner });
       owners.set(ownerKey(tenantId, kind, owner), row.keyId);
       return { keyId: row.keyId, key: k };
     },
     destroy: (tenantId, kind, owner) => {
       const cachedId = owners.get(ownerKey(tenantId, kind, owner));
       const gone = store.destroy(tenantId, kind, owner, now());
-      for (const id of cachedId ? [cachedId, ...gone] : gone) keys.set(id, null);
+      for (const id of cachedId ? [cachedId, ...gone] : gone) cache(id, null);
       owners.delete(ownerKey(tenantId, kind, owner));
       epoch++;
       return gone.length;
@@ -169,7 +210,7 @@ export const openVault = (o: {
       if (cutoff !== cutoffs.get(tenantId)) epoch++;
       cutoffs.set(tenantId, cutoff);
       const gone = store.destroyDaysBefore(tenantId, day, now());
-      for (const id of gone) keys.set(id, null);
+      for (const id of gone) cache(id, null);
       if (gone.length) epoch++;
       return gone.length;
     },
