@@ -1,13 +1,15 @@
 // A large log, then three figures over it (scenario `replay`, run by main.ts):
 // - seed: `--replay-events` events (default 1M) appended straight to a fresh store, as the API
 //   records them: OTP cycles (issued, delivered, a wrong attempt, verified: four events per
-//   destination), decided by the OTP decider, hash-chained, with the API's metadata;
+//   destination), decided by the OTP decider, personal fields sealed, hash-chained, with the API's
+//   metadata;
 // - replay: every read model rebuilt from that log into a fresh database in its own process
 //   (what `npm run admin -- replay` does), events/s and the process's peak RSS;
 // - the server started on that directory (it catches up at start-up), then loaded with otp-send:
 //   its RSS with the whole log in the store and under full load.
 //   node bench/load/replay.ts seed  --events N   (environment as the server's)
 //   node bench/load/replay.ts replay             (environment as the server's)
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -24,6 +26,7 @@ import { type OtpEvent, type OtpIssued, otpDecider, otpStream } from '../../src/
 import { chainEvents, GENESIS_HASH } from '../../src/eventstore/chain.ts';
 import { openStore } from '../../src/eventstore/open.ts';
 import { openPrivacy } from '../../src/privacy/open.ts';
+import type { PersonalData } from '../../src/privacy/personal-data.ts';
 import { nodeProjections, sharedProjections } from '../../projections/index.ts';
 import { openReadModelDb } from '../../projections/sql.ts';
 import { BENCH_TENANT_SETTINGS } from './seed.ts';
@@ -45,8 +48,10 @@ export type ReplayBenchResult = {
   serverPeakRssMb: number;
 };
 
-/** One destination's OTP cycle, as the OTP service records it: issued, delivered, a wrong code, the right code. */
-const otpCycle = (keyring: Keyring, caller: CallerInfo, i: number, now: number) => {
+/** One destination's OTP cycle, as the OTP service records it: issued, delivered, a wrong code, the
+ * right code; personal fields sealed (the user id, the masked destination, the client IP) and
+ * hash-chained over what is stored, as handleCommand does. */
+const otpCycle = (keyring: Keyring, personal: PersonalData, caller: CallerInfo, i: number, now: number) => {
   const destination = `+8210${String(10_000_000 + i)}`;
   const stream = otpStream(caller.tenantId, 'sms', keyring.hmac('destination', destination));
   const policy = { ttlSeconds: 3600, maxAttempts: 20, resendCooldownSeconds: 0 };
@@ -68,7 +73,8 @@ const otpCycle = (keyring: Keyring, caller: CallerInfo, i: number, now: number) 
   run({ type: 'VerifyOtp', data: { candidateHash: hashOtpCode(keyring, stream, '000000'), now: now + 1000 } });
   run({ type: 'VerifyOtp', data: { candidateHash: hashOtpCode(keyring, stream, '123456'), now: now + 2000 } });
   const metadata = callerMetadata(caller);
-  return { stream, events: chainEvents(stream, 0, GENESIS_HASH, events.map((e) => ({ type: e.type, data: e.data as Record<string, unknown>, metadata }))) };
+  const sealed = personal.seal(events.map((e) => ({ id: randomUUID(), type: e.type, data: e.data as Record<string, unknown>, metadata })));
+  return { stream, events: chainEvents(stream, 0, GENESIS_HASH, sealed) };
 };
 
 const NO_CAPS = { perRequesterHour: 0, perRequesterDay: 0, burst: 0 };
@@ -82,7 +88,7 @@ if (import.meta.main) {
   // The key store as the server opens it (bench/load/seed.ts alike): a server started on this
   // log then finds its root key, as it would on a log it wrote itself.
   const privacy = await openPrivacy(config, store, Date.now);
-  const { keyring } = privacy;
+  const { keyring, personal } = privacy;
   try {
     if (positionals[0] === 'seed') {
       const started = performance.now();
@@ -95,7 +101,7 @@ if (import.meta.main) {
       await Promise.all(
         Array.from({ length: 1000 }, async () => {
           while (next < cycles) {
-            const { stream, events } = otpCycle(keyring, caller, next++, now);
+            const { stream, events } = otpCycle(keyring, personal, caller, next++, now);
             await store.appendToStream(stream, events, { expectedRevision: 'no_stream' });
           }
         }),
