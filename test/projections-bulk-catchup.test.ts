@@ -92,10 +92,13 @@ const setup = async (t: TestContext) => {
 test('a runner far behind the log catches up in bulk: indexes dropped meanwhile, every one built back before start() resolves, the read models the same as a replay', async (t) => {
   const w = await setup(t);
   const indexes = indexesOf(nodeProjections(w.keyring));
-  const { runner, batches } = w.runnerOf(nodeProjections(w.keyring), { minEvents: 100, batchSize: 100 }, ['audit_tenant_user_key', 'mfa_verifications_user']);
+  // The audit trail's indexes in log order, and its partial index of clear user ids (no row of a
+  // sealed log), stay: building them back meant one more scan of the widest table.
+  const kept = ['audit_tenant', 'audit_tenant_at', 'audit_tenant_legacy_user'];
+  const { runner, batches } = w.runnerOf(nodeProjections(w.keyring), { minEvents: 100, batchSize: 100 }, ['audit_tenant_user_key', 'mfa_verifications_user', ...kept]);
   await runner.start();
   assert.ok(batches.length >= 5, `in batches of the bulk size: ${batches.length}`);
-  assert.deepEqual(batches[0].indexes, [], 'the query-only and rare indexes are not kept current while far behind');
+  assert.deepEqual(batches[0].indexes, kept, 'the query-only and rare indexes are not kept current while far behind; those in log order are');
   assert.deepEqual(indexes.filter((n) => !hasIndex(w.db, n)), [], 'every index is there once start() resolved');
   for (const [name, cp] of Object.entries(runner.checkpoints())) assert.equal(cp, w.head, name);
   await runner.waitFor(w.head, 1000);
