@@ -58,7 +58,10 @@ export const startConsoleRun = async (opts: { viewport?: { width: number; height
 
     const context = await browser.newContext({ viewport: opts.viewport ?? { width: 1280, height: 800 } });
     const page = await context.newPage();
-    page.setDefaultTimeout(10_000);
+    // Waits are for conditions, so a longer bound costs nothing when things go well; on a loaded
+    // 2-core machine (full suites beside other work, load 10-14) a full-page screenshot of a chart
+    // page once took more than 10 s.
+    page.setDefaultTimeout(30_000);
     const problems: string[] = [];
     const requests: string[] = [];
     const refusals: string[] = [];
