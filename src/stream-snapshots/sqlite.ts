@@ -11,6 +11,7 @@ import { DatabaseSync } from 'node:sqlite';
 import { rmSync } from 'node:fs';
 import { isDeepStrictEqual } from 'node:util';
 import { privateDbFile } from '../fs/private.ts';
+import { createBloomFilter } from '../privacy/bloom.ts';
 import type { StoredEvent } from '../eventstore/port.ts';
 import { tenantOf } from '../eventstore/recorded.ts';
 import type { StreamSnapshot, StreamSnapshots } from '../eventstore/stream-snapshots.ts';
@@ -82,6 +83,11 @@ export const openStreamSnapshots = (o: {
     for (const f of [o.path, `${o.path}-wal`, `${o.path}-shm`]) rmSync(f, { force: true });
     db = open(o.path, o.walAutocheckpoint);
   }
+  // The streams that have a snapshot, as a Bloom filter (2 MiB; under 1 % of false hits up to ~1.7M
+  // snapshots): a cold load of a stream without one (most streams are short) costs a hash, not a
+  // query (~5-10 µs). Only this node writes its file, so the filter holds every row.
+  const known = createBloomFilter(2 ** 24);
+  for (const r of db.prepare('SELECT stream FROM stream_snapshots').iterate()) known.add((r as { stream: string }).stream);
   const q = {
     get: db.prepare('SELECT version, revision, link_hash, keys, tenant_id, user_key, sealed FROM stream_snapshots WHERE stream = ?'),
     put: db.prepare(`INSERT INTO stream_snapshots (stream, version, revision, link_hash, keys, tenant_id, user_key, sealed, written_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -108,6 +114,7 @@ export const openStreamSnapshots = (o: {
     const sealed = seal.seal(json, aadOf(stream, j.version, j.revision, j.linkHash, j.keys), j.keys);
     if (!sealed) return void stats.skipped++;
     q.put.run(stream, j.version, j.revision, j.linkHash, j.keys.join(' '), j.tenantId, j.userKey, sealed, Date.now());
+    known.add(stream);
     stats.written++;
   };
   const flush = () => {
@@ -133,6 +140,7 @@ export const openStreamSnapshots = (o: {
   return {
     minEvents: o.minEvents ?? DEFAULT_MIN_EVENTS,
     get: (stream, version): StreamSnapshot | undefined => {
+      if (!known.has(stream)) return void stats.missing++;
       try {
         const row = q.get.get(stream) as Row | undefined;
         if (!row) return void stats.missing++;
