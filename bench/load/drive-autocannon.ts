@@ -16,7 +16,7 @@ if (import.meta.main) {
   const result = await autocannon({
     url: w.target,
     connections: o.connections,
-    duration: o.durationS,
+    ...(o.amount ? { amount: o.amount } : { duration: o.durationS }),
     timeout: 5,
     ...(o.rate ? { overallRate: Math.max(1, Math.round(o.rate)) } : {}),
     requests: [

@@ -28,6 +28,8 @@ export type LoadOptions = {
   grpcClient?: 'h2' | 'grpc-js';
   /** Requests per second over all connections (open loop at that rate; autocannon only). */
   rate?: number;
+  /** Sends this many requests and ends, whatever the duration (autocannon only). */
+  amount?: number;
 };
 
 export type LoadResult = {
@@ -64,6 +66,9 @@ export const bodiesOf = (w: Pick<Workload, 'bodiesFile' | 'nStart'>) => {
   const lines = readFileSync(w.bodiesFile, 'utf8').split('\n').filter((l) => l !== '');
   return (i: number) => lines[i % lines.length]!.replaceAll('{n}', String(w.nStart + i));
 };
+
+/** How many bodies a workload has. */
+export const bodiesCount = (w: Pick<Workload, 'bodiesFile'>) => readFileSync(w.bodiesFile, 'utf8').split('\n').filter((l) => l !== '').length;
 
 /** Latency percentile (ms) of an ascending-sorted list. */
 export const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;

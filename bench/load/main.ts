@@ -3,7 +3,7 @@
 // load process; the raw baseline runs in the same session so that ratios compare like with like.
 // Options: --duration 10 --warmup 2 --connections 32 --scenarios a,b --tool wrk|autocannon
 // --grpc-channels N --grpc-client h2|grpc-js --sms console|http --totp-users N --push-users N --otp-codes N
-// --half-load S --append-seconds S --replay-events N --cpu-prof SCENARIO --out DIR --keep.
+// --long-users N --long-history N --half-load S --append-seconds S --replay-events N --cpu-prof SCENARIO --out DIR --keep.
 // See bench/README.md.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -15,7 +15,7 @@ import { parseArgs } from 'node:util';
 import { driveAutocannon } from './drive-autocannon.ts';
 import { driveGrpc } from './drive-grpc.ts';
 import { driveWrk } from './drive-wrk.ts';
-import { defaultHttpTool, errorsOf, type HttpTool, type LoadOptions, type LoadResult, type Workload } from './drivers.ts';
+import { bodiesCount, defaultHttpTool, errorsOf, type HttpTool, type LoadOptions, type LoadResult, type Workload } from './drivers.ts';
 import { cpuSecondsOf, freePort, threadCpuSecondsOf, memoryOf, runNodeForJson, startNode, untilHttpOk, type Proc } from './proc.ts';
 import { formatProfile, summariseProfile } from './profile.ts';
 import { formatTable, formatThreads, formatWarnings, writeReport, type Report, type ScenarioResult } from './report.ts';
@@ -31,13 +31,15 @@ import { CLI_HEAP_FLAGS } from '../../src/heap-flags.ts';
 /** Not load scenarios: durable appends against raw node:sqlite (store.ts), and the replay of a
  * large log with the server on it (replay.ts). */
 const EXTRAS = ['append', 'replay'];
+/** Run only when named in --scenarios (long to seed, and a question of its own: cold loads). */
+const ON_REQUEST = ['totp-verify-long'];
 
 const { values: args } = parseArgs({
   options: {
     duration: { type: 'string', default: '10' },
     warmup: { type: 'string', default: '2' },
     connections: { type: 'string', default: '32' },
-    scenarios: { type: 'string', default: [...SCENARIOS.map((s) => s.name), ...EXTRAS].join(',') },
+    scenarios: { type: 'string', default: [...SCENARIOS.map((s) => s.name).filter((n) => !ON_REQUEST.includes(n)), ...EXTRAS].join(',') },
     tool: { type: 'string' },
     'grpc-channels': { type: 'string' },
     'grpc-client': { type: 'string', default: 'h2' },
@@ -45,6 +47,8 @@ const { values: args } = parseArgs({
     'totp-users': { type: 'string', default: '30000' },
     'push-users': { type: 'string', default: '6000' },
     'otp-codes': { type: 'string', default: '4000' },
+    'long-users': { type: 'string', default: '2000' },
+    'long-history': { type: 'string', default: '1000' },
     'half-load': { type: 'string', default: '5' },
     'append-seconds': { type: 'string', default: '10' },
     'replay-events': { type: 'string', default: '1000000' },
@@ -66,6 +70,8 @@ const options: BenchOptions = {
   totpUsers: int('totp-users', 1),
   pushUsers: int('push-users', 1),
   otpCodes: int('otp-codes', 1),
+  longUsers: int('long-users', 1),
+  longHistory: int('long-history', 0),
 };
 const halfLoadS = int('half-load', 0);
 const appendSeconds = int('append-seconds', 1);
@@ -80,7 +86,7 @@ const grpcChannels = args['grpc-channels'] ? int('grpc-channels', 1) : undefined
 const grpcClient = args['grpc-client'];
 if (grpcClient !== 'h2' && grpcClient !== 'grpc-js') throw new Error(`--grpc-client: expected h2 or grpc-js, got ${grpcClient}`);
 if (args.sms !== 'console' && args.sms !== 'http') throw new Error(`--sms: expected console or http, got ${args.sms}`);
-if (options.durationS > 50 && scenarios.some((s) => s.name.includes('totp'))) console.warn('warning: TOTP codes are computed for the middle of a phase and stay valid ±30 s: keep --duration ≤ 50 for TOTP scenarios');
+if (options.durationS > 50 && scenarios.some((s) => s.name.includes('totp') && !s.once)) console.warn('warning: TOTP codes are computed for the middle of a phase and stay valid ±30 s: keep --duration ≤ 50 for TOTP scenarios');
 
 const BASELINE = fileURLToPath(new URL('./baseline.ts', import.meta.url));
 const stamp = new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19);
@@ -95,7 +101,14 @@ for (const dir of [join(outDir, 'logs'), join(outDir, 'profiles')]) {
 const workDir = mkdtempSync(join(tmpdir(), 'securekey-load-'));
 
 const drive = (w: Workload, o: LoadOptions): Promise<LoadResult> =>
-  w.transport === 'grpc' ? driveGrpc(w, { ...o, grpcChannels, grpcClient }) : httpTool === 'wrk' ? driveWrk(w, o) : driveAutocannon(w, o);
+  w.transport === 'grpc' ? driveGrpc(w, { ...o, grpcChannels, grpcClient }) : httpTool === 'wrk' && !o.amount ? driveWrk(w, o) : driveAutocannon(w, o);
+
+/** A phase's options: a `once` scenario sends each of the phase's bodies once (autocannon's amount). */
+const phaseOptions = (s: Scenario, w: Workload, durationS: number): LoadOptions => ({
+  connections: options.connections,
+  durationS,
+  ...(s.once ? { amount: bodiesCount(w) } : {}),
+});
 
 /** The commit measured, when this is a git checkout. */
 const commitOf = () => {
@@ -112,7 +125,8 @@ const runPhases = async (s: Scenario, ctx: ScenarioContext, pid: number, server?
   const loadOptions = { connections: options.connections };
   let warmupErrors = 0;
   if (options.warmupS > 0) {
-    const warm = await drive(s.workload(ctx, 'warmup'), { ...loadOptions, durationS: options.warmupS });
+    const warmup = s.workload(ctx, 'warmup');
+    const warm = await drive(warmup, phaseOptions(s, warmup, options.warmupS));
     warmupErrors = errorsOf(warm);
     if (server) await untilCaughtUp(server);
   }
@@ -122,7 +136,7 @@ const runPhases = async (s: Scenario, ctx: ScenarioContext, pid: number, server?
   const workload = s.workload(ctx, 'measure');
   const cpuBefore = cpuSecondsOf(pid);
   const threadsBefore = threadCpuSecondsOf(pid);
-  const result = await drive(workload, { ...loadOptions, durationS: options.durationS });
+  const result = await drive(workload, phaseOptions(s, workload, options.durationS));
   const perRequest = (seconds: number) => (seconds * 1000) / Math.max(1, result.requests);
   const cpuMsPerRequest = perRequest(cpuSecondsOf(pid) - cpuBefore);
   const threadCpuMsPerRequest = Object.fromEntries(Object.entries(threadCpuSecondsOf(pid)).map(([group, s]) => [group, perRequest(s - (threadsBefore[group] ?? 0))]));
@@ -181,20 +195,31 @@ const runServerScenario = async (s: Scenario, base: Omit<ScenarioContext, 'serve
   let server: SecureKeyServer | undefined;
   try {
     const want = s.seed?.(options) ?? {};
-    log(`${s.name}: seeding ${want.totpUsers ?? 0} TOTP users, ${want.pushUsers ?? 0} push users`);
+    log(`${s.name}: seeding ${want.totpUsers ?? 0} TOTP users${want.totpHistory ? ` with ${want.totpHistory} sign-ins each` : ''}, ${want.pushUsers ?? 0} push users`);
     const seeded = await runNodeForJson<Seeded>(
       fileURLToPath(new URL('./seed.ts', import.meta.url)),
-      ['--totp-users', String(want.totpUsers ?? 0), '--push-users', String(want.pushUsers ?? 0), '--totp-users-file', join(workDir, `${s.name}.totp-users.tsv`)],
+      ['--totp-users', String(want.totpUsers ?? 0), '--totp-history', String(want.totpHistory ?? 0), '--push-users', String(want.pushUsers ?? 0), '--totp-users-file', join(workDir, `${s.name}.totp-users.tsv`)],
       { env: serverEnv({ dataDir, masterKey, sms }), logFile: join(logDir, `${s.name}.seed.log`) },
     );
     log(`${s.name}: seeded in ${seeded.seconds.toFixed(1)} s; starting the server`);
     const profiling = args['cpu-prof'] === s.name;
     if (profiling) mkdirSync(profDir, { recursive: true });
-    server = await startSecureKey({ dataDir, masterKey, sms, logDir, name: s.name, cpuProfDir: profiling ? profDir : undefined });
-    const ctx: ScenarioContext = { ...base, server, seeded };
+    const start = () => startSecureKey({ dataDir, masterKey, sms, logDir, name: s.name, cpuProfDir: profiling ? profDir : undefined });
+    server = await start();
+    let ctx: ScenarioContext = { ...base, server, seeded };
     if (s.prime) {
       log(`${s.name}: priming`);
+      const primed = performance.now();
       await s.prime(ctx);
+      log(`${s.name}: primed in ${((performance.now() - primed) / 1000).toFixed(1)} s`);
+    }
+    if (s.restartAfterPrime) {
+      await untilCaughtUp(server);
+      log(`${s.name}: restarting the server (an empty aggregate cache)`);
+      await server.stop();
+      server = undefined;
+      server = await start();
+      ctx = { ...ctx, server };
     }
     await untilCaughtUp(server);
     const run = await runPhases(s, ctx, server.pid, server);

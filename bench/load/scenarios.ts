@@ -19,6 +19,9 @@ export type BenchOptions = {
   totpUsers: number;
   pushUsers: number;
   otpCodes: number;
+  /** totp-verify-long: its users, and the sign-ins each made before. */
+  longUsers: number;
+  longHistory: number;
 };
 
 export type ScenarioContext = {
@@ -36,9 +39,15 @@ export type Scenario = {
   title: string;
   target: 'baseline' | 'server';
   /** Seeded into the store before the server starts. */
-  seed?: (o: BenchOptions) => { totpUsers?: number; pushUsers?: number };
+  seed?: (o: BenchOptions) => { totpUsers?: number; totpHistory?: number; pushUsers?: number };
   /** Run once the server is up, before the warmup. */
   prime?: (ctx: ScenarioContext) => Promise<void>;
+  /** After the prime, the server is stopped and started again on its data directory: the phases
+   * then load every stream cold (nothing in the aggregate cache). */
+  restartAfterPrime?: boolean;
+  /** Each phase sends each of its bodies once and ends (autocannon's amount), instead of running
+   * for its duration: for requests that can succeed once each and are too slow to have enough. */
+  once?: boolean;
   workload: (ctx: ScenarioContext, phase: Phase) => Workload;
   /** Also measure the projection delay at half the measured rate (`--half-load S`). */
   halfLoad?: boolean;
@@ -113,6 +122,23 @@ const otpVerify = (transport: Workload['transport']): Scenario => {
   };
 };
 
+/** Each user's code of the step before this one (valid ±1 step), sent once per user: a sign-in the
+ * day before the measured one. On a commit with stream snapshots, each of these cold loads folds
+ * the user's whole stream and leaves a snapshot. */
+const primeLongTotpUsers = async (ctx: ScenarioContext, concurrency = 16) => {
+  const lines = readFileSync(ctx.seeded!.totpUsersFile, 'utf8').trim().split('\n');
+  let next = 0;
+  await Promise.all(Array.from({ length: concurrency }, async () => {
+    while (next < lines.length) {
+      const [userId, secret] = lines[next++]!.split('\t') as [string, string];
+      const token = generateSync({ secret, epoch: Math.floor(Date.now() / 1000) - 30 });
+      const r = await fetch(`${ctx.server!.url}/api/v1/totp/verify`, { method: 'POST', headers: { 'content-type': 'application/json', ...apiKey(ctx) }, body: JSON.stringify({ userId, token }) });
+      const text = await r.text();
+      if (!text.includes('"verified":true')) throw new Error(`priming TOTP user ${userId}: ${r.status} ${text.slice(0, 200)}`);
+    }
+  }));
+};
+
 const totpVerify = (transport: Workload['transport']): Scenario => {
   const name = transport === 'grpc' ? 'grpc-totp-verify' : 'totp-verify';
   return {
@@ -124,6 +150,19 @@ const totpVerify = (transport: Workload['transport']): Scenario => {
       onServer(ctx, transport, transport === 'grpc' ? VERIFY_TOTP : '/api/v1/totp/verify', bodiesFile(ctx, name, phase, totpVerifies(ctx, phase)), '"verified":true'),
     capacity: (o) => ({ requests: o.totpUsers, raise: '--totp-users' }),
   };
+};
+
+/** TOTP users with long streams, verified cold after a restart: what the aggregate cache does not
+ * cover (src/stream-snapshots). */
+const totpVerifyLong: Scenario = {
+  name: 'totp-verify-long',
+  title: 'REST POST /api/v1/totp/verify, users with long histories (--long-history sign-ins each), each once, cold after a restart',
+  target: 'server',
+  seed: (o) => ({ totpUsers: o.longUsers, totpHistory: o.longHistory }),
+  prime: (ctx) => primeLongTotpUsers(ctx),
+  restartAfterPrime: true,
+  once: true,
+  workload: (ctx, phase) => onServer(ctx, 'http', '/api/v1/totp/verify', bodiesFile(ctx, 'totp-verify-long', phase, totpVerifies(ctx, phase)), '"verified":true'),
 };
 
 const pushSends = (ctx: ScenarioContext) =>
@@ -160,6 +199,7 @@ export const SCENARIOS: Scenario[] = [
   },
   otpVerify('grpc'),
   totpVerify('grpc'),
+  totpVerifyLong,
   {
     name: 'raw-grpc',
     title: 'raw h2c gRPC on node:http2 (the ceiling of the gRPC load process)',

@@ -19,6 +19,7 @@ import { createTenantService } from '../../src/app/tenants.ts';
 import { loadConfig } from '../../src/config.ts';
 import type { Keyring } from '../../src/crypto/keyring.ts';
 import { totpDecider, totpStreamName } from '../../src/domain/totp/decider.ts';
+import type { TotpCommand, TotpEvent } from '../../src/domain/totp/types.ts';
 import { chainEvents, GENESIS_HASH } from '../../src/eventstore/chain.ts';
 import { openStore } from '../../src/eventstore/open.ts';
 import type { EventStore } from '../../src/eventstore/port.ts';
@@ -70,23 +71,41 @@ const inParallel = async (count: number, concurrency: number, task: (i: number) 
 
 /** One user enrolled and confirmed 100 steps (50 minutes) ago, as the TOTP service records it (same
  * events, metadata and chain, in the stream of the user's key as the API finds it: `userKey`, from
- * UserKeys.of): the next verify is the everyday sign-in. */
-const enrolledTotpUser = (keyring: Keyring, personal: PersonalData, caller: CallerInfo, user: { userId: string; userKey: string }, secret: string, now: number) => {
-  const step = Math.floor(now / 30_000) - 100;
+ * UserKeys.of): the next verify is the everyday sign-in. With `history`, the user has signed in
+ * that many times more before, once a day (every tenth sign-in after one wrong code, as
+ * TotpCodeRejected then TotpCodeAccepted): a long stream, as years of use leave it. */
+export const enrolledTotpUser = (keyring: Keyring, personal: PersonalData, caller: CallerInfo, user: { userId: string; userKey: string }, secret: string, now: number, history = 0) => {
+  const DAY = 86_400_000;
+  const stepNow = Math.floor(now / 30_000) - 100;
+  const requester = requesterOf(keyring, caller);
   const secretEnc = keyring.encrypt('totp', secret);
-  const started = totpDecider.decide(
-    { type: 'StartTotpEnrollment', data: { secretEnc, algorithm: 'sha1', digits: 6, period: 30, issuer: 'SecureKey', accountNameMasked: 'b***', replace: false, now } },
-    totpDecider.initialState(),
-  );
-  const pending = started.reduce(totpDecider.evolve, totpDecider.initialState());
-  const confirmed = totpDecider.decide({ type: 'VerifyTotpCode', data: { secretEnc, matchedStep: step, now, requester: requesterOf(keyring, caller) } }, pending);
+  const decided: TotpEvent[] = [];
+  let state = totpDecider.initialState();
+  const decide = (command: TotpCommand) => {
+    const events = totpDecider.decide(command, state);
+    state = events.reduce(totpDecider.evolve, state);
+    decided.push(...events);
+  };
+  const since = now - history * DAY;
+  decide({ type: 'StartTotpEnrollment', data: { secretEnc, algorithm: 'sha1', digits: 6, period: 30, issuer: 'SecureKey', accountNameMasked: 'b***', replace: false, now: since } });
+  decide({ type: 'VerifyTotpCode', data: { secretEnc, matchedStep: stepNow - history, now: since, requester } });
+  for (let day = 1, uses = 0; uses < history; day++) {
+    const at = since + day * DAY - 3_600_000;
+    if (day % 10 === 0 && uses + 1 < history) {
+      decide({ type: 'VerifyTotpCode', data: { secretEnc, matchedStep: null, now: at, requester } });
+      uses++;
+    }
+    decide({ type: 'VerifyTotpCode', data: { secretEnc, matchedStep: stepNow - history + uses + 1, now: at, requester } });
+    uses++;
+  }
   const stream = totpStreamName(caller.tenantId, user.userKey);
   const metadata = { ...callerMetadata(caller), ...user };
-  const sealed = personal.seal([...started, ...confirmed].map((e) => ({ id: randomUUID(), type: e.type, data: e.data, metadata })));
+  const sealed = personal.seal(decided.map((e) => ({ id: randomUUID(), type: e.type, data: e.data, metadata })));
   return { stream, events: chainEvents(stream, 0, GENESIS_HASH, sealed) };
 };
 
-export const seedStore = async (o: { store: EventStore; privacy: Privacy; totpUsers: number; pushUsers: number; totpUsersFile: string }): Promise<Seeded> => {
+/** totpHistory: sign-ins each TOTP user already made (events in their stream beyond the two of the enrollment). */
+export const seedStore = async (o: { store: EventStore; privacy: Privacy; totpUsers: number; totpHistory?: number; pushUsers: number; totpUsersFile: string }): Promise<Seeded> => {
   const started = performance.now();
   const now = Date.now;
   const { keyring, personal } = o.privacy;
@@ -97,9 +116,10 @@ export const seedStore = async (o: { store: EventStore; privacy: Privacy; totpUs
   // The API's own derivation of a user's stream key (src/app/user-keys.ts), not a copy of it.
   const users = createUserKeys({ store: o.store, keyring });
   const secrets = secretsBase32(o.totpUsers);
-  await inParallel(o.totpUsers, 500, async (i) => {
+  const history = o.totpHistory ?? 0;
+  await inParallel(o.totpUsers, history > 100 ? 20 : 500, async (i) => {
     const userId = totpUserId(i);
-    const { stream, events } = enrolledTotpUser(keyring, personal, caller, { userId, userKey: await users.of(caller.tenantId, userId) }, secrets[i]!, now());
+    const { stream, events } = enrolledTotpUser(keyring, personal, caller, { userId, userKey: await users.of(caller.tenantId, userId) }, secrets[i]!, now(), history);
     await o.store.appendToStream(stream, events, { expectedRevision: 'no_stream' });
   });
   writeFileSync(o.totpUsersFile, secrets.map((s, i) => `${totpUserId(i)}\t${s}\n`).join(''));
@@ -125,7 +145,7 @@ export const primeOtpCodes = async (url: string, apiKey: string, count: number, 
 };
 
 if (import.meta.main) {
-  const { values } = parseArgs({ options: { 'totp-users': { type: 'string', default: '0' }, 'push-users': { type: 'string', default: '0' }, 'totp-users-file': { type: 'string' } } });
+  const { values } = parseArgs({ options: { 'totp-users': { type: 'string', default: '0' }, 'totp-history': { type: 'string', default: '0' }, 'push-users': { type: 'string', default: '0' }, 'totp-users-file': { type: 'string' } } });
   const config = loadConfig();
   const store = await openStore(config);
   const privacy = await openPrivacy(config, store, Date.now);
@@ -134,6 +154,7 @@ if (import.meta.main) {
       store,
       privacy,
       totpUsers: Number(values['totp-users']),
+      totpHistory: Number(values['totp-history']),
       pushUsers: Number(values['push-users']),
       totpUsersFile: values['totp-users-file'] ?? `${config.dataDir}/bench-totp-users.tsv`,
     });
