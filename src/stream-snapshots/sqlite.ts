@@ -17,8 +17,8 @@ import { tenantOf } from '../eventstore/recorded.ts';
 import type { StreamSnapshot, StreamSnapshots } from '../eventstore/stream-snapshots.ts';
 import type { SnapshotSeal } from '../privacy/snapshot-seal.ts';
 
-/** Cold-load cost measured by history length (bench/micro/cold-load.ts): ~7 µs per event folded
- * against ~0.1 ms to read and open a snapshot, so a fold of 100 events (~0.7 ms) is worth one. */
+/** Cold loads by stream length (bench/cold-load.ts, load 11): 2-7 µs per event read and folded,
+ * against 0.06-0.16 ms to read and open a snapshot, so a fold of 100 events is worth one. */
 export const DEFAULT_MIN_EVENTS = 100;
 /** More data keys than this (a stream of verifications over months of day keys) gets no snapshot:
  * opening it would check as many keys. */
