@@ -39,3 +39,25 @@ test('bench:load seeds TOTP users, drives gRPC verifies and the raw HTTP baselin
     rmSync(out, { recursive: true, force: true });
   }
 });
+
+test('bench:load totp-verify-long seeds users with long histories, primes them, restarts the server and verifies each user once', async () => {
+  const out = mkdtempSync(join(tmpdir(), 'securekey-bench-load-'));
+  const users = 30;
+  try {
+    const args = ['bench/load/main.ts', '--duration', '1', '--warmup', '0', '--connections', '4', '--scenarios', 'totp-verify-long', '--long-users', String(users), '--long-history', '150', '--out', out];
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (c: Buffer) => (output += c));
+    child.stderr.on('data', (c: Buffer) => (output += c));
+    await new Promise((resolve) => child.once('exit', resolve));
+    assert.ok(existsSync(join(out, 'load-latest.json')), `no report written:\n${output}`);
+    assert.match(output, /with 150 sign-ins each/);
+    assert.match(output, /restarting the server/);
+    const [row] = (JSON.parse(readFileSync(join(out, 'load-latest.json'), 'utf8')) as Report).results;
+    // Every user once (no warmup): all verified, none a replay.
+    assert.equal(row?.requests, users, output);
+    assert.equal(row?.errors, 0, `${JSON.stringify(row?.statuses)} ${row?.sample}\n${output}`);
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
+});

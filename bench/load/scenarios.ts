@@ -83,9 +83,11 @@ const totpUsersOf = (ctx: ScenarioContext, phase: Phase) => {
 
 /** Each user's code for the step in the middle of the phase: it stays valid (±1 step) for phases
  * up to 60 s. Every request of the phase is then a first, correct code for its step. */
-const totpVerifies = (ctx: ScenarioContext, phase: Phase) => {
+const totpVerifies = (ctx: ScenarioContext, phase: Phase, nextStep = false) => {
   const seconds = phase === 'warmup' ? ctx.options.warmupS : ctx.options.durationS;
-  const epoch = Math.floor(Date.now() / 1000 + seconds / 2);
+  // nextStep: the code of the step after this one (valid from now for about 60 s, and later than any
+  // step a prime used).
+  const epoch = Math.floor(Date.now() / 1000 + (nextStep ? 30 : seconds / 2));
   return totpUsersOf(ctx, phase).map((line) => {
     const [userId, secret] = line.split('\t') as [string, string];
     return JSON.stringify({ userId, token: generateSync({ secret, epoch }) });
@@ -122,16 +124,16 @@ const otpVerify = (transport: Workload['transport']): Scenario => {
   };
 };
 
-/** Each user's code of the step before this one (valid ±1 step), sent once per user: a sign-in the
- * day before the measured one. On a commit with stream snapshots, each of these cold loads folds
- * the user's whole stream and leaves a snapshot. */
+/** Each user's code of the current step (valid ±1 step), sent once per user: a sign-in the day
+ * before the measured one (whose codes are those of the next step). On a commit with stream
+ * snapshots, each of these cold loads folds the user's whole stream and leaves a snapshot. */
 const primeLongTotpUsers = async (ctx: ScenarioContext, concurrency = 16) => {
   const lines = readFileSync(ctx.seeded!.totpUsersFile, 'utf8').trim().split('\n');
   let next = 0;
   await Promise.all(Array.from({ length: concurrency }, async () => {
     while (next < lines.length) {
       const [userId, secret] = lines[next++]!.split('\t') as [string, string];
-      const token = generateSync({ secret, epoch: Math.floor(Date.now() / 1000) - 30 });
+      const token = generateSync({ secret, epoch: Math.floor(Date.now() / 1000) });
       const r = await fetch(`${ctx.server!.url}/api/v1/totp/verify`, { method: 'POST', headers: { 'content-type': 'application/json', ...apiKey(ctx) }, body: JSON.stringify({ userId, token }) });
       const text = await r.text();
       if (!text.includes('"verified":true')) throw new Error(`priming TOTP user ${userId}: ${r.status} ${text.slice(0, 200)}`);
@@ -162,7 +164,7 @@ const totpVerifyLong: Scenario = {
   prime: (ctx) => primeLongTotpUsers(ctx),
   restartAfterPrime: true,
   once: true,
-  workload: (ctx, phase) => onServer(ctx, 'http', '/api/v1/totp/verify', bodiesFile(ctx, 'totp-verify-long', phase, totpVerifies(ctx, phase)), '"verified":true'),
+  workload: (ctx, phase) => onServer(ctx, 'http', '/api/v1/totp/verify', bodiesFile(ctx, 'totp-verify-long', phase, totpVerifies(ctx, phase, true)), '"verified":true'),
 };
 
 const pushSends = (ctx: ScenarioContext) =>
