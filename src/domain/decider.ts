@@ -15,9 +15,9 @@ export type Decider<Command extends Message, Event extends Message, State> = {
   evolve: (state: State, event: Event) => State;
   /** Returns the new events; throws DomainError when the command must be refused. */
   decide: (command: Command, state: State) => Event[];
-  /** Opts the aggregate in to snapshots of long streams (src/aggregate-snapshots): its state must
+  /** Opts the aggregate in to snapshots of long streams (src/stream-snapshots): its state must
    * be plain JSON data. Bump it whenever evolve or the state's shape changes, so that snapshots
-   * folded by the older code are no longer used (test/aggregate-snapshots-deciders.test.ts pins
+   * folded by the older code are no longer used (test/stream-snapshots-deciders.test.ts pins
    * each opted-in decider's fold of a fixed history to its version). */
   snapshotVersion?: number;
 };

@@ -1,4 +1,4 @@
-// How aggregate snapshots (src/aggregate-snapshots) are sealed. A folded state holds personal
+// How aggregate snapshots (src/stream-snapshots) are sealed. A folded state holds personal
 // values in clear (opened from the log) and may hold secrets, so a snapshot is never on disk in
 // clear: AES-256-GCM under a key derived from the root's snapshot key AND from every data key whose
 // values the fold opened (the user's key, the days' keys of verification events). Destroying any of
