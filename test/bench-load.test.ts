@@ -10,15 +10,21 @@ import type { Report } from '../bench/load/report.ts';
 
 const TOTP_USERS = 500;
 
+/** Runs the load benchmark to its end; its stdout and stderr, for the assertions' messages. */
+const runBench = async (args: string[]): Promise<string> => {
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout.on('data', (c: Buffer) => (output += c));
+  child.stderr.on('data', (c: Buffer) => (output += c));
+  await new Promise((resolve) => child.once('exit', resolve));
+  return output;
+};
+
 test('bench:load seeds TOTP users, drives gRPC verifies and the raw HTTP baseline, and reports each', async () => {
   const out = mkdtempSync(join(tmpdir(), 'securekey-bench-load-'));
   try {
     const args = ['bench/load/main.ts', '--duration', '1', '--warmup', '0', '--connections', '4', '--scenarios', 'raw,grpc-totp-verify', '--totp-users', String(TOTP_USERS), '--out', out];
-    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    child.stdout.on('data', (c: Buffer) => (output += c));
-    child.stderr.on('data', (c: Buffer) => (output += c));
-    await new Promise((resolve) => child.once('exit', resolve));
+    const output = await runBench(args);
     assert.ok(existsSync(join(out, 'load-latest.json')), `no report written:\n${output}`);
     const report = JSON.parse(readFileSync(join(out, 'load-latest.json'), 'utf8')) as Report;
     assert.deepEqual(report.results.map((s) => s.name), ['raw', 'grpc-totp-verify']);
@@ -45,11 +51,7 @@ test('bench:load totp-verify-long seeds users with long histories, primes them, 
   const users = 30;
   try {
     const args = ['bench/load/main.ts', '--duration', '1', '--warmup', '0', '--connections', '4', '--scenarios', 'totp-verify-long', '--long-users', String(users), '--long-history', '150', '--out', out];
-    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    child.stdout.on('data', (c: Buffer) => (output += c));
-    child.stderr.on('data', (c: Buffer) => (output += c));
-    await new Promise((resolve) => child.once('exit', resolve));
+    const output = await runBench(args);
     assert.ok(existsSync(join(out, 'load-latest.json')), `no report written:\n${output}`);
     assert.match(output, /with 150 sign-ins each/);
     assert.match(output, /restarting the server/);
